@@ -1,0 +1,24 @@
+// One build for every bundle: the extension (vscode external), the trainer and CLI (Node),
+// the language server, and the webview apps (browser). `--watch` rebuilds on change.
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+// tfjs stays external in Node bundles: its wasm backend loads .wasm files next to its own JS.
+const nodeExternal = ['vscode', '@tensorflow/*'];
+const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external: nodeExternal, logLevel: 'warning' };
+
+const entries = [
+  { entryPoints: { extension: 'src/extension/main.ts' }, ...node },
+  { entryPoints: { trainer: 'src/trainer/main.ts' }, ...node },
+  { entryPoints: { server: 'src/server/main.ts' }, ...node },
+  { entryPoints: { cli: 'src/cli/main.ts' }, ...node, banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: { 'webview-mapping': 'webview-ui/src/mapping/main.ts', 'webview-curves': 'webview-ui/src/curves/main.ts' },
+    bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, logLevel: 'warning', loader: { '.css': 'css' } },
+].filter((o) => Object.values(o.entryPoints).every((p) => existsSync(p)));
+
+for (const options of entries) {
+  const opts = { ...options, outdir: 'dist' };
+  if (watch) await (await esbuild.context(opts)).watch();
+  else await esbuild.build(opts);
+}
