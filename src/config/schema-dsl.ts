@@ -192,12 +192,16 @@ export function either<A, B>(a: Schema<A>, b: Schema<B>, m: Meta<A | B>): Schema
 type Field<T> = Schema<T> & { optional?: boolean };
 
 /** Marks a field that may be absent and has no default. */
-export function optional<T>(s: Schema<T>): Schema<T | undefined> & { optional: true } {
-  return { ...(s as Schema<T | undefined>), optional: true };
+export function optional<T>(s: Schema<T>): Schema<T> & { optional: true } {
+  return { ...s, optional: true };
 }
 
 type Shape = Record<string, Field<unknown>>;
-type ObjectType<S extends Shape> = { [K in keyof S]: Infer<S[K]> };
+type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends { optional: true } ? K : never }[keyof S];
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+type ObjectType<S extends Shape> = Simplify<
+  { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Infer<S[K]> }
+>;
 
 export function obj<S extends Shape>(shape: S, m: Meta<ObjectType<S>> & { required?: (keyof S & string)[] }): Schema<ObjectType<S>> {
   const properties: Record<string, JsonSchema> = {};

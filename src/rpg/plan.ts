@@ -1,0 +1,132 @@
+// The RPG plan: which parameters the ring generates, where each generated layer sits in the
+// global fetch order, its fixed scale, and the ring size M. A plan is *counted*, not
+// materialized: it is cheap for ResNet-34 (the language server builds one per keystroke).
+// `materializePlan` (materialize.ts) expands it into per-weight ring indices and signs.
+import type { RpgSettings } from '../config/schema';
+import type { ModelSpec, ParamSpec } from '../models/spec';
+import { hashString } from './prng';
+
+export type SamplingMode = 'ring' | 'shuffled';
+
+/** Bumped whenever the way indices/signs are drawn changes: old checkpoints then refuse to load. */
+export const PLAN_ALGORITHM_VERSION = 1;
+
+export interface GeneratedLayer {
+  readonly param: ParamSpec;
+  /** Position of this layer's first weight in the global fetch order (sum of earlier sizes). */
+  readonly offset: number;
+  readonly size: number;
+  /** c_l: the fixed multiplier giving this layer its He std at init (see `layerScale`). */
+  readonly scale: number;
+  /** The std this layer starts with: scale × ringInitStd. */
+  readonly initStd: number;
+}
+
+export interface RpgPlan {
+  readonly mode: SamplingMode;
+  readonly seed: number;
+  /** Ring size M. */
+  readonly ringSize: number;
+  /** N: total generated weights. */
+  readonly generatedCount: number;
+  readonly ringInitStd: number;
+  readonly layers: readonly GeneratedLayer[];
+  /** Parameters trained directly (biases, BatchNorm, optionally first/last layer). */
+  readonly free: readonly ParamSpec[];
+  /** Identifies (algorithm, architecture, M, seed, mode): stored in checkpoints. */
+  readonly hash: string;
+}
+
+export class PlanError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PlanError';
+  }
+}
+
+/** Which parameters are generated: conv and dense kernels, minus first/last when kept free. */
+export function isGenerated(p: ParamSpec, settings: Pick<RpgSettings, 'freeFirst' | 'freeLast'>): boolean {
+  if (p.kind !== 'conv' && p.kind !== 'dense') return false;
+  if (settings.freeFirst && p.position === 'first') return false;
+  if (settings.freeLast && p.position === 'last') return false;
+  return true;
+}
+
+/**
+ * He-normal std of a kernel, the init each generated layer starts from. Convolutions use
+ * fan-out = k²·C_out, as the official RPG code and torchvision's ResNets do; dense layers use
+ * fan-in (Keras' he_normal), since fan-out would give the 10-way classifier a std of 0.45.
+ */
+export function heStd(p: ParamSpec): number {
+  return Math.sqrt(2 / (p.kind === 'conv' ? p.fanOut : p.fanIn));
+}
+
+/** c_l such that c_l · ringInitStd = He std of the layer (official: sqrt(4608 / (C_out k²))). */
+export function layerScale(p: ParamSpec, ringInitStd: number): number {
+  return heStd(p) / ringInitStd;
+}
+
+/** Resolves a DoF setting (integer or "x%") against the generated count N. */
+export function resolveRingSize(dof: number | string, generatedCount: number): number {
+  if (typeof dof === 'number') return dof;
+  const pct = parseFloat(dof);
+  if (!Number.isFinite(pct) || pct <= 0) throw new PlanError('rpg.dof', `rpg.dof: "${dof}" is not a positive percentage`);
+  return Math.max(1, Math.round((generatedCount * pct) / 100));
+}
+
+export function buildPlan(spec: ModelSpec, settings: RpgSettings, seed: number): RpgPlan {
+  const generatedParams = spec.params.filter((p) => isGenerated(p, settings));
+  const free = spec.params.filter((p) => !isGenerated(p, settings));
+  const generatedCount = generatedParams.reduce((s, p) => s + p.size, 0);
+  if (generatedCount === 0) throw new PlanError('rpg', 'no parameter is generated: the model has no conv/dense kernel left after freeFirst/freeLast');
+  const ringSize = resolveRingSize(settings.dof, generatedCount);
+  if (!Number.isInteger(ringSize) || ringSize < 1) throw new PlanError('rpg.dof', `rpg.dof: the ring size must be a positive integer, got ${ringSize}`);
+  if (ringSize > generatedCount) {
+    throw new PlanError(
+      'rpg.dof',
+      `rpg.dof: a ring of ${ringSize.toLocaleString('en-US')} entries is larger than the ${generatedCount.toLocaleString('en-US')} generated parameters of ${spec.arch}; ${(ringSize - generatedCount).toLocaleString('en-US')} ring entries would never be used (use at most ${generatedCount.toLocaleString('en-US')}, which is the plain model up to permutation and signs)`,
+    );
+  }
+  let offset = 0;
+  const layers = generatedParams.map((param) => {
+    const scale = layerScale(param, settings.ringInitStd);
+    const layer: GeneratedLayer = { param, offset, size: param.size, scale, initStd: scale * settings.ringInitStd };
+    offset += param.size;
+    return layer;
+  });
+  const descriptor = [
+    `v${PLAN_ALGORITHM_VERSION}`,
+    settings.sampling,
+    seed,
+    ringSize,
+    ...generatedParams.map((p) => `${p.name}:${p.shape.join('x')}`),
+  ].join('|');
+  const hash = hashString(descriptor).toString(16).padStart(8, '0') + hashString(descriptor.split('').reverse().join('')).toString(16).padStart(8, '0');
+  return { mode: settings.sampling, seed, ringSize, generatedCount, ringInitStd: settings.ringInitStd, layers, free, hash };
+}
+
+/** A span of ring entries [start, end) a layer fetches before its permutation ("ring" mode). */
+export interface RingSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The ring ranges a layer fetches in "ring" mode (consecutive entries with wrap-around):
+ * at most two partial spans plus `fullWraps` complete passes around the ring.
+ */
+export function ringSpans(layer: GeneratedLayer, ringSize: number): { spans: RingSpan[]; fullWraps: number } {
+  const start = layer.offset % ringSize;
+  const fullWraps = Math.floor(layer.size / ringSize);
+  const rest = layer.size % ringSize;
+  const spans: RingSpan[] = [];
+  if (rest > 0) {
+    const end = start + rest;
+    if (end <= ringSize) spans.push({ start, end });
+    else spans.push({ start, end: ringSize }, { start: 0, end: end - ringSize });
+  }
+  return { spans, fullWraps };
+}
