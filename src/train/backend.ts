@@ -1,0 +1,80 @@
+// Picks the fastest tensor backend that works here and says why. Native TensorFlow
+// (tfjs-node-gpu, then tfjs-node) is an optional dependency: it needs libtensorflow, which
+// its install script downloads, so on offline machines it is simply absent.
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName } from '../config/schema';
+import type { BackendAvailability } from '../protocol';
+
+export interface BackendChoice {
+  readonly name: string;
+  readonly reason: string;
+  readonly backends: BackendAvailability[];
+  readonly threads: number;
+  readonly devices: string[];
+}
+
+let chosen: BackendChoice | undefined;
+
+function tryRequire(id: string): { ok: true } | { ok: false; detail: string } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(id);
+    return { ok: true };
+  } catch (err) {
+    const msg = String((err as Error).message ?? err).split('\n')[0]!;
+    return { ok: false, detail: /Cannot find module/.test(msg) ? `${id} is not installed` : `${id} failed to load: ${msg}` };
+  }
+}
+
+async function probeNative(): Promise<BackendAvailability & { devices: string[] }> {
+  for (const id of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    const r = tryRequire(id);
+    if (r.ok && tf.findBackend('tensorflow')) {
+      return { name: 'tensorflow', available: true, detail: `native TensorFlow via ${id}`, devices: [id.endsWith('gpu') ? 'GPU (CUDA)' : 'CPU (native)'] };
+    }
+    if (!r.ok && id === '@tensorflow/tfjs-node') {
+      return { name: 'tensorflow', available: false, detail: `${r.detail} (install @tensorflow/tfjs-node or -gpu where libtensorflow can be downloaded)`, devices: [] };
+    }
+  }
+  return { name: 'tensorflow', available: false, detail: 'tfjs-node loaded but registered no backend', devices: [] };
+}
+
+async function loadWasm(): Promise<BackendAvailability> {
+  const r = tryRequire('@tensorflow/tfjs-backend-wasm');
+  if (!r.ok) return { name: 'wasm', available: false, detail: r.detail };
+  // tfjs disables wasm threads under Node; SIMD is what makes wasm fast.
+  return { name: 'wasm', available: true, detail: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'WebAssembly with SIMD, 1 thread' : 'WebAssembly without SIMD' };
+}
+
+/** Selects (once per process) the requested backend, or the fastest available for 'auto'. */
+export async function selectBackend(preference: BackendName = 'auto'): Promise<BackendChoice> {
+  if (chosen && (preference === 'auto' || preference === chosen.name)) return chosen;
+  tryRequire('@tensorflow/tfjs-backend-cpu');
+  const native = preference === 'auto' || preference === 'tensorflow' ? await probeNative() : { name: 'tensorflow' as const, available: false, detail: 'not probed (another backend was requested)', devices: [] };
+  const wasm = await loadWasm();
+  const cpu: BackendAvailability = { name: 'cpu', available: true, detail: 'pure JavaScript (slowest, always available)' };
+  const backends = [native, wasm, cpu].map(({ name, available, detail }) => ({ name, available, detail }));
+  const order = preference === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [preference];
+  for (const name of order) {
+    const info = backends.find((b) => b.name === name);
+    if (!info?.available) {
+      if (preference !== 'auto') throw new Error(`backend "${preference}" is not available: ${info?.detail ?? 'unknown backend'}`);
+      continue;
+    }
+    if (!(await tf.setBackend(name))) {
+      if (preference !== 'auto') throw new Error(`backend "${name}" failed to initialize`);
+      continue;
+    }
+    await tf.ready();
+    const skipped = backends.filter((b) => !b.available).map((b) => `${b.name}: ${b.detail}`);
+    const reason = preference === 'auto' ? `fastest available${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}` : 'requested';
+    const devices = name === 'tensorflow' ? native.devices : ['CPU'];
+    chosen = { name, reason, backends, threads: 1, devices };
+    return chosen;
+  }
+  throw new Error('no tensor backend could be initialized');
+}
+
+export function tfjsVersion(): string {
+  return tf.version_core;
+}

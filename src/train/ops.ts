@@ -1,0 +1,176 @@
+// Differentiable ops whose gradients use only kernels every backend has. The wasm backend
+// lacks Conv2DBackpropFilter and UnsortedSegmentSum, and the cpu backend's versions are slow,
+// so the conv filter gradient is a forward conv and BatchNorm is written out by hand.
+// Used on every backend, so all backends compute the same maths.
+import * as tf from '@tensorflow/tfjs-core';
+// Gradients of the built-in ops (relu, matMul, gather, ...) live in a side-effect module.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import type { Padding } from '../models/spec';
+
+type GradFn = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+
+/** tf.customGrad with typed inputs: `fn` gets the input tensors and the save function. */
+export function withCustomGrad<T extends tf.Tensor>(fn: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: T; gradFunc: GradFn }): (...inputs: tf.Tensor[]) => T {
+  const f = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    return fn(args.slice(0, -1) as tf.Tensor[], save);
+  }) as Parameters<typeof tf.customGrad>[0]);
+  return (...inputs) => f(...inputs) as T;
+}
+
+/** TF's "same" padding split: (before, after) for one spatial dimension. */
+export function samePadding(size: number, k: number, stride: number): [number, number] {
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + k - size, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+function explicitPadding(h: number, w: number, k: number, stride: number, padding: Padding): [[number, number], [number, number]] {
+  return padding === 'same' ? [samePadding(h, k, stride), samePadding(w, k, stride)] : [[0, 0], [0, 0]];
+}
+
+/**
+ * dW of a convolution as a forward convolution: batch and input channels swap roles, and dy
+ * becomes a filter dilated by the stride. x: [n,h,w,cin], dy: [n,oh,ow,cout] → [k,k,cin,cout].
+ */
+export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number, stride: number, padding: Padding): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, w] = x.shape;
+    const [, oh, ow] = dy.shape;
+    const [[pt, pb], [pl, pr]] = explicitPadding(h, w, k, stride, padding);
+    // Only rows/cols actually read by the forward conv: (o−1)·s + k of the padded input.
+    const needH = (oh - 1) * stride + k;
+    const needW = (ow - 1) * stride + k;
+    let xp: tf.Tensor4D = pt || pb || pl || pr ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x;
+    if (xp.shape[1] !== needH || xp.shape[2] !== needW) xp = tf.slice(xp, [0, 0, 0, 0], [-1, needH, needW, -1]);
+    const xt = tf.transpose(xp, [3, 1, 2, 0]); // [cin, H, W, n]
+    const filter = tf.transpose(dy, [1, 2, 0, 3]); // [oh, ow, n, cout]
+    const out = tf.conv2d(xt, filter, 1, 'valid', 'NHWC', stride > 1 ? [stride, stride] : 1); // [cin, k, k, cout]
+    return tf.transpose(out, [1, 2, 0, 3]);
+  });
+}
+
+/** conv2d with a filter gradient built from forward convs (input gradient: Conv2DBackpropInput). */
+export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: Padding): tf.Tensor4D {
+  const k = w.shape[0];
+  const f = withCustomGrad(([xIn, wIn], save) => {
+    const xx = xIn as tf.Tensor4D;
+    const ww = wIn as tf.Tensor4D;
+    save([xx, ww]);
+    return {
+      value: tf.conv2d(xx, ww, stride, padding),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const d = dy as tf.Tensor4D;
+        const dx = tf.conv2dTranspose(d, ws, xs.shape, stride, padding);
+        const dw = conv2dFilterGrad(xs, d, k, stride, padding);
+        return [dx, dw];
+      },
+    };
+  });
+  return f(x, w) as tf.Tensor4D;
+}
+
+/** Column sums of a [rows, cols] matrix as a matmul with a row of ones (wasm's Sum is slow). */
+function columnSums(m: tf.Tensor2D, ones: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(ones, m);
+}
+
+export interface BatchNormResult {
+  readonly y: tf.Tensor;
+  /** Batch statistics, detached: for the running averages used at evaluation. */
+  readonly mean: tf.Tensor1D;
+  readonly variance: tf.Tensor1D;
+  /** How many values each statistic averaged over (n·h·w). */
+  readonly rows: number;
+}
+
+/**
+ * Training-mode BatchNorm over all but the last axis, with the closed-form backward:
+ * dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)).
+ */
+export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): BatchNormResult {
+  const c = x.shape[x.shape.length - 1]!;
+  const rows = x.size / c;
+  const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
+  const f = withCustomGrad(([xIn, g, b], save) => {
+    const ones = tf.fill([1, rows], 1 / rows) as tf.Tensor2D;
+    const x2 = tf.reshape(xIn!, [rows, c]) as tf.Tensor2D;
+    const mean = columnSums(x2, ones);
+    const xc = tf.sub(x2, mean);
+    const variance = columnSums(tf.square(xc) as tf.Tensor2D, ones);
+    const inv = tf.rsqrt(tf.add(variance, eps));
+    const xhat = tf.mul(xc, inv) as tf.Tensor2D;
+    const y = tf.reshape(tf.add(tf.mul(xhat, g!), b!), xIn!.shape);
+    stats.mean = tf.keep(tf.reshape(mean, [c]) as tf.Tensor1D);
+    stats.variance = tf.keep(tf.reshape(variance, [c]) as tf.Tensor1D);
+    save([xhat, inv, g!, ones]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, iv, gm, on] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D];
+        const dy2 = tf.reshape(dy, [rows, c]) as tf.Tensor2D;
+        const meanDy = columnSums(dy2, on); // [1,c]
+        const meanDyXhat = columnSums(tf.mul(dy2, xh) as tf.Tensor2D, on);
+        const dx = tf.mul(tf.mul(gm, iv), tf.sub(tf.sub(dy2, meanDy), tf.mul(xh, meanDyXhat)));
+        const dGamma = tf.reshape(tf.mul(meanDyXhat, rows), [c]);
+        const dBeta = tf.reshape(tf.mul(meanDy, rows), [c]);
+        return [tf.reshape(dx, dy.shape), dGamma, dBeta];
+      },
+    };
+  });
+  const y = f(x, gamma, beta);
+  return { y, mean: stats.mean!, variance: stats.variance!, rows };
+}
+
+export function batchNormInfer(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D, eps = 1e-5): tf.Tensor {
+  return tf.tidy(() => tf.add(tf.mul(tf.sub(x, mean), tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)))), beta));
+}
+
+/** Mean softmax cross-entropy of logits [n,k] against integer labels, gradient (p − y)/n. */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  const [n, k] = logits.shape;
+  const f = withCustomGrad(([z], save) => {
+    const onehot = tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, k);
+    const logp = tf.logSoftmax(z as tf.Tensor2D);
+    const loss = tf.neg(tf.div(tf.sum(tf.mul(onehot, logp)), n)) as tf.Scalar;
+    save([logp, onehot]);
+    return {
+      value: loss,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [lp, oh] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [tf.mul(tf.div(tf.sub(tf.exp(lp), oh), n), dy)];
+      },
+    };
+  });
+  return f(logits) as tf.Scalar;
+}
+
+/** CIFAR "option A" shortcut: keep every stride-th pixel, zero-pad the new channels. */
+export function padShortcut(x: tf.Tensor4D, stride: number, outChannels: number): tf.Tensor4D {
+  let y = x;
+  if (stride > 1) {
+    const [n, h, w, c] = x.shape;
+    // Reshape + slice (both with gradients everywhere) instead of a strided slice.
+    const ph = Math.ceil(h / stride) * stride - h;
+    const pw = Math.ceil(w / stride) * stride - w;
+    const padded = ph || pw ? tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]]) : x;
+    const oh = (h + ph) / stride;
+    const ow = (w + pw) / stride;
+    const r = tf.reshape(padded, [n * oh, stride, ow, stride * c]);
+    y = tf.reshape(tf.slice(r, [0, 0, 0, 0], [n * oh, 1, ow, c]), [n, oh, ow, c]);
+  }
+  const extra = outChannels - y.shape[3];
+  if (extra > 0) {
+    const before = Math.floor(extra / 2);
+    y = tf.pad(y, [[0, 0], [0, 0], [0, 0], [before, extra - before]]);
+  }
+  return y;
+}
+
+/** Global average pooling [n,h,w,c] → [n,c] as a batched matmul with a row of 1/(h·w). */
+export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
+  const [n, h, w, c] = x.shape;
+  return tf.mean(tf.reshape(x, [n, h * w, c]), 1) as tf.Tensor2D;
+}

@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { relError, seededTensor, useBackend } from '../helpers/tf';
+import { batchNormTrain, conv2d, padShortcut, softmaxCrossEntropy } from '../../src/train/ops';
+import { RingGenerator } from '../../src/train/ring-generator';
+import { buildModelSpec } from '../../src/models/architectures';
+import { buildPlan } from '../../src/rpg/plan';
+import { generateWeights, initialRing, materializePlan } from '../../src/rpg/materialize';
+import type { Padding } from '../../src/models/spec';
+
+const TOL = 1e-5;
+
+/** Gradients of sum(f(x,w)·probe) w.r.t. x and w. */
+function grads(f: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor, x: tf.Tensor, w: tf.Tensor, probe: tf.Tensor): [Float32Array, Float32Array] {
+  return tf.tidy(() => {
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), probe)))([x, w]);
+    return [g[0]!.dataSync() as Float32Array, g[1]!.dataSync() as Float32Array];
+  });
+}
+
+const CONV_CASES: [number[], number, number, Padding][] = [
+  [[2, 9, 9, 3], 3, 1, 'same'],
+  [[2, 9, 9, 3], 3, 2, 'same'],
+  [[2, 10, 10, 3], 3, 2, 'same'],
+  [[3, 12, 12, 2], 5, 1, 'valid'],
+  [[2, 8, 8, 4], 1, 2, 'same'],
+  [[1, 15, 15, 3], 7, 2, 'same'],
+];
+
+for (const [xs, k, stride, padding] of CONV_CASES) {
+  test(`conv2d ${xs.join('×')} k${k} s${stride} ${padding}: custom gradients equal tfjs's native ones (cpu) to 1e-5, and wasm agrees`, async () => {
+    await useBackend('cpu');
+    const x = seededTensor(xs, 1);
+    const w = seededTensor([k, k, xs[3]!, 5], 2);
+    const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, padding);
+    const probe = seededTensor(y.shape, 3);
+    const native = grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding), x, w, probe);
+    const custom = grads((a, b) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding), x, w, probe);
+    assert.ok(relError(custom[0], native[0]) < TOL, `dx ${relError(custom[0], native[0])}`);
+    assert.ok(relError(custom[1], native[1]) < TOL, `dw ${relError(custom[1], native[1])}`);
+    const [xd, wd, pd] = [x.dataSync(), w.dataSync(), probe.dataSync()];
+    await useBackend('wasm');
+    const wasm = grads((a, b) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding), tf.tensor(xd, xs), tf.tensor(wd, w.shape), tf.tensor(pd, probe.shape));
+    assert.ok(relError(wasm[0], native[0]) < TOL, `wasm dx ${relError(wasm[0], native[0])}`);
+    assert.ok(relError(wasm[1], native[1]) < TOL, `wasm dw ${relError(wasm[1], native[1])}`);
+  });
+}
+
+test('hand-written BatchNorm matches a reference built from tf.moments, in value and gradients', async () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await useBackend(backend);
+    const x = tf.add(tf.mul(seededTensor([4, 5, 5, 6], 4), 3), 1);
+    const gamma = tf.add(seededTensor([6], 5), 1) as tf.Tensor1D;
+    const beta = seededTensor([6], 6) as tf.Tensor1D;
+    const probe = seededTensor([4, 5, 5, 6], 7);
+    const reference = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(a, [0, 1, 2]);
+      return tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+    };
+    const loss = (f: (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), probe));
+    const ref = tf.grads(loss(reference))([x, gamma, beta]);
+    const mine = tf.grads(loss((a, g, b) => batchNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D).y))([x, gamma, beta]);
+    for (let i = 0; i < 3; i++) assert.ok(relError(mine[i]!.dataSync(), ref[i]!.dataSync()) < 1e-4, `${backend} grad ${i}: ${relError(mine[i]!.dataSync(), ref[i]!.dataSync())}`);
+    const r = batchNormTrain(x, gamma, beta);
+    assert.ok(relError(r.y.dataSync(), reference(x, gamma, beta).dataSync()) < 1e-5);
+    assert.equal(r.rows, 100);
+  }
+});
+
+test('softmax cross-entropy matches tf.losses-style reference and its gradient', async () => {
+  await useBackend('cpu');
+  const logits = tf.mul(seededTensor([8, 10], 8), 4) as tf.Tensor2D;
+  const labels = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
+  const ref = (z: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels, 10), tf.logSoftmax(z)), 1)));
+  assert.ok(Math.abs(softmaxCrossEntropy(logits, labels).dataSync()[0]! - ref(logits).dataSync()[0]!) < 1e-6);
+  const g1 = tf.grad((z: tf.Tensor) => softmaxCrossEntropy(z as tf.Tensor2D, labels))(logits).dataSync();
+  const g2 = tf.grad(ref)(logits).dataSync();
+  assert.ok(relError(g1, g2) < 1e-5);
+});
+
+test('option-A shortcut subsamples by stride and zero-pads channels, with gradients', async () => {
+  await useBackend('cpu');
+  const x = seededTensor([2, 6, 6, 4], 9) as tf.Tensor4D;
+  const y = padShortcut(x, 2, 8);
+  assert.deepEqual(y.shape, [2, 3, 3, 8]);
+  const xa = x.arraySync();
+  const ya = y.arraySync();
+  assert.equal(ya[1]![2]![1]![2], xa[1]![4]![2]![0]);
+  assert.equal(ya[1]![2]![1]![0], 0);
+  const g = tf.grad((a: tf.Tensor) => tf.sum(padShortcut(a as tf.Tensor4D, 2, 8)))(x).arraySync();
+  assert.equal(g[0]![0]![0]![0], 1);
+  assert.equal(g[0]![1]![0]![0], 0);
+});
+
+for (const sampling of ['ring', 'shuffled'] as const) {
+  test(`ring generator (${sampling}): weights equal the formula, the O(N) ring gradient equals tf.gather's and finite differences`, async () => {
+    const spec = buildModelSpec({ arch: 'lenet5', hidden: [], width: 0.5, smallInput: false, batchNorm: false }, { height: 16, width: 16, channels: 1, numClasses: 4 });
+    // 16×16 is too small for LeNet's two 5×5 convs + pools? (16−4)/2=6, (6−4)/2=1: fine.
+    const plan = buildPlan(spec, { enabled: true, dof: 97, sampling, freeFirst: false, freeLast: false, ringInitStd: 0.05, lrNormalization: 'official', minReuseWarning: 1000 }, 3);
+    const m = materializePlan(plan);
+    const ringValues = initialRing(plan);
+    const expected = generateWeights(m, ringValues);
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await useBackend(backend);
+      const gen = new RingGenerator(m);
+      const ring = tf.tensor1d(ringValues);
+      const flat = gen.generateFlat(ring);
+      assert.ok(relError(flat.dataSync(), expected) < 1e-7, `${backend} weights`);
+      const probe = seededTensor([plan.generatedCount], 10);
+      const mine = tf.grad((r: tf.Tensor) => tf.sum(tf.mul(gen.generateFlat(r as tf.Tensor1D), probe)))(ring).dataSync();
+      if (backend === 'cpu') {
+        const naive = tf.grad((r: tf.Tensor) => tf.sum(tf.mul(tf.mul(tf.gather(r, tf.tensor1d(m.index, 'int32')), tf.tensor1d(m.signScale)), probe)))(ring).dataSync();
+        assert.ok(relError(mine, naive) < 1e-5, `vs naive ${relError(mine, naive)}`);
+        // Central finite differences in float64 on the reference formula (the loss is linear in the ring).
+        const p = probe.dataSync();
+        for (const j of [0, 13, 96]) {
+          const f = (delta: number) => {
+            const r2 = Float64Array.from(ringValues);
+            r2[j]! += delta;
+            let s = 0;
+            for (let i = 0; i < m.index.length; i++) s += m.signScale[i]! * r2[m.index[i]!]! * p[i]!;
+            return s;
+          };
+          const fd = (f(1e-3) - f(-1e-3)) / 2e-3;
+          assert.ok(Math.abs(fd - mine[j]!) < 1e-4 * Math.max(1, Math.abs(fd)), `entry ${j}: fd ${fd} vs ${mine[j]}`);
+        }
+      }
+      gen.dispose();
+    }
+  });
+}
