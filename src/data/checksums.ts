@@ -12,6 +12,7 @@
 //   contents match the raw checksums exactly.
 // - CIFAR-10 / CIFAR-100 binary archives (*.tar.gz): MD5s published on
 //   https://www.cs.toronto.edu/~kriz/cifar.html.
+import { createHash } from 'node:crypto';
 
 export interface FileChecksum {
   readonly md5?: string;
@@ -75,3 +76,21 @@ export const CHECKSUMS: Readonly<Record<'mnist' | 'fashion-mnist' | 'cifar10' | 
   cifar10: CIFAR10_ARCHIVE,
   cifar100: CIFAR100_ARCHIVE,
 };
+
+/** MD5 and SHA-256 (hex) of a byte buffer. */
+export function digestBytes(bytes: Uint8Array): { md5: string; sha256: string } {
+  return {
+    md5: createHash('md5').update(bytes).digest('hex'),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
+
+/** Undefined when `actual` satisfies every checksum `expected` lists, else a description of the mismatch. */
+export function checksumMismatch(actual: { md5: string; sha256: string; size?: number }, expected: FileChecksum): string | undefined {
+  if (expected.size !== undefined && actual.size !== undefined && actual.size !== expected.size) {
+    return `size ${actual.size} bytes, expected ${expected.size}`;
+  }
+  if (expected.sha256 && expected.sha256.toLowerCase() !== actual.sha256) return `sha256 ${actual.sha256}, expected ${expected.sha256.toLowerCase()}`;
+  if (expected.md5 && expected.md5.toLowerCase() !== actual.md5) return `md5 ${actual.md5}, expected ${expected.md5.toLowerCase()}`;
+  return undefined;
+}
