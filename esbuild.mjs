@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 const watch = process.argv.includes('--watch');
 // tfjs stays external in Node bundles: its wasm backend loads .wasm files next to its own JS.
 const nodeExternal = ['vscode', '@tensorflow/*'];
-const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external: nodeExternal, logLevel: 'warning' };
+// mainFields: prefer ESM builds; jsonc-parser's UMD main has requires esbuild cannot follow.
+const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external: nodeExternal, logLevel: 'warning', mainFields: ['module', 'main'] };
 
 const entries = [
   { entryPoints: { extension: 'src/extension/main.ts' }, ...node },

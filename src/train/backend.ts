@@ -43,7 +43,8 @@ async function loadWasm(): Promise<BackendAvailability> {
   const r = tryRequire('@tensorflow/tfjs-backend-wasm');
   if (!r.ok) return { name: 'wasm', available: false, detail: r.detail };
   // tfjs disables wasm threads under Node; SIMD is what makes wasm fast.
-  return { name: 'wasm', available: true, detail: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'WebAssembly with SIMD, 1 thread' : 'WebAssembly without SIMD' };
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return { name: 'wasm', available: true, detail: simd ? 'WebAssembly with SIMD, 1 thread' : 'WebAssembly without SIMD' };
 }
 
 /** Selects (once per process) the requested backend, or the fastest available for 'auto'. */
@@ -66,6 +67,7 @@ export async function selectBackend(preference: BackendName = 'auto'): Promise<B
       continue;
     }
     await tf.ready();
+    silenceCpuBanner();
     const skipped = backends.filter((b) => !b.available).map((b) => `${b.name}: ${b.detail}`);
     const reason = preference === 'auto' ? `fastest available${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}` : 'requested';
     const devices = name === 'tensorflow' ? native.devices : ['CPU'];
@@ -73,6 +75,12 @@ export async function selectBackend(preference: BackendName = 'auto'): Promise<B
     return chosen;
   }
   throw new Error('no tensor backend could be initialized');
+}
+
+/** The cpu backend prints a "use tfjs-node" banner on first use; `rpg info` says it better. */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
 }
 
 export function tfjsVersion(): string {

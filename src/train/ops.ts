@@ -3,8 +3,9 @@
 // so the conv filter gradient is a forward conv and BatchNorm is written out by hand.
 // Used on every backend, so all backends compute the same maths.
 import * as tf from '@tensorflow/tfjs-core';
-// Gradients of the built-in ops (relu, matMul, gather, ...) live in a side-effect module.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// The union package registers the built-in ops' gradients (relu, matMul, gather, ...) in its
+// CommonJS build; tfjs-core's own registration module is ESM-only and unusable from a bundle.
+import '@tensorflow/tfjs';
 import type { Padding } from '../models/spec';
 
 type GradFn = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];

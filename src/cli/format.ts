@@ -1,0 +1,52 @@
+// Plain-text rendering for the CLI: tables, numbers, durations, a progress bar.
+import type { DofSummary } from '../rpg/dof';
+
+export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+export const fmtPct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
+
+export function fmtDuration(sec: number): string {
+  if (!Number.isFinite(sec) || sec < 0) return '--';
+  const s = Math.round(sec);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
+}
+
+export function table(headers: string[], rows: string[][], rightAlign: boolean[] = []): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function progressBar(fraction: number, width = 24): string {
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
+}
+
+/** The `rpg plan` report: totals and the per-layer ring-to-layer table. */
+export function formatPlan(s: DofSummary, mode: string, seed: number, hash: string | undefined): string {
+  const rows = s.rows.map((r) => [
+    r.name,
+    r.kind,
+    r.shape.join('×'),
+    fmtInt(r.params),
+    r.generated ? 'ring' : 'free',
+    r.offset !== undefined ? fmtInt(r.offset) : '',
+    r.reuse !== undefined ? r.reuse.toFixed(2) : '',
+    r.distinctEntries !== undefined ? fmtInt(r.distinctEntries) : '',
+    r.scale !== undefined ? r.scale.toFixed(3) : '',
+  ]);
+  const totals = [
+    `architecture       ${s.arch}`,
+    `total parameters   ${fmtInt(s.totalParams)}   (the equivalent plain model)`,
+    `generated          ${fmtInt(s.generatedParams)}`,
+    `free               ${fmtInt(s.freeParams)}`,
+    `ring size M        ${fmtInt(s.ringSize)}   (${fmtPct(s.ringFraction, 2)} of generated)`,
+    `DoF = ring + free  ${fmtInt(s.dof)}   (${fmtPct(s.dofFraction, 2)} of total)`,
+    `compression        ${s.compression.toFixed(2)}×`,
+    `reuse N/M          ${s.reuse ? s.reuse.toFixed(2) : '—'}`,
+    `sampling           ${mode}, seed ${seed}${hash ? `, plan ${hash}` : ''}`,
+  ];
+  return `${totals.join('\n')}\n\n${table(['parameter', 'kind', 'shape', 'params', 'source', 'offset', 'reuse', 'distinct', 'scale'], rows, [false, false, false, true, false, true, true, true, true])}`;
+}

@@ -1,0 +1,103 @@
+// `rpg`: the same engine as the extension, headless (CI, remote GPU boxes).
+//   rpg train CONFIG [--resume RUN] [--backend B] [--runs DIR]
+//   rpg plan CONFIG [--json]
+//   rpg eval RUN [--backend B]
+//   rpg info
+//   rpg data download NAME [--dest DIR]
+import * as path from 'node:path';
+import { ConfigError, loadConfigFile } from '../config/load';
+import { BACKENDS, BackendName } from '../config/schema';
+import { DatasetError } from '../data/types';
+import { TrainError } from '../train/types';
+import { PlanError } from '../rpg/plan';
+import { ShapeError } from '../models/shapes';
+import { commands } from './commands';
+
+export interface ParsedArgs {
+  readonly positional: string[];
+  readonly flags: Map<string, string | true>;
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const [key, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+      const next = argv[i + 1];
+      if (inline !== undefined) flags.set(key, inline);
+      else if (next !== undefined && !next.startsWith('--') && !BOOLEAN_FLAGS.has(key)) {
+        flags.set(key, next);
+        i++;
+      } else flags.set(key, true);
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+const BOOLEAN_FLAGS = new Set(['json', 'quiet', 'help', 'plain', 'no-plain']);
+
+export function flagString(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function backendFlag(args: ParsedArgs): BackendName | undefined {
+  const b = flagString(args, 'backend');
+  if (b === undefined) return undefined;
+  if (!(BACKENDS as readonly string[]).includes(b)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${b}"`);
+  return b as BackendName;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage: rpg <command> [options]
+
+commands:
+  train CONFIG [--resume RUN] [--backend auto|tensorflow|wasm|cpu] [--runs DIR]
+                      train an experiment (.rpg.json); Ctrl-C stops and saves a checkpoint
+  plan CONFIG [--json]  print the ring-to-layer table and DoF totals
+  eval RUN [--backend B]
+                      evaluate a run's checkpoint on its test split
+  info                backends available, threads, versions
+  data download NAME [--dest DIR]
+                      fetch mnist | fashion-mnist | cifar10 | cifar100 and verify checksums`;
+
+export function loadConfigOrThrow(file: string | undefined) {
+  if (!file) throw new UsageError('missing CONFIG (a .rpg.json file)');
+  return loadConfigFile(path.resolve(file));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === 'help' || command === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return command ? 0 : 2;
+  }
+  const handler = commands[command];
+  if (!handler) throw new UsageError(`unknown command "${command}"`);
+  return handler(parseArgs(rest));
+}
+
+/** Known failures print one clear line (file, field, what was expected); never a stack trace. */
+function describeError(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  if (err instanceof TrainError) return `${err.message}${err.field && !err.message.includes(err.field) ? ` (field ${err.field})` : ''}`;
+  if (err instanceof DatasetError || err instanceof PlanError || err instanceof ShapeError) return err.message;
+  if (err instanceof UsageError) return `${err.message}\n\n${USAGE}`;
+  const e = err as Error;
+  return `internal error: ${e?.message ?? String(err)}${process.env.RPG_DEBUG ? `\n${e?.stack ?? ''}` : ' (set RPG_DEBUG=1 for a stack trace)'}`;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`rpg: error: ${describeError(err)}\n`);
+      process.exitCode = err instanceof UsageError ? 2 : 1;
+    },
+  );
+}
