@@ -1,0 +1,149 @@
+// Completion: field names (with a value snippet), enum values (architectures, datasets,
+// optimizers, sampling modes…), useful DoF values, and whole-config snippets for an empty file.
+// Everything offered comes from the schema declaration, so a new field or enum value appears
+// here without touching this file.
+import { findNodeAtLocation, getLocation, Node } from 'jsonc-parser';
+import type { Analysis } from './analysis';
+import type { JsonPath, Span } from './json-tree';
+import { enumValues, FieldSchema, fieldMarkdown, schemaAt } from './schema-info';
+import { DOF_PERCENT_FIXES } from './semantic-diagnostics';
+
+export type CompletionKind = 'property' | 'value' | 'enum' | 'snippet';
+
+export interface Completion {
+  readonly label: string;
+  readonly kind: CompletionKind;
+  /** Snippet syntax ($1, ${1|a,b|}) when `snippet` is true. */
+  readonly insertText: string;
+  readonly snippet: boolean;
+  /** The text replaced by insertText. */
+  readonly span: Span;
+  readonly filterText?: string;
+  readonly detail?: string;
+  readonly documentation?: string;
+  readonly sortText?: string;
+  readonly preselect?: boolean;
+}
+
+export function completeAt(analysis: Pick<Analysis, 'text' | 'root' | 'resolved' | 'fallback'>, offset: number): Completion[] {
+  const { text } = analysis;
+  if (text.trim() === '') return newConfigSnippets({ offset: 0, length: text.length });
+  const location = getLocation(text, offset);
+  const span = replacementSpan(text, offset, location.previousNode, location.isAtPropertyKey);
+  if (location.isAtPropertyKey) return propertyCompletions(analysis.root, location.path.slice(0, -1), String(location.path[location.path.length - 1] ?? ''), span, text);
+  return valueCompletions(analysis, location.path, span);
+}
+
+/**
+ * What a completion replaces: the key or literal under the cursor (quotes included), or the
+ * bare word typed so far, or nothing.
+ */
+function replacementSpan(text: string, offset: number, previous: Node | undefined, atKey: boolean): Span {
+  if (previous && previous.type !== 'property' && offset > previous.offset && offset <= previous.offset + previous.length) {
+    return { offset: previous.offset, length: previous.length };
+  }
+  if (atKey && previous?.type === 'property' && previous.children?.[0]) {
+    const key = previous.children[0];
+    if (offset > key.offset && offset <= key.offset + key.length) return { offset: key.offset, length: key.length };
+  }
+  let start = offset;
+  while (start > 0 && /[\w$"%.\-]/.test(text[start - 1]!)) start--;
+  return { offset: start, length: offset - start };
+}
+
+function propertyCompletions(root: Node | undefined, objectPath: JsonPath, current: string, span: Span, text: string): Completion[] {
+  const schema = schemaAt(objectPath);
+  if (!schema?.properties) return [];
+  const objectNode = root ? (objectPath.length ? findNodeAtLocation(root, objectPath) : root) : undefined;
+  const present = new Set((objectNode?.children ?? []).map((p) => p.children?.[0]?.value as string));
+  // Another property follows the cursor: the inserted one needs its own comma.
+  const rest = text.slice(span.offset + span.length).trimStart();
+  const comma = rest.startsWith('"') ? ',' : '';
+  const required = new Set(schema.required ?? []);
+  const keys = Object.keys(schema.properties).filter((k) => k !== '$schema' || objectPath.length === 0);
+  return keys
+    .filter((k) => k === current || !present.has(k))
+    .map((key, i) => {
+      const field = schema.properties![key]!;
+      return {
+        label: key,
+        kind: 'property',
+        insertText: `"${key}": ${valueSnippet(field)}${comma}`,
+        snippet: true,
+        span,
+        filterText: `"${key}"`,
+        detail: field.type ?? (field.anyOf ? field.anyOf.map((a) => a.type).join(' | ') : undefined),
+        documentation: fieldMarkdown([...objectPath, key], field),
+        sortText: `${required.has(key) ? 0 : 1}${String(i).padStart(3, '0')}`,
+      } satisfies Completion;
+    });
+}
+
+/** A value placeholder for a field: default first, enum choices, objects opened on a new line. */
+export function valueSnippet(field: FieldSchema): string {
+  if (field.type === 'object') return '{\n\t$1\n}';
+  const choices = enumValues(field).map((e) => e.value);
+  if (choices.length) {
+    const ordered = typeof field.default === 'string' ? [field.default, ...choices.filter((c) => c !== field.default)] : choices;
+    return `"\${1|${ordered.join(',')}|}"`;
+  }
+  if (field.type === 'boolean') return field.default === true ? '${1|true,false|}' : '${1|false,true|}';
+  const sample = field.default ?? field.examples?.[0];
+  if (field.type === 'array') return `[\${1:${escapeSnippet(sample !== undefined ? JSON.stringify(sample).slice(1, -1) : '')}}]`;
+  if (typeof sample === 'string') return `"\${1:${escapeSnippet(sample)}}"`;
+  if (sample !== undefined) return `\${1:${escapeSnippet(JSON.stringify(sample))}}`;
+  return field.type === 'string' ? '"$1"' : '$1';
+}
+
+function escapeSnippet(s: string): string {
+  return s.replace(/[$}\\]/g, (c) => `\\${c}`);
+}
+
+function valueCompletions(analysis: Pick<Analysis, 'resolved' | 'fallback'>, path: JsonPath, span: Span): Completion[] {
+  const schema = schemaAt(path);
+  if (!schema) return [];
+  const out: Completion[] = [];
+  const seen = new Set<string>();
+  const add = (value: unknown, kind: CompletionKind, detail?: string, documentation?: string): void => {
+    const insertText = JSON.stringify(value);
+    if (seen.has(insertText)) return;
+    seen.add(insertText);
+    out.push({
+      label: insertText, kind, insertText, snippet: false, span, filterText: insertText,
+      ...(detail ? { detail } : {}), ...(documentation ? { documentation } : {}),
+      sortText: String(out.length).padStart(3, '0'), preselect: JSON.stringify(schema.default) === insertText,
+    });
+  };
+  for (const e of enumValues(schema)) add(e.value, 'enum', e.value === schema.default ? 'default' : undefined, e.description);
+  if (schema.type === 'boolean') [true, false].forEach((b) => add(b, 'value', b === schema.default ? 'default' : undefined));
+  if (path.join('.') === 'rpg.dof') {
+    const n = (analysis.resolved ?? analysis.fallback)?.plan?.generatedCount;
+    for (const p of DOF_PERCENT_FIXES) add(p, 'value', 'percentage of the generated parameters');
+    if (n !== undefined) add(n, 'value', 'the generated parameter count (largest ring)');
+  }
+  if (schema.default !== undefined && schema.type !== 'object') add(schema.default, 'value', 'default');
+  for (const e of schema.examples ?? []) add(e, 'value', 'example');
+  return out;
+}
+
+/** Whole configs for an empty document. */
+export function newConfigSnippets(span: Span): Completion[] {
+  const config = (arch: string, dataset: string, extra: string, dof: string, optimizer: string, lr: string, epochs: number): string =>
+    [
+      '{',
+      '\t"$schema": "${1:https://rpg-studio.invalid/schemas/rpg.schema.json}",',
+      `\t"name": "\${2:${arch}-${dataset}}",`,
+      `\t"model": { "arch": "\${3:${arch}}" },`,
+      `\t"rpg": { "dof": "\${4:${dof}}", "sampling": "\${5|ring,shuffled|}" },`,
+      `\t"data": { "dataset": "\${6:${dataset}}"${extra} },`,
+      `\t"train": { "optimizer": "${optimizer}", "lr": \${7:${lr}}, "batchSize": \${8:64}, "epochs": \${9:${epochs}} }`,
+      '}',
+      '',
+    ].join('\n');
+  const snippet = (label: string, detail: string, insertText: string, sortText: string): Completion => ({ label, kind: 'snippet', insertText, snippet: true, span, detail, sortText });
+  return [
+    snippet('New RPG experiment: LeNet-5 on embedded MNIST', 'Runs offline, no dataset files needed', config('lenet5', 'mnist-embedded', '', '10%', 'adam', '0.001', 10), '0'),
+    snippet('New RPG experiment: ResNet-20 on CIFAR-10', 'Needs the CIFAR-10 binary files', config('resnet20', 'cifar10', ', "path": "${10:data/cifar10}", "augment": true', '10%', 'sgd', '0.1', 160), '1'),
+    snippet('New RPG experiment: MLP', 'Fully connected net on embedded MNIST', config('mlp', 'mnist-embedded', '', '1%', 'adam', '0.001', 10), '2'),
+  ];
+}

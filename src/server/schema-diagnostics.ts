@@ -1,0 +1,83 @@
+// Syntax and schema findings. Validation is the project's own validator (src/config), the same
+// one the CLI and trainer run, so the editor can never accept a file the trainer rejects; its
+// JSON paths are mapped onto the jsonc-parser tree for exact ranges.
+import { printParseErrorCode, ParseError } from 'jsonc-parser';
+import { configSchema, RpgConfig } from '../config/schema';
+import type { SchemaIssue } from '../config/schema-dsl';
+import type { Finding } from './findings';
+
+export function syntaxFindings(errors: readonly ParseError[], textLength: number): Finding[] {
+  return errors.slice(0, 20).map((e) => ({
+    code: 'rpg-syntax',
+    severity: 'error',
+    message: `JSON syntax error: ${describeParseError(printParseErrorCode(e.error))}`,
+    // A zero-length error (e.g. "value expected" at the end) still gets one visible character.
+    span: { offset: e.offset, length: e.length > 0 ? e.length : Math.min(1, Math.max(0, textLength - e.offset)) },
+  }));
+}
+
+const PARSE_ERROR_TEXT: Record<string, string> = {
+  InvalidSymbol: 'invalid symbol',
+  InvalidNumberFormat: 'invalid number format',
+  PropertyNameExpected: 'property name expected',
+  ValueExpected: 'value expected',
+  ColonExpected: 'colon expected',
+  CommaExpected: 'comma expected',
+  CloseBraceExpected: 'closing brace expected',
+  CloseBracketExpected: 'closing bracket expected',
+  EndOfFileExpected: 'end of file expected',
+  InvalidCommentToken: 'invalid comment token',
+  UnexpectedEndOfComment: 'unexpected end of comment',
+  UnexpectedEndOfString: 'unexpected end of string',
+  UnexpectedEndOfNumber: 'unexpected end of number',
+  InvalidUnicode: 'invalid unicode sequence',
+  InvalidEscapeCharacter: 'invalid escape character',
+  InvalidCharacter: 'invalid character',
+};
+
+function describeParseError(name: string): string {
+  return PARSE_ERROR_TEXT[name] ?? name;
+}
+
+export function schemaFindings(issues: readonly SchemaIssue[]): Finding[] {
+  return issues.map((issue) => ({
+    code: 'rpg-schema',
+    severity: 'error',
+    message: issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
+    path: issue.path,
+    // Unknown fields are underlined on their key; everything else on the value.
+    target: issue.message.startsWith('unknown field') ? 'key' : 'value',
+  }));
+}
+
+/** Top-level parts of a config that are validated (and trusted) independently. */
+export const SECTIONS = ['model', 'rpg', 'data', 'train', 'seed'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface ValidationResult {
+  readonly issues: SchemaIssue[];
+  /**
+   * The config with defaults, built from the sections that validated: a typo in `train` must not
+   * hide the model's numbers. Undefined when `model` itself is invalid or missing.
+   */
+  readonly config: RpgConfig | undefined;
+  /** Sections the user wrote (or left to defaults) without any issue. */
+  readonly validSections: ReadonlySet<Section>;
+}
+
+export function validate(value: unknown): ValidationResult {
+  const issues: SchemaIssue[] = [];
+  const full = configSchema.parse(value, [], issues);
+  if (full && issues.length === 0) return { issues, config: full, validSections: new Set(SECTIONS) };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { issues, config: undefined, validSections: new Set() };
+
+  const broken = new Set(issues.map((i) => String(i.path[0] ?? '')));
+  const known = new Set(Object.keys(configSchema.json.properties as object));
+  const cleaned: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (known.has(key) && !broken.has(key)) cleaned[key] = v;
+  }
+  const config = configSchema.parse(cleaned, [], []);
+  const validSections = new Set(SECTIONS.filter((s) => !broken.has(s)));
+  return { issues, config, validSections };
+}
