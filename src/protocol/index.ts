@@ -7,6 +7,19 @@ import type { CheckpointInfo, EvalRow, RunResult, RunStart, TrainErrorCode, Trai
 
 export const PROTOCOL_VERSION = 1;
 
+// ── request errors ──────────────────────────────────────────────────────────────────────────
+/** JSON-RPC error code of a request that failed for a reason in `data` (LSP's RequestFailed). */
+export const REQUEST_FAILED = -32803;
+
+/** `data` of a REQUEST_FAILED error: what kind of failure, and the field or file at fault. */
+export interface TrainerErrorData {
+  readonly code: TrainErrorCode | 'protocol';
+  /** The config field at fault, as a dotted path ("train.lr"). */
+  readonly field?: string;
+  /** The file at fault (config or dataset file). */
+  readonly file?: string;
+}
+
 // ── initialize ──────────────────────────────────────────────────────────────────────────────
 export interface InitializeParams {
   readonly clientName: string;
@@ -36,7 +49,7 @@ export interface InitializeResult {
   readonly devices: readonly string[];
   readonly pid: number;
 }
-export const initializeRequest = new RequestType<InitializeParams, InitializeResult, void>('initialize');
+export const initializeRequest = new RequestType<InitializeParams, InitializeResult, TrainerErrorData>('initialize');
 
 // ── plan ────────────────────────────────────────────────────────────────────────────────────
 /** A config by path (read from disk) or by content (an unsaved editor). */
@@ -73,7 +86,7 @@ export interface PlanResult {
   readonly layers: readonly PlanLayer[];
   readonly free: readonly { readonly name: string; readonly kind: string; readonly shape: readonly number[]; readonly params: number }[];
 }
-export const planRequest = new RequestType<ConfigRef, PlanResult, void>('plan');
+export const planRequest = new RequestType<ConfigRef, PlanResult, TrainerErrorData>('plan');
 
 // ── layer weights (ring mapping detail view) ───────────────────────────────────────────────
 export interface LayerWeightsParams extends ConfigRef {
@@ -90,12 +103,15 @@ export interface LayerWeightsResult {
   /** Rows × cols of the heatmap the values are laid out in (kernel flattened to [fanIn, fanOut]). */
   readonly rows: number;
   readonly cols: number;
+  /** Row-major; a strided sample of the layer's rows and columns when it has more than maxValues. */
   readonly values: readonly number[];
+  /** Over every weight of the layer, bins symmetric around 0. */
   readonly histogram: { readonly edges: readonly number[]; readonly counts: readonly number[] };
   readonly source: 'checkpoint' | 'initial';
+  /** Share of positive weights among the layer's non-zero weights (0.5 = balanced); over all weights, not the sample. */
   readonly signBalance: number;
 }
-export const layerWeightsRequest = new RequestType<LayerWeightsParams, LayerWeightsResult, void>('plan/layerWeights');
+export const layerWeightsRequest = new RequestType<LayerWeightsParams, LayerWeightsResult, TrainerErrorData>('plan/layerWeights');
 
 // ── training ────────────────────────────────────────────────────────────────────────────────
 export interface TrainStartParams extends ConfigRef {
@@ -111,13 +127,13 @@ export interface TrainStartResult {
   /** Queued behind this many runs (0 = started). */
   readonly queuePosition: number;
 }
-export const trainStartRequest = new RequestType<TrainStartParams, TrainStartResult, void>('train/start');
+export const trainStartRequest = new RequestType<TrainStartParams, TrainStartResult, TrainerErrorData>('train/start');
 
 export interface TrainStopParams {
   /** Omit to stop every run, queued or training. */
   readonly runId?: string;
 }
-export const trainStopRequest = new RequestType<TrainStopParams, { readonly stopped: readonly string[] }, void>('train/stop');
+export const trainStopRequest = new RequestType<TrainStopParams, { readonly stopped: readonly string[] }, TrainerErrorData>('train/stop');
 
 export interface RunRef {
   readonly runId: string;
@@ -141,6 +157,9 @@ export interface TrainFailure {
   readonly runDir?: string;
 }
 export const trainFailedNotification = new NotificationType<TrainFailure>('train/failed');
+
+/** A queued run was stopped before it started: nothing was written for it. */
+export const trainCancelledNotification = new NotificationType<RunRef>('train/cancelled');
 
 /** Trainer log lines also go to stderr; this carries structured ones the client may show. */
 export const logNotification = new NotificationType<{ readonly level: 'info' | 'warn' | 'error'; readonly message: string }>('log');

@@ -1,0 +1,57 @@
+// The trainer's stdout belongs to JSON-RPC alone. Anything else that writes to it (tfjs prints
+// backend banners with console.log) would corrupt the stream, so at startup we keep a private
+// handle on the real stdout for the protocol writer and point console and process.stdout at
+// stderr. Every log line carries a timestamp: the client shows stderr in an output channel.
+import { Writable } from 'node:stream';
+import { format } from 'node:util';
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** A sink for log lines that also matter to the client (the `log` notification). */
+type Forwarder = (level: LogLevel, message: string) => void;
+let forward: Forwarder | undefined;
+
+export function log(level: LogLevel, message: string): void {
+  process.stderr.write(`${new Date().toISOString()} [${level}] ${message}\n`);
+  forward?.(level, message);
+}
+
+export const info = (message: string): void => log('info', message);
+export const warn = (message: string): void => log('warn', message);
+export const error = (message: string): void => log('error', message);
+
+/** Also send log lines to the client once the connection exists. */
+export function forwardLogs(sink: Forwarder | undefined): void {
+  forward = sink;
+}
+
+/**
+ * Reserves stdout for the protocol. Returns a stream that writes to the real stdout; after
+ * this call console.* and process.stdout.write go to stderr (as timestamped "console" lines).
+ */
+export function reserveStdoutForProtocol(): Writable {
+  const stdout = process.stdout;
+  const realWrite = stdout.write.bind(stdout) as (chunk: Uint8Array | string, callback: (err?: Error | null) => void) => boolean;
+  const protocolOut = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      realWrite(chunk, (err) => callback(err ?? null));
+    },
+  });
+  // Parent gone (EPIPE): the writer reports it through the connection; never crash here.
+  stdout.on('error', (err) => protocolOut.destroy(err));
+
+  const toStderr = (level: string) => (...args: unknown[]) => process.stderr.write(`${new Date().toISOString()} [${level}] ${format(...args)}\n`);
+  console.log = toStderr('console');
+  console.info = toStderr('console');
+  console.debug = toStderr('console');
+  console.warn = toStderr('console.warn');
+  // console.error already writes to stderr; keep the timestamp consistent.
+  console.error = toStderr('console.error');
+  (stdout as { write: unknown }).write = (chunk: unknown, encoding?: unknown, callback?: unknown) => {
+    const cb = typeof encoding === 'function' ? encoding : callback;
+    process.stderr.write(typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk : String(chunk));
+    if (typeof cb === 'function') queueMicrotask(() => (cb as () => void)());
+    return true;
+  };
+  return protocolOut;
+}

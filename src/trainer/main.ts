@@ -1,0 +1,91 @@
+// The background trainer: a plain Node process that speaks JSON-RPC 2.0 (src/protocol) over
+// its stdio. stdout carries protocol messages only; logs go to stderr with timestamps.
+// It lives as long as its client: end of stdin, `shutdown`, SIGTERM or SIGINT stop every run
+// gracefully (the current step finishes and a checkpoint is written), then the process exits.
+import { createMessageConnection, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import type { NotificationType } from 'vscode-jsonrpc';
+import { version as trainerVersion } from '../../package.json';
+import { logNotification, shutdownRequest } from '../protocol';
+import { train } from '../train/run';
+import { registerHandlers } from './handlers';
+import * as log from './log';
+import { RunQueue } from './runs';
+import { ResilientMessageReader } from './stdin-reader';
+
+/** How long runs get to finish their step and write a checkpoint before the process exits anyway. */
+const STOP_GRACE_MS = 60_000;
+
+const protocolOut = log.reserveStdoutForProtocol();
+log.info(`trainer ${trainerVersion} (pid ${process.pid}, node ${process.version}) starting`);
+
+const reader = new ResilientMessageReader(process.stdin, {
+  maxMessageBytes: Number(process.env.RPG_TRAINER_MAX_MESSAGE_BYTES) || undefined,
+  onSkip: (reason, bytes) => log.warn(`stdin: ignored ${bytes} byte(s) of ${reason}`),
+});
+const connection = createMessageConnection(reader, new StreamMessageWriter(protocolOut), {
+  error: (m) => log.error(`jsonrpc: ${m}`),
+  warn: (m) => log.warn(`jsonrpc: ${m}`),
+  info: (m) => log.info(`jsonrpc: ${m}`),
+  log: (m) => log.info(`jsonrpc: ${m}`),
+});
+
+let closed = false;
+/** Notifications after the client is gone are dropped, never thrown. */
+function notify<P>(type: NotificationType<P>, params: P): void {
+  if (closed) return;
+  connection.sendNotification(type, params as never).catch((err: unknown) => {
+    process.stderr.write(`${new Date().toISOString()} [warn] could not send ${type.method}: ${String(err)}\n`);
+  });
+}
+
+const queue = new RunQueue(train, notify);
+registerHandlers(connection, queue, trainerVersion);
+log.forwardLogs((level, message) => notify(logNotification, { level, message }));
+
+let exiting = false;
+/** Stops every run (each writes its checkpoint), then exits. */
+async function shutdown(reason: string): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  log.info(`shutting down: ${reason}`);
+  const clean = await queue.stopAll(STOP_GRACE_MS);
+  if (!clean) log.warn(`runs did not stop within ${STOP_GRACE_MS / 1000} s; exiting without their final checkpoint`);
+  log.info('bye');
+  log.forwardLogs(undefined);
+  // Let the last notifications reach the pipe before the process ends.
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    protocolOut.end(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  process.exit(0);
+}
+
+connection.onRequest(shutdownRequest, async () => {
+  // Answer after the runs have stopped, so the client knows their checkpoints are written.
+  await queue.stopAll(STOP_GRACE_MS);
+  setTimeout(() => void shutdown('shutdown requested'), 20);
+});
+connection.onClose(() => {
+  closed = true;
+  void shutdown('stdin closed (the client is gone)');
+});
+connection.onError(([err]) => log.error(`connection: ${err.message}`));
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    // A second signal means "now": the checkpoint of the last finished step is already on disk.
+    if (exiting) {
+      log.warn(`${signal} again: exiting immediately`);
+      process.exit(130);
+    }
+    void shutdown(signal);
+  });
+}
+// A bug must cost one run (the queue reports it as train/failed), never the process.
+process.on('uncaughtException', (err) => log.error(`uncaught exception (trainer keeps running): ${err.stack ?? err.message}`));
+process.on('unhandledRejection', (reason) => log.error(`unhandled rejection (trainer keeps running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+
+connection.listen();
