@@ -1,0 +1,36 @@
+// Public API of the two webview panels (ring mapping, training curves). The extension's
+// commands call these; everything else under panels/ is private to the webviews owner.
+import type * as vscode from 'vscode';
+import type {
+  ConfigRef, LayerWeightsParams, LayerWeightsResult, PlanResult, RunRef, TrainFailure,
+} from '../../protocol';
+import type { EvalRow, RunResult, RunStart, TrainRow } from '../../train/types';
+
+/** What the panels need from the trainer: the extension passes its trainer client in. */
+export interface TrainerAccess {
+  plan(ref: ConfigRef): Promise<PlanResult>;
+  layerWeights(params: LayerWeightsParams): Promise<LayerWeightsResult>;
+}
+
+export interface PanelDeps {
+  readonly extensionUri: vscode.Uri;
+  readonly trainer: TrainerAccess;
+  readonly log: (m: string) => void;
+  /** Reveal a generated layer in the Layers tree and in the config editor. */
+  readonly revealLayer?: (configUri: vscode.Uri, layerName: string) => void;
+  /** Folder holding runs (<runsDir>/<config name>/<run id>/); default <workspace>/runs. */
+  readonly runsDir?: () => string | undefined;
+}
+
+/** The trainer's train/* notification payloads, tagged by kind, as the curves panel consumes them. */
+export type TrainingEvent =
+  | { readonly kind: 'started'; readonly payload: RunRef & RunStart & { readonly configPath?: string } }
+  | { readonly kind: 'progress'; readonly payload: RunRef & TrainRow & { readonly totalSteps: number; readonly totalEpochs: number } }
+  | { readonly kind: 'evaluated'; readonly payload: RunRef & EvalRow }
+  | { readonly kind: 'finished'; readonly payload: RunRef & RunResult }
+  | { readonly kind: 'failed'; readonly payload: TrainFailure };
+
+export { showRingMapping } from './mapping-panel';
+export { showTrainingCurves, postTrainingEvent } from './curves-panel';
+export { registerPanelSerializers } from './serializers';
+export { MAPPING_VIEW_TYPE, CURVES_VIEW_TYPE } from '../../webview-contract';

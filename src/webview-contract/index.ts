@@ -1,0 +1,119 @@
+// The one contract between the extension's panel hosts and the webview apps: every message is
+// a member of a discriminated union by `type`, imported by both sides. The webview always
+// speaks first ("ready"); the host sends data only after it. Plain data only (JSON-clonable).
+import type { LayerWeightsResult, PlanResult } from '../protocol';
+
+export const MAPPING_VIEW_TYPE = 'rpgStudio.ringMapping';
+export const CURVES_VIEW_TYPE = 'rpgStudio.trainingCurves';
+
+// ── ring mapping ────────────────────────────────────────────────────────────────────────────
+/** What the mapping webview persists with setState (and gets back after a restart). */
+export interface MappingViewState {
+  readonly configPath?: string;
+  readonly selectedLayer?: string;
+}
+
+export type MappingToWebview =
+  | { readonly type: 'loading'; readonly configPath: string }
+  | { readonly type: 'plan'; readonly plan: PlanResult; readonly configPath: string; readonly runDir?: string; readonly openedAt: number }
+  | { readonly type: 'layerWeights'; readonly result: LayerWeightsResult }
+  | { readonly type: 'error'; readonly message: string; readonly layer?: string };
+
+export type MappingToHost =
+  | { readonly type: 'ready'; readonly state?: MappingViewState }
+  | { readonly type: 'selectLayer'; readonly layer: string }
+  | { readonly type: 'revealLayer'; readonly layer: string }
+  | { readonly type: 'refresh' }
+  /** The first full render finished, `ms` after the host sent the plan (for benchmarks). */
+  | { readonly type: 'rendered'; readonly ms: number; readonly layers: number };
+
+// ── training curves ─────────────────────────────────────────────────────────────────────────
+/** A run folder's run.json, reduced to what the panel shows. */
+export interface RunInfo {
+  /** Absolute run folder: the run's identity in the panel. */
+  readonly runDir: string;
+  readonly runId: string;
+  readonly name: string;
+  readonly arch: string;
+  readonly dataset: string;
+  readonly dof: number;
+  readonly ringSize: number;
+  readonly status: string;
+  readonly bestAcc?: number;
+  readonly startedAt?: string;
+}
+
+/** Train rows, column-wise (100k points per run travel and plot as flat arrays). */
+export interface TrainColumns {
+  readonly step: number[];
+  readonly epoch: number[];
+  readonly loss: number[];
+  readonly acc: number[];
+  readonly lr: number[];
+  readonly samplesPerSec: number[];
+  readonly time: number[];
+}
+
+export interface EvalColumns {
+  readonly step: number[];
+  readonly epoch: number[];
+  readonly loss: number[];
+  readonly acc: number[];
+  readonly time: number[];
+}
+
+export interface RunSeries {
+  readonly info: RunInfo;
+  readonly train: TrainColumns;
+  readonly eval: EvalColumns;
+  /** Lines of metrics.jsonl that did not parse (reported, not fatal). */
+  readonly skipped: number;
+}
+
+/** Rows appended to one run while it trains (batched by the host). */
+export interface RunAppend {
+  readonly runDir: string;
+  readonly train: TrainColumns;
+  readonly eval: EvalColumns;
+  readonly status?: string;
+  readonly bestAcc?: number;
+}
+
+export type XAxis = 'step' | 'epoch' | 'time';
+export type CurvesView = 'curves' | 'dof';
+
+export interface CurvesViewState {
+  readonly selected: readonly string[];
+  readonly hidden: readonly string[];
+  readonly xAxis: XAxis;
+  readonly logY: boolean;
+  readonly smoothing: number;
+  readonly view: CurvesView;
+  readonly showTrain: boolean;
+  readonly showVal: boolean;
+}
+
+export type CurvesToWebview =
+  /** Every run found under the runs folder (and any live ones). */
+  | { readonly type: 'runs'; readonly runs: readonly RunInfo[]; readonly runsDir?: string }
+  /** Full series of the runs asked for (replaces what the webview had for them). */
+  | { readonly type: 'series'; readonly series: readonly RunSeries[] }
+  | { readonly type: 'append'; readonly appends: readonly RunAppend[] }
+  /** Add these runs to the selection (Experiments tree → "Compare"). */
+  | { readonly type: 'select'; readonly runDirs: readonly string[] }
+  | { readonly type: 'exported'; readonly what: 'png' | 'csv'; readonly path: string }
+  | { readonly type: 'error'; readonly message: string };
+
+export type CurvesToHost =
+  | { readonly type: 'ready'; readonly state?: CurvesViewState }
+  | { readonly type: 'loadRuns'; readonly runDirs: readonly string[] }
+  | { readonly type: 'refreshRuns' }
+  | { readonly type: 'exportPng'; readonly dataUrl: string; readonly suggestedName: string }
+  | { readonly type: 'exportCsv'; readonly csv: string; readonly suggestedName: string };
+
+/** The webview API's typed face, for the webview side. */
+export interface WebviewApi<ToHost, State> {
+  postMessage(message: ToHost): void;
+  getState(): State | undefined;
+  setState(state: State): void;
+}
