@@ -1,0 +1,131 @@
+// Reading runs from disk for the curves panel: run.json → RunInfo, metrics.jsonl → columns.
+// No vscode import (unit-tested directly). A run being written may end in a partial line:
+// such lines are skipped and counted, never fatal.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import type { EvalColumns, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
+
+export const RUN_FILE = 'run.json';
+export const METRICS_FILE = 'metrics.jsonl';
+
+export function emptyTrain(): TrainColumns {
+  return { step: [], epoch: [], loss: [], acc: [], lr: [], samplesPerSec: [], time: [] };
+}
+
+export function emptyEval(): EvalColumns {
+  return { step: [], epoch: [], loss: [], acc: [], time: [] };
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+
+/** Appends one metrics row (train or eval) to the columns; false when it is neither. */
+export function pushRow(train: TrainColumns, evals: EvalColumns, row: Record<string, unknown>): boolean {
+  if (typeof row['step'] !== 'number') return false;
+  if (row['type'] === 'train') {
+    train.step.push(num(row['step']));
+    train.epoch.push(num(row['epoch']));
+    train.loss.push(num(row['loss']));
+    train.acc.push(num(row['acc']));
+    train.lr.push(num(row['lr']));
+    train.samplesPerSec.push(num(row['samplesPerSec']));
+    train.time.push(num(row['time']));
+    return true;
+  }
+  if (row['type'] === 'eval') {
+    evals.step.push(num(row['step']));
+    evals.epoch.push(num(row['epoch']));
+    evals.loss.push(num(row['loss']));
+    evals.acc.push(num(row['acc']));
+    evals.time.push(num(row['time']));
+    return true;
+  }
+  return false;
+}
+
+export function parseMetricsJsonl(text: string): { train: TrainColumns; eval: EvalColumns; skipped: number } {
+  const train = emptyTrain();
+  const evals = emptyEval();
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (!trimmed) continue;
+    try {
+      const row: unknown = JSON.parse(trimmed);
+      if (!row || typeof row !== 'object' || !pushRow(train, evals, row as Record<string, unknown>)) skipped++;
+    } catch {
+      skipped++;
+    }
+  }
+  return { train, eval: evals, skipped };
+}
+
+/** run.json text → RunInfo; undefined when it is not a run record. */
+export function parseRunJson(text: string, runDir: string): RunInfo | undefined {
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (!r || typeof r !== 'object') return undefined;
+  const str = (k: string, d: string): string => (typeof r[k] === 'string' ? (r[k] as string) : d);
+  return {
+    runDir,
+    runId: str('runId', path.basename(runDir)),
+    name: str('name', path.basename(path.dirname(runDir))),
+    arch: str('arch', '?'),
+    dataset: str('dataset', '?'),
+    dof: typeof r['dof'] === 'number' ? r['dof'] : 0,
+    ringSize: typeof r['ringSize'] === 'number' ? r['ringSize'] : 0,
+    status: str('status', 'unknown'),
+    ...(typeof r['bestAcc'] === 'number' ? { bestAcc: r['bestAcc'] } : {}),
+    ...(typeof r['startedAt'] === 'string' ? { startedAt: r['startedAt'] } : {}),
+  };
+}
+
+export function readRunInfo(runDir: string): RunInfo | undefined {
+  try {
+    return parseRunJson(readFileSync(path.join(runDir, RUN_FILE), 'utf8'), runDir);
+  } catch {
+    return undefined;
+  }
+}
+
+export function readRunSeries(runDir: string): RunSeries | undefined {
+  const info = readRunInfo(runDir);
+  if (!info) return undefined;
+  const file = path.join(runDir, METRICS_FILE);
+  const parsed = existsSync(file) ? parseMetricsJsonl(readFileSync(file, 'utf8')) : { train: emptyTrain(), eval: emptyEval(), skipped: 0 };
+  return { info, ...parsed };
+}
+
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name));
+  } catch {
+    return [];
+  }
+}
+
+/** Runs under a runs folder: <runsDir>/<config name>/<run id>/run.json (and <runsDir>/<run id>/). Newest first. */
+export function listRuns(runsDir: string): RunInfo[] {
+  const found: RunInfo[] = [];
+  for (const dir of subdirs(runsDir)) {
+    const direct = readRunInfo(dir);
+    if (direct) found.push(direct);
+    else for (const run of subdirs(dir)) {
+      const info = readRunInfo(run);
+      if (info) found.push(info);
+    }
+  }
+  const started = (i: RunInfo): number => (i.startedAt ? Date.parse(i.startedAt) : 0) || mtime(i.runDir);
+  return found.sort((a, b) => started(b) - started(a));
+}
+
+function mtime(dir: string): number {
+  try {
+    return statSync(dir).mtimeMs;
+  } catch {
+    return 0;
+  }
+}

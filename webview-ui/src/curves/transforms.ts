@@ -1,0 +1,194 @@
+// Pure data transforms of the training-curves panel: smoothing, aligning runs on one x axis
+// (uPlot plots columns sharing one x array), the DoF-vs-accuracy fit, and CSV export.
+import type { EvalColumns, RunInfo, RunSeries, TrainColumns, XAxis } from '../../../src/webview-contract';
+
+export type Column = (number | null)[];
+
+/**
+ * Exponential moving average with TensorBoard's debiasing (the first points are not pulled
+ * towards 0). weight 0 = raw, 0.99 = very smooth. Nulls and non-finite values pass through.
+ */
+export function emaSmooth(values: readonly (number | null)[], weight: number): Column {
+  if (weight <= 0) return values.slice();
+  const w = Math.min(0.999, weight);
+  let last = 0;
+  let n = 0;
+  return values.map((v) => {
+    if (v === null || !Number.isFinite(v)) return v ?? null;
+    last = last * w + (1 - w) * v;
+    n++;
+    return last / (1 - Math.pow(w, n));
+  });
+}
+
+export interface XYTable {
+  readonly x: readonly number[];
+  readonly ys: readonly (readonly (number | null)[])[];
+}
+
+/** x sorted ascending with repeated x collapsed to the last row (a resumed run may repeat steps). */
+export function sortedUnique(table: XYTable): { x: number[]; ys: Column[] } {
+  const n = table.x.length;
+  const order = Array.from({ length: n }, (_, i) => i);
+  let sorted = true;
+  for (let i = 1; i < n; i++) if (table.x[i]! < table.x[i - 1]!) { sorted = false; break; }
+  if (!sorted) order.sort((a, b) => table.x[a]! - table.x[b]! || a - b);
+  const keep: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    if (!Number.isFinite(table.x[i]!)) continue;
+    if (keep.length && table.x[keep[keep.length - 1]!] === table.x[i]) keep[keep.length - 1] = i;
+    else keep.push(i);
+  }
+  return { x: keep.map((i) => table.x[i]!), ys: table.ys.map((col) => keep.map((i) => col[i] ?? null)) };
+}
+
+/**
+ * Tables on one shared, sorted x: [x, ...every table's columns], null where a table has no row
+ * at that x. O(total rows) merge of already sorted inputs (what uPlot.join does, testable here).
+ */
+export function joinTables(tables: readonly XYTable[]): Column[] {
+  const sorted = tables.map(sortedUnique);
+  const xs: number[] = [];
+  const pos = sorted.map(() => 0);
+  for (;;) {
+    let next = Infinity;
+    for (let t = 0; t < sorted.length; t++) {
+      const v = sorted[t]!.x[pos[t]!];
+      if (v !== undefined && v < next) next = v;
+    }
+    if (next === Infinity) break;
+    xs.push(next);
+    for (let t = 0; t < sorted.length; t++) if (sorted[t]!.x[pos[t]!] === next) pos[t]!++;
+  }
+  const out: Column[] = [xs];
+  for (const table of sorted) {
+    const cols: Column[] = table.ys.map(() => new Array<number | null>(xs.length).fill(null));
+    let j = 0;
+    for (let i = 0; i < xs.length && j < table.x.length; i++) {
+      if (table.x[j] === xs[i]) {
+        for (let c = 0; c < cols.length; c++) cols[c]![i] = table.ys[c]![j] ?? null;
+        j++;
+      }
+    }
+    out.push(...cols);
+  }
+  return out;
+}
+
+export function xOf(cols: TrainColumns | EvalColumns, axis: XAxis): number[] {
+  return axis === 'epoch' ? cols.epoch : axis === 'time' ? cols.time : cols.step;
+}
+
+export interface Fit {
+  readonly a: number;
+  readonly b: number;
+  readonly r2: number;
+  readonly n: number;
+}
+
+/** Least squares acc ≈ a + b·ln(dof); undefined with < 3 points or all at one DoF. */
+export function logLinearFit(points: readonly { readonly dof: number; readonly acc: number }[]): Fit | undefined {
+  const pts = points.filter((p) => p.dof > 0 && Number.isFinite(p.acc));
+  const n = pts.length;
+  if (n < 3) return undefined;
+  const xs = pts.map((p) => Math.log(p.dof));
+  const ys = pts.map((p) => p.acc);
+  const mx = xs.reduce((s, v) => s + v, 0) / n;
+  const my = ys.reduce((s, v) => s + v, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (xs[i]! - mx) ** 2;
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    syy += (ys[i]! - my) ** 2;
+  }
+  if (sxx === 0) return undefined;
+  const b = sxy / sxx;
+  const a = my - b * mx;
+  const sse = ys.reduce((s, y, i) => s + (y - (a + b * xs[i]!)) ** 2, 0);
+  return { a, b, n, r2: syy === 0 ? 1 : 1 - sse / syy };
+}
+
+/** "arch · dataset": runs comparable on the DoF-vs-accuracy view. */
+export function comparableKey(info: Pick<RunInfo, 'arch' | 'dataset'>): string {
+  return `${info.arch} · ${info.dataset}`;
+}
+
+/** Best accuracy of a run: run.json's bestAcc, else the best eval row. */
+export function bestAccuracy(s: RunSeries): number | undefined {
+  if (typeof s.info.bestAcc === 'number' && Number.isFinite(s.info.bestAcc)) return s.info.bestAcc;
+  const accs = s.eval.acc.filter((v) => Number.isFinite(v));
+  return accs.length ? Math.max(...accs) : undefined;
+}
+
+export interface DofPoint {
+  readonly runDir: string;
+  readonly label: string;
+  readonly dof: number;
+  readonly acc: number;
+}
+
+/** Points of the DoF view grouped by arch/dataset, best accuracy per run. */
+export function dofGroups(series: readonly RunSeries[]): Map<string, DofPoint[]> {
+  const groups = new Map<string, DofPoint[]>();
+  for (const s of series) {
+    const acc = bestAccuracy(s);
+    if (acc === undefined || !(s.info.dof > 0)) continue;
+    const key = comparableKey(s.info);
+    const list = groups.get(key) ?? [];
+    list.push({ runDir: s.info.runDir, label: runLabel(s.info), dof: s.info.dof, acc });
+    groups.set(key, list);
+  }
+  for (const list of groups.values()) list.sort((p, q) => p.dof - q.dof);
+  return groups;
+}
+
+/** 21800000 → "21.8M", 4419 → "4.42k". */
+export function compactNumber(v: number): string {
+  const abs = Math.abs(v);
+  const trim = (x: number): string => Number(x.toPrecision(3)).toString();
+  if (abs >= 1e9) return `${trim(v / 1e9)}G`;
+  if (abs >= 1e6) return `${trim(v / 1e6)}M`;
+  if (abs >= 1e3) return `${trim(v / 1e3)}k`;
+  return trim(v);
+}
+
+/** Legend label: the run's name and its DoF. */
+export function runLabel(info: Pick<RunInfo, 'name' | 'dof' | 'runId'>): string {
+  return `${info.name} (${info.runId}) · DoF ${compactNumber(info.dof)}`;
+}
+
+function csvCell(v: string | number | undefined): string {
+  if (v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export const CSV_HEADER = ['run', 'runDir', 'name', 'arch', 'dataset', 'dof', 'split', 'step', 'epoch', 'loss', 'acc', 'lr', 'samplesPerSec', 'time'] as const;
+
+/** Long-format CSV: one row per metric row, train and eval, every run. */
+export function toCsv(series: readonly RunSeries[]): string {
+  const lines = [CSV_HEADER.join(',')];
+  for (const s of series) {
+    const i = s.info;
+    const head = [i.runId, i.runDir, i.name, i.arch, i.dataset, i.dof].map(csvCell).join(',');
+    const t = s.train;
+    for (let k = 0; k < t.step.length; k++) {
+      lines.push(`${head},train,${[t.step[k], t.epoch[k], t.loss[k], t.acc[k], t.lr[k], t.samplesPerSec[k], t.time[k]].map(csvCell).join(',')}`);
+    }
+    const e = s.eval;
+    for (let k = 0; k < e.step.length; k++) {
+      lines.push(`${head},eval,${[e.step[k], e.epoch[k], e.loss[k], e.acc[k], undefined, undefined, e.time[k]].map(csvCell).join(',')}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Safe file stem from run names: "lenet5-mnist-10pct_vs_2" etc. */
+export function exportName(series: readonly RunSeries[], ext: string): string {
+  const names = [...new Set(series.map((s) => s.info.name))];
+  const stem = (names.length === 0 ? 'training-curves' : names.length === 1 ? names[0]! : `${names[0]}-and-${names.length - 1}-more`).replace(/[^\w.-]+/g, '_');
+  return `${stem}.${ext}`;
+}
