@@ -39,6 +39,8 @@ export class ServerHarness {
   private readonly latest = new Map<string, PublishDiagnosticsParams>();
   private readonly waiters: { uri: string; version: number | undefined; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
   readonly statuses: AnalysisStatus[] = [];
+  /** Every publishDiagnostics received, in order. */
+  readonly published: PublishDiagnosticsParams[] = [];
   private readonly versions = new Map<string, number>();
   exitCode: number | null | undefined;
 
@@ -48,6 +50,7 @@ export class ServerHarness {
   ) {
     connection.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
       this.latest.set(p.uri, p);
+      this.published.push(p);
       for (let i = this.waiters.length - 1; i >= 0; i--) {
         const w = this.waiters[i]!;
         if (w.uri === p.uri && (w.version === undefined || w.version === p.version)) {
@@ -96,10 +99,10 @@ export class ServerHarness {
     });
   }
 
-  async open(uri: string, text: string, languageId = 'rpg-config'): Promise<Diagnostic[]> {
+  async open(uri: string, text: string, timeoutMs = 10_000): Promise<Diagnostic[]> {
     this.versions.set(uri, 1);
-    const next = this.nextDiagnostics(uri, 1);
-    await this.connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text } });
+    const next = this.nextDiagnostics(uri, 1, timeoutMs);
+    await this.connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'rpg-config', version: 1, text } });
     return (await next).diagnostics;
   }
 
