@@ -1,5 +1,6 @@
 // Executes a ModelSpec with tfjs: the ring (or, for the plain model, every kernel) and the free
 // parameters are variables; generated kernels are produced from the ring at each forward pass.
+// Variables stay unnamed: tfjs names are process-global, and a trainer may hold several runs.
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelSpec, Op, ParamSpec } from '../models/spec';
 import { Rng } from '../rpg/prng';
@@ -51,7 +52,7 @@ export class Network {
   ) {
     const plan = materialized?.plan;
     if (plan && materialized) {
-      this.ring = tf.variable(tf.tensor1d(initialRing(plan)), true, 'ring');
+      this.ring = tf.variable(tf.tensor1d(initialRing(plan)), true);
       this.variables.push({ name: 'ring', variable: this.ring, role: 'ring' });
       this.generator = new RingGenerator(materialized);
     }
@@ -59,14 +60,14 @@ export class Network {
     const generated = new Set(this.generatedNames);
     for (const p of spec.params) {
       if (generated.has(p.name)) continue;
-      const v = tf.variable(tf.tensor(initialFreeValue(p, seed), [...p.shape]), true, p.name);
+      const v = tf.variable(tf.tensor(initialFreeValue(p, seed), [...p.shape]), true);
       this.free.set(p.name, v);
       this.variables.push({ name: p.name, variable: v, role: 'free' });
     }
     for (const op of spec.ops) {
       if (op.op !== 'batchnorm') continue;
       const c = spec.params.find((p) => p.name === op.gamma)!.size;
-      this.bnRunning.set(op.name, { mean: tf.variable(tf.zeros([c]), false, `${op.name}.running_mean`), variance: tf.variable(tf.ones([c]), false, `${op.name}.running_var`) });
+      this.bnRunning.set(op.name, { mean: tf.variable(tf.zeros([c]), false), variance: tf.variable(tf.ones([c]), false) });
     }
   }
 

@@ -47,21 +47,21 @@ export class Optimizer {
     materialized: MaterializedPlan | undefined,
   ) {
     this.slots = variables.map((nv) => {
-      const zeros = () => tf.variable(tf.zerosLike(nv.variable), false, `${nv.name}/m`);
-      const base = { nv, m: zeros(), ...(settings.name === 'adam' ? { v: tf.variable(tf.zerosLike(nv.variable), false, `${nv.name}/v`) } : {}) };
+      const zeros = () => tf.variable(tf.zerosLike(nv.variable), false);
+      const base = { nv, m: zeros(), ...(settings.name === 'adam' ? { v: tf.variable(tf.zerosLike(nv.variable), false) } : {}) };
       if (nv.role !== 'ring' || !materialized || settings.normalization === 'official') return base;
       return { ...base, ...ringMultipliers(settings.name, materialized) };
     });
   }
 
-  /** Applies one update with the given gradients (by variable name) and learning rate. */
+  /** Applies one update with the gradients tf.variableGrads returned (keyed by tfjs variable name). */
   apply(grads: Record<string, tf.Tensor>, lr: number): void {
     this.step++;
     const { name, momentum, weightDecay } = this.settings;
     const t = this.step;
     tf.tidy(() => {
       for (const s of this.slots) {
-        const raw = grads[s.nv.name];
+        const raw = grads[s.nv.variable.name];
         if (!raw) continue;
         const x = s.nv.variable;
         let g = s.gradMul ? tf.mul(raw, s.gradMul) : raw;

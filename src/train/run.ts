@@ -14,20 +14,13 @@ import { validateConfig } from '../config/load';
 import type { RpgConfig } from '../config/schema';
 import { EvalRow, RunRecord, RunResult, TrainError, TrainEvents, TrainOptions, TrainRow } from './types';
 
-export const RUN_FILE = 'run.json';
-export const METRICS_FILE = 'metrics.jsonl';
+import { METRICS_FILE, readRunRecord, RUN_FILE } from './run-files';
+
+export { METRICS_FILE, readRunRecord, RUN_FILE };
 
 /** A sortable, readable run id: 2026-11-28T23-10-05-123Z. */
 export function newRunId(now = new Date()): string {
   return now.toISOString().replace(/[:.]/g, '-');
-}
-
-export function readRunRecord(runDir: string): RunRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(path.join(runDir, RUN_FILE), 'utf8')) as RunRecord;
-  } catch {
-    return undefined;
-  }
 }
 
 function writeRunRecord(runDir: string, record: RunRecord): void {
@@ -50,9 +43,19 @@ export async function train(options: TrainOptions, events: TrainEvents = {}): Pr
 }
 
 async function trainSession(session: Session, options: TrainOptions, resumeCkpt: ReturnType<typeof readCheckpoint> | undefined, events: TrainEvents, log: (m: string) => void): Promise<RunResult> {
-  const { config, dataset, net, resolved, materialized } = session;
+  const { config, net, materialized } = session;
   const tc = config.train;
   const optimizer = new Optimizer({ name: tc.optimizer, momentum: tc.momentum, weightDecay: tc.weightDecay, normalization: config.rpg.lrNormalization }, net.variables, materialized);
+  try {
+    return await trainSteps(session, options, resumeCkpt, events, log, optimizer);
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+async function trainSteps(session: Session, options: TrainOptions, resumeCkpt: ReturnType<typeof readCheckpoint> | undefined, events: TrainEvents, log: (m: string) => void, optimizer: Optimizer): Promise<RunResult> {
+  const { config, dataset, net, resolved, materialized } = session;
+  const tc = config.train;
   const stepsPerEpoch = batchCount(dataset.train.count, tc.batchSize);
   const totalSteps = Math.min(tc.maxSteps ?? Infinity, stepsPerEpoch * tc.epochs);
   const evalEvery = tc.evalEvery ?? stepsPerEpoch;
@@ -192,7 +195,6 @@ async function trainSession(session: Session, options: TrainOptions, resumeCkpt:
   record.bestAcc = bestAcc;
   record.finalAcc = lastAcc;
   writeRunRecord(runDir, record);
-  optimizer.dispose();
   log(`run ${record.runId} ${record.status} after ${step} steps: test accuracy ${(lastAcc * 100).toFixed(2)}% (best ${(bestAcc * 100).toFixed(2)}%)`);
   return { runDir, status: record.status, steps: step, epochs: step / stepsPerEpoch, bestAcc, finalAcc: lastAcc, durationSec: elapsed(), checkpoint: path.join(runDir, CHECKPOINT_FILE) };
 }

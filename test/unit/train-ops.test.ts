@@ -88,7 +88,7 @@ test('option-A shortcut subsamples by stride and zero-pads channels, with gradie
   const ya = y.arraySync();
   assert.equal(ya[1]![2]![1]![2], xa[1]![4]![2]![0]);
   assert.equal(ya[1]![2]![1]![0], 0);
-  const g = tf.grad((a: tf.Tensor) => tf.sum(padShortcut(a as tf.Tensor4D, 2, 8)))(x).arraySync();
+  const g = tf.grad((a: tf.Tensor) => tf.sum(padShortcut(a as tf.Tensor4D, 2, 8)))(x).arraySync() as number[][][][];
   assert.equal(g[0]![0]![0]![0], 1);
   assert.equal(g[0]![1]![0]![0], 0);
 });
