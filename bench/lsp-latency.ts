@@ -67,7 +67,8 @@ function table(rows: readonly Row[]): string {
 
 function machine(): string {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
-  return `${cpu}, ${os.cpus().length} cores visible, Node ${process.version}, ${os.platform()} ${os.release()}`;
+  // The load average says how much the figures were disturbed by other work on the machine.
+  return `${cpu}, ${os.cpus().length} cores visible (1-min load average ${os.loadavg()[0]!.toFixed(1)} at the start), Node ${process.version}, ${os.platform()} ${os.release()}`;
 }
 
 function writeSection(body: string): void {
@@ -86,6 +87,7 @@ function writeSection(body: string): void {
 }
 
 async function main(): Promise<void> {
+  const where = machine();
   const server = await ServerHarness.start({ initializationOptions: { debounceMs: 0 } });
   const rows: Row[] = [];
   try {
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
   }
   const worst = Math.max(...rows.map((r) => quantile(r.compute, 0.95)));
   const text = [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()} with \`node --import tsx bench/lsp-latency.ts\`:`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${where} with \`node --import tsx bench/lsp-latency.ts\`:`,
     `${EDITS} edits of \`rpg.dof\` per architecture (after ${WARMUP} warm-up edits) sent to the real server process (\`dist/server.js --stdio\`, debounce 0).`,
     '"compute" is the server\'s own analysis time per version (parse, schema, dataset description, counted plan, all rules);',
     '"round trip" adds JSON-RPC transport both ways. In the editor the debounce (150 ms by default, `rpg.languageServer.debounceMs`) comes on top.',

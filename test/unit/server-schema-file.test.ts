@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { emittedSchemaText, SCHEMA_FILE } from '../../scripts/emit-schema';
+import { DIAGNOSTIC_CODES } from '../../src/server/findings';
 import { FieldSchema, ROOT_SCHEMA } from '../../src/server/schema-info';
 
 test('schemas/rpg.schema.json is the emitted schema (run `npm run schema` after changing src/config/schema.ts)', () => {
@@ -30,4 +32,11 @@ test('every field has a description and examples, and a default unless it is opt
 
 test('the root accepts $schema', () => {
   assert.equal(ROOT_SCHEMA.properties?.$schema?.type, 'string');
+});
+
+test('docs/config-and-diagnostics.md documents every diagnostic code under "## Diagnostic codes"', () => {
+  const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'config-and-diagnostics.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## Diagnostic codes'));
+  assert.ok(doc.includes('## Diagnostic codes'));
+  assert.deepEqual(DIAGNOSTIC_CODES.filter((code) => !section.includes(`\n### ${code}\n`)), []);
 });
