@@ -2,7 +2,6 @@
 // backend banners with console.log) would corrupt the stream, so at startup we keep a private
 // handle on the real stdout for the protocol writer and point console and process.stdout at
 // stderr. Every log line carries a timestamp: the client shows stderr in an output channel.
-import { Writable } from 'node:stream';
 import { format } from 'node:util';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -25,20 +24,18 @@ export function forwardLogs(sink: Forwarder | undefined): void {
   forward = sink;
 }
 
+/** Writes bytes to the real stdout; the callback reports the outcome (EPIPE once the client is gone). */
+export type ProtocolOutput = (bytes: Buffer, callback: (err?: Error | null) => void) => void;
+
 /**
- * Reserves stdout for the protocol. Returns a stream that writes to the real stdout; after
+ * Reserves stdout for the protocol. Returns a function that writes to the real stdout; after
  * this call console.* and process.stdout.write go to stderr (as timestamped "console" lines).
  */
-export function reserveStdoutForProtocol(): Writable {
+export function reserveStdoutForProtocol(): ProtocolOutput {
   const stdout = process.stdout;
-  const realWrite = stdout.write.bind(stdout) as (chunk: Uint8Array | string, callback: (err?: Error | null) => void) => boolean;
-  const protocolOut = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      realWrite(chunk, (err) => callback(err ?? null));
-    },
-  });
-  // Parent gone (EPIPE): the writer reports it through the connection; never crash here.
-  stdout.on('error', (err) => protocolOut.destroy(err));
+  const realWrite = stdout.write.bind(stdout) as (chunk: Uint8Array, callback: (err?: Error | null) => void) => boolean;
+  // A closed pipe (the client died) is reported through the write callbacks; never crash here.
+  stdout.on('error', () => undefined);
 
   const toStderr = (level: string) => (...args: unknown[]) => process.stderr.write(`${new Date().toISOString()} [${level}] ${format(...args)}\n`);
   console.log = toStderr('console');
@@ -53,5 +50,7 @@ export function reserveStdoutForProtocol(): Writable {
     if (typeof cb === 'function') queueMicrotask(() => (cb as () => void)());
     return true;
   };
-  return protocolOut;
+  return (bytes, callback) => {
+    realWrite(bytes, callback);
+  };
 }

@@ -2,7 +2,7 @@
 // its stdio. stdout carries protocol messages only; logs go to stderr with timestamps.
 // It lives as long as its client: end of stdin, `shutdown`, SIGTERM or SIGINT stop every run
 // gracefully (the current step finishes and a checkpoint is written), then the process exits.
-import { createMessageConnection, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { createMessageConnection } from 'vscode-jsonrpc/node';
 import type { NotificationType } from 'vscode-jsonrpc';
 import { version as trainerVersion } from '../../package.json';
 import { logNotification, shutdownRequest } from '../protocol';
@@ -11,6 +11,7 @@ import { registerHandlers } from './handlers';
 import * as log from './log';
 import { RunQueue } from './runs';
 import { ResilientMessageReader } from './stdin-reader';
+import { StdoutMessageWriter } from './stdout-writer';
 
 /** How long runs get to finish their step and write a checkpoint before the process exits anyway. */
 const STOP_GRACE_MS = 60_000;
@@ -22,7 +23,7 @@ const reader = new ResilientMessageReader(process.stdin, {
   maxMessageBytes: Number(process.env.RPG_TRAINER_MAX_MESSAGE_BYTES) || undefined,
   onSkip: (reason, bytes) => log.warn(`stdin: ignored ${bytes} byte(s) of ${reason}`),
 });
-const connection = createMessageConnection(reader, new StreamMessageWriter(protocolOut), {
+const connection = createMessageConnection(reader, new StdoutMessageWriter(protocolOut), {
   error: (m) => log.error(`jsonrpc: ${m}`),
   warn: (m) => log.warn(`jsonrpc: ${m}`),
   info: (m) => log.info(`jsonrpc: ${m}`),
@@ -52,14 +53,7 @@ async function shutdown(reason: string): Promise<void> {
   if (!clean) log.warn(`runs did not stop within ${STOP_GRACE_MS / 1000} s; exiting without their final checkpoint`);
   log.info('bye');
   log.forwardLogs(undefined);
-  // Let the last notifications reach the pipe before the process ends.
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 1000);
-    protocolOut.end(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  // Protocol writes are synchronous: everything sent is in the pipe already.
   process.exit(0);
 }
 

@@ -1,0 +1,165 @@
+// Training through the trainer process: notifications, the progress throttle, the queue,
+// stop and resume (bit-exact on the same backend), SIGTERM, kill -9 and recovery by a fresh
+// trainer, and a run that fails in the engine. Tiny MLP on 512 embedded MNIST digits, cpu backend.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { planRequest, trainStartRequest, trainStopRequest } from '../../src/protocol';
+import { readCheckpoint } from '../../src/train/checkpoint';
+import { initialize, killAll, readMetrics, removeDir, startTrainer, tempDir, tinyConfig } from './trainer-harness';
+
+const STEPS = 30;
+/** Every run of this file trains this config, so any two runs must agree step by step. */
+const CONFIG = tinyConfig({ maxSteps: STEPS, epochs: 10, evalEvery: 10, checkpointEvery: 5 });
+const runsDir = tempDir('training');
+/** Train losses of the uninterrupted run, by step. */
+let reference: Map<number, number> | undefined;
+
+const lossesOf = (runDir: string) => new Map(readMetrics(runDir).filter((r) => r.type === 'train').map((r) => [r.step, r.loss]));
+const str = (v: unknown) => v as string;
+
+function assertEveryStepOnce(runDir: string): void {
+  const steps = readMetrics(runDir).filter((r) => r.type === 'train').map((r) => r.step);
+  assert.deepEqual(steps, Array.from({ length: STEPS }, (_, i) => i + 1), 'metrics.jsonl has every step exactly once');
+}
+
+function assertMatchesReference(runDir: string, fromStep: number): void {
+  if (!reference) return;
+  const losses = lossesOf(runDir);
+  for (let step = fromStep; step <= STEPS; step++) assert.equal(losses.get(step), reference.get(step), `loss at step ${step} equals the uninterrupted run's`);
+}
+
+describe('trainer training runs', () => {
+  after(() => {
+    killAll();
+    removeDir(runsDir);
+  });
+
+  test('a run streams started, throttled progress, evaluations, checkpoints and finished; the queue waits; stop and resume are exact', async () => {
+    const trainer = startTrainer();
+    await initialize(trainer);
+    const a = await trainer.client.request(trainStartRequest, { text: CONFIG, runsDir });
+    const b = await trainer.client.request(trainStartRequest, { text: CONFIG, runsDir });
+    const c = await trainer.client.request(trainStartRequest, { text: CONFIG, runsDir });
+    assert.deepEqual([a.queuePosition, b.queuePosition, c.queuePosition], [0, 1, 2]);
+    assert.equal(new Set([a.runId, b.runId, c.runId]).size, 3);
+
+    // A queued run that is stopped never starts and leaves nothing behind.
+    assert.deepEqual((await trainer.client.request(trainStopRequest, { runId: c.runId })).stopped, [c.runId]);
+    await trainer.next('train/cancelled', (p) => p.runId === c.runId);
+
+    const finishedA = await trainer.next('train/finished', (p) => p.runId === a.runId, 60_000);
+    const runDirA = str(finishedA.params.runDir);
+    assert.equal(finishedA.params.status, 'finished');
+    assert.equal(finishedA.params.steps, STEPS);
+    const started = trainer.of('train/started', a.runId);
+    assert.equal(started.length, 1);
+    assert.equal(started[0]!.params.runDir, runDirA);
+    assert.equal(started[0]!.params.totalSteps, STEPS);
+    assert.ok(started[0]!.at <= finishedA.at);
+
+    // Progress: ≤ 10 per second, in order, and the last row always arrives.
+    const progress = trainer.of('train/progress', a.runId);
+    const steps = progress.map((p) => p.params.step as number);
+    assert.deepEqual(steps, [...steps].sort((x, y) => x - y), 'in step order');
+    assert.equal(steps.at(-1), STEPS, 'the last row is sent');
+    assert.equal(progress.at(-1)!.params.totalSteps, STEPS);
+    const seconds = (progress.at(-1)!.at - progress[0]!.at) / 1000;
+    assert.ok(progress.length <= Math.floor(seconds * 10) + 2, `${progress.length} progress notifications in ${seconds.toFixed(2)} s`);
+    assert.ok(trainer.of('train/progress', a.runId).every((p) => p.at <= finishedA.at));
+
+    const evals = trainer.of('train/evaluated', a.runId).map((p) => p.params.step);
+    assert.deepEqual(evals.filter((s) => s === 10 || s === 20 || s === 30), [10, 20, 30]);
+    const checkpoints = trainer.of('train/checkpoint', a.runId).map((p) => p.params.step as number);
+    assert.ok(checkpoints.includes(5) && checkpoints.includes(STEPS), `checkpoints at ${checkpoints.join(',')}`);
+    assertEveryStepOnce(runDirA);
+    reference = lossesOf(runDirA);
+
+    // B waited behind A; stop it a few steps in.
+    const progressB = await trainer.next('train/progress', (p) => p.runId === b.runId && (p.step as number) >= 3, 60_000);
+    assert.ok(progressB.at >= finishedA.at, 'B started after A finished');
+    const stop = await trainer.client.request(trainStopRequest, { runId: b.runId });
+    assert.deepEqual(stop.stopped, [b.runId]);
+    const stoppedB = await trainer.next('train/finished', (p) => p.runId === b.runId, 30_000);
+    assert.equal(stoppedB.params.status, 'stopped');
+    const stopStep = stoppedB.params.steps as number;
+    assert.ok(stopStep > 0 && stopStep < STEPS, `stopped at step ${stopStep}`);
+    const runDirB = str(stoppedB.params.runDir);
+    assert.equal(trainer.of('train/checkpoint', b.runId).at(-1)!.params.step, stopStep, 'a checkpoint of the last finished step');
+    assert.equal(readCheckpoint(runDirB).meta.step, stopStep);
+    assert.equal(JSON.parse(readFileSync(path.join(runDirB, 'run.json'), 'utf8')).status, 'stopped');
+
+    // Resume B: same run id, continues from the checkpoint with the uninterrupted run's losses.
+    const resumed = await trainer.client.request(trainStartRequest, { resumeFrom: runDirB, runsDir });
+    assert.equal(resumed.runId, b.runId);
+    const startedAgain = await trainer.next('train/started', (p) => p.runId === b.runId && p.resumed === true);
+    assert.equal(startedAgain.params.startStep, stopStep);
+    const finishedB = await trainer.next('train/finished', (p) => p.runId === b.runId && p.status === 'finished', 60_000);
+    assert.equal(finishedB.params.steps, STEPS);
+    assertEveryStepOnce(runDirB);
+    assert.equal(lossesOf(runDirB).get(stopStep + 1), reference.get(stopStep + 1), 'the first step after resume has the same loss');
+    assertMatchesReference(runDirB, 1);
+
+    assert.deepEqual(readdirSync(path.join(runsDir, 'tiny-mlp')).sort(), [a.runId, b.runId].sort(), 'the cancelled run has no folder');
+    await trainer.close();
+    assert.deepEqual(trainer.client.exit, { code: 0, signal: null });
+  });
+
+  test('kill -9 keeps the last checkpoint intact and a fresh trainer resumes it exactly', async () => {
+    const doomed = startTrainer();
+    await initialize(doomed);
+    const run = await doomed.client.request(trainStartRequest, { text: CONFIG, runsDir });
+    const checkpoint = await doomed.next('train/checkpoint', (p) => p.runId === run.runId && (p.step as number) >= 5, 60_000);
+    doomed.client.process.kill('SIGKILL');
+    assert.equal((await doomed.client.exited).signal, 'SIGKILL');
+    const runDir = path.dirname(str(checkpoint.params.path));
+    const saved = readCheckpoint(runDir); // throws if torn or corrupt
+    assert.ok(saved.meta.step >= 5 && saved.meta.step < STEPS, `checkpoint at step ${saved.meta.step}`);
+
+    const fresh = startTrainer();
+    await initialize(fresh);
+    await fresh.client.request(trainStartRequest, { resumeFrom: runDir, runsDir });
+    const started = await fresh.next('train/started', (p) => p.runId === run.runId);
+    assert.equal(started.params.startStep, saved.meta.step);
+    assert.equal(started.params.resumed, true);
+    const finished = await fresh.next('train/finished', (p) => p.runId === run.runId, 60_000);
+    assert.equal(finished.params.status, 'finished');
+    assertEveryStepOnce(runDir);
+    assertMatchesReference(runDir, 1);
+    await fresh.close();
+  });
+
+  test('a run that fails in the engine reports train/failed with the file; the trainer lives on; SIGTERM stops a run gracefully', async () => {
+    const images = tempDir('images');
+    try {
+      for (const cls of ['cats', 'dogs']) {
+        mkdirSync(path.join(images, cls));
+        for (const n of [1, 2, 3]) writeFileSync(path.join(images, cls, `${n}.png`), 'definitely not a png');
+      }
+      const trainer = startTrainer();
+      await initialize(trainer);
+      const text = tinyConfig({}, { data: { dataset: 'image-folder', path: images, imageSize: 8 } });
+      const run = await trainer.client.request(trainStartRequest, { text, runsDir: tempDir('failed') });
+      const failed = await trainer.next('train/failed', (p) => p.runId === run.runId, 30_000);
+      assert.equal(failed.params.code, 'dataset');
+      assert.match(str(failed.params.file), /\.png$/);
+      assert.ok(str(failed.params.message).length > 0);
+      assert.equal(trainer.of('train/finished').length, 0);
+      assert.equal((await trainer.client.request(planRequest, { text: tinyConfig() })).name, 'tiny-mlp', 'still answering');
+
+      // SIGTERM: the step finishes, a checkpoint is written, train/finished goes out, exit 0.
+      const live = await trainer.client.request(trainStartRequest, { text: CONFIG, runsDir });
+      await trainer.next('train/progress', (p) => p.runId === live.runId, 60_000);
+      trainer.client.process.kill('SIGTERM');
+      assert.deepEqual(await trainer.client.exited, { code: 0, signal: null });
+      const stopped = trainer.of('train/finished', live.runId);
+      assert.equal(stopped.length, 1, 'train/finished arrived before the exit');
+      assert.equal(stopped[0]!.params.status, 'stopped');
+      assert.equal(readCheckpoint(str(stopped[0]!.params.runDir)).meta.step, stopped[0]!.params.steps);
+      assert.match(trainer.stderr.join('\n'), /shutting down: SIGTERM/);
+    } finally {
+      removeDir(images);
+    }
+  });
+});
