@@ -1,7 +1,10 @@
 // The CLI's commands, one function each, in a map (the extension's commands mirror them).
 import * as path from 'node:path';
 import { describeDataset, downloadDataset, DOWNLOADABLE_DATASETS } from '../data';
-import type { DownloadableDataset } from '../data';
+import type { DatasetInfo, DownloadableDataset } from '../data';
+import { DatasetError } from '../data/types';
+import { standardDatasetInfo } from '../data/standard-shapes';
+import type { RpgConfig } from '../config/schema';
 import { resolveExperiment } from '../config/resolve';
 import { train, readRunRecord } from '../train/run';
 import { openSession, evaluate, restoreTensors } from '../train/session';
@@ -11,6 +14,7 @@ import { validateConfig } from '../config/load';
 import type { TrainRow } from '../train/types';
 import { backendFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from './main';
 import { fmtDuration, fmtInt, fmtPct, formatPlan, progressBar } from './format';
+import { sweepCommand } from '../sweep/command';
 
 export type Command = (args: ParsedArgs) => Promise<number>;
 
@@ -77,14 +81,25 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
 async function planCommand(args: ParsedArgs): Promise<number> {
   const file = args.positional[0];
   const config = loadConfigOrThrow(file);
-  const info = describeDataset(config.data, path.dirname(path.resolve(file!)));
-  const r = resolveExperiment(config, info);
+  const r = resolveExperiment(config, planInput(config, path.dirname(path.resolve(file!))));
   if (args.flags.has('json')) {
     out(JSON.stringify({ name: config.name, mode: r.plan?.mode ?? 'plain', seed: config.seed, hash: r.plan?.hash ?? null, summary: r.summary }, null, 2));
   } else {
     out(formatPlan(r.summary, r.plan?.mode ?? 'plain (rpg.enabled = false)', config.seed, r.plan?.hash));
   }
   return 0;
+}
+
+/** Dataset shape for planning: the files if present, else the dataset's standard shape. */
+function planInput(config: RpgConfig, baseDir: string): DatasetInfo {
+  try {
+    return describeDataset(config.data, baseDir);
+  } catch (err) {
+    const standard = standardDatasetInfo(config.data, config.model.numClasses);
+    if (!(err instanceof DatasetError) || !standard) throw err;
+    process.stderr.write(`note: ${err.message}; planning with the standard ${config.data.dataset} shape ${standard.height}×${standard.width}×${standard.channels}, ${standard.numClasses} classes\n`);
+    return standard;
+  }
 }
 
 async function evalCommand(args: ParsedArgs): Promise<number> {
@@ -131,4 +146,5 @@ export const commands: Record<string, Command> = {
   eval: evalCommand,
   info: infoCommand,
   data: dataCommand,
+  sweep: sweepCommand,
 };
