@@ -162,6 +162,7 @@ for (const k of ['VSCODE_IPC_HOOK_CLI', 'VSCODE_PID', 'ELECTRON_RUN_AS_NODE', 'P
 
 const groups = []; // detached process groups (code-server, chromium): killed at the end
 let browser; // playwright Browser (CDP connection)
+let page; // the workbench tab
 let cleaning;
 let summary; // "extension-tests: N passed, N failed", printed by test/extension/index.ts
 
@@ -194,6 +195,7 @@ function groupAlive(pid) {
   }
 }
 async function finish(code, why) {
+  if (cleaning) return cleaning.then(() => new Promise(() => {})); // the first finish() exits
   if (why) console.error(`[e2e ${elapsed()}] ${why}`);
   await cleanup();
   log(`exit ${code}`);
@@ -329,9 +331,12 @@ const wsEndpoint = await new Promise((res, rej) => {
   });
   chrome.on('exit', (code) => rej(new Error(`chromium exited (code ${code}); see ${join(outDir, 'chromium.log')}`)));
 });
+chrome.on('exit', (code, signal) => {
+  if (!cleaning) finish(2, `chromium exited early (code ${code}, signal ${signal}); see ${join(outDir, 'chromium.log')}`);
+});
 browser = await chromium.connectOverCDP(wsEndpoint);
 const context = browser.contexts()[0] ?? (await browser.newContext());
-const page = context.pages()[0] ?? (await context.newPage());
+page = context.pages()[0] ?? (await context.newPage());
 await page.setViewportSize({ width: 1440, height: 900 });
 page.setDefaultTimeout(30_000);
 
