@@ -21,8 +21,9 @@ export function describeFailure(err: unknown): Failure {
   if (err instanceof PlanError) return { code: 'plan', message: err.message, field: err.field };
   if (err instanceof ShapeError) return { code: 'shape', message: err.message, field: 'model' };
   if (err instanceof DatasetError) {
-    // Loaders use `file` for a config field ("data.path") when no file is involved yet.
-    return /^data(\.|$)/.test(err.file) ? { code: 'dataset', message: err.message, field: err.file } : { code: 'dataset', message: err.message, file: err.file, field: 'data' };
+    // Loaders use `file` for a config field ("data.path") when no file is involved yet; a real
+    // file or folder at fault is found through data.path.
+    return /^data(\.|$)/.test(err.file) ? { code: 'dataset', message: err.message, field: err.file } : { code: 'dataset', message: err.message, file: err.file, field: 'data.path' };
   }
   if (err instanceof TrainError) return { code: err.code, message: err.message, field: err.field, file: err.file };
   if (err instanceof Error) return { code: 'internal', message: err.message || err.name, stack: err.stack };

@@ -1,11 +1,11 @@
 // What the trainer answers: one handler per request of src/protocol, each turning a thrown
 // error into a structured REQUEST_FAILED response. This file is the protocol's behaviour;
 // main.ts is the process's plumbing (stdio, signals, exit).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ResponseError, type MessageConnection } from 'vscode-jsonrpc';
 import { validateConfig } from '../config/load';
-import type { BackendName } from '../config/schema';
+import { BACKENDS, BackendName } from '../config/schema';
 import {
   initializeRequest,
   InitializeResult,
@@ -68,6 +68,10 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
       // config is a request error naming its field and nothing is created on disk.
       if (!params || typeof params.runsDir !== 'string' || !params.runsDir) throw invalidParams('give runsDir: the folder that holds runs', 'runsDir');
       const runsDir = path.resolve(params.runsDir);
+      if (existsSync(runsDir) && !statSync(runsDir).isDirectory()) throw invalidParams(`runsDir ${runsDir} is a file, not a folder`, 'runsDir');
+      if (params.backend !== undefined && !(BACKENDS as readonly string[]).includes(params.backend)) {
+        throw invalidParams(`unknown backend "${String(params.backend)}" (one of ${BACKENDS.join(', ')})`, 'backend');
+      }
       const resumeFrom = params.resumeFrom ? path.resolve(params.resumeFrom) : undefined;
       const loaded = resumeFrom ? configOfResume(params, resumeFrom) : loadConfigRef(params);
       const { config } = loaded;

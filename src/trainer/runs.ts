@@ -130,12 +130,12 @@ export class RunQueue {
       onTrainRow: (row) => progress.push(row),
       onEval: (row) => this.notify(trainEvaluatedNotification, { ...row, runId }),
       onCheckpoint: (info) => this.notify(trainCheckpointNotification, { ...info, runId }),
-      onLog: (message) => log.info(`run ${runId}: ${message}`),
+      // The engine names the run in most of its lines already.
+      onLog: (message) => log.info(message.startsWith(`run ${runId}`) ? message : `run ${runId}: ${message}`),
     };
     try {
       const result = await this.train({ ...run.options, runId, signal: run.controller.signal }, events);
       await progress.flush();
-      log.info(`run ${runId}: ${result.status} after ${result.steps} steps`);
       this.notify(trainFinishedNotification, { ...result, runId });
     } catch (err) {
       await progress.flush();

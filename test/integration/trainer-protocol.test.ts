@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc';
 import { loadConfigFile, parseConfigText } from '../../src/config/load';
 import { resolveExperiment } from '../../src/config/resolve';
-import { describeDataset } from '../../src/data/index';
+import { DatasetError, describeDataset } from '../../src/data/index';
 import { layerWeightsRequest, planRequest, REQUEST_FAILED, TrainerErrorData, trainStartRequest } from '../../src/protocol';
 import { generateWeights, initialRing, materializePlan } from '../../src/rpg/materialize';
 import { initialize, killAll, REPO, removeDir, startTrainer, tempDir, tinyConfig, Trainer } from './trainer-harness';
@@ -48,10 +48,23 @@ describe('trainer requests', () => {
 
   test('plan of every example matches the in-process DoF accounting', async () => {
     assert.ok(exampleFiles.length > 0, 'examples/ has configs');
+    let planned = 0;
     for (const file of exampleFiles) {
       const configPath = path.join(EXAMPLES, file);
       const config = loadConfigFile(configPath);
-      const expected = resolveExperiment(config, describeDataset(config.data, EXAMPLES));
+      let info;
+      try {
+        info = describeDataset(config.data, EXAMPLES);
+      } catch (err) {
+        // A dataset that is not on this machine: the trainer says which field to fix.
+        assert.ok(err instanceof DatasetError, String(err));
+        const missing = await failure(trainer.client.request(planRequest, { configPath }));
+        assert.equal(missing.data.code, 'dataset', file);
+        assert.equal(missing.data.field, 'data.path', file);
+        assert.ok(missing.data.file, file);
+        continue;
+      }
+      const expected = resolveExperiment(config, info);
       const plan = await trainer.client.request(planRequest, { configPath });
       assert.deepEqual(plan.summary, JSON.parse(JSON.stringify(expected.summary)), file);
       assert.equal(plan.ringSize, expected.summary.ringSize, file);
@@ -65,7 +78,9 @@ describe('trainer requests', () => {
           assert.equal(fetched, l.params, `${file} ${l.name}: spans cover the layer`);
         }
       }
+      planned++;
     }
+    assert.ok(planned >= 3, `${planned} examples planned`);
   });
 
   test('unsaved text wins over the file it names', async () => {
@@ -126,6 +141,8 @@ describe('trainer requests', () => {
       const resume = await failure(trainer.client.request(trainStartRequest, { text: tinyConfig(), runsDir, resumeFrom: path.join(runsDir, 'nope') }));
       assert.equal(resume.data.code, 'checkpoint');
       assert.equal(resume.data.field, 'resumeFrom');
+      const backend = await failure(trainer.client.request(trainStartRequest, { text: tinyConfig(), runsDir, backend: 'gpu' as never }));
+      assert.equal(backend.data.field, 'backend');
       assert.deepEqual(readdirSync(runsDir), [], 'no run folder was created');
       assert.equal(trainer.of('train/started').length + trainer.of('train/failed').length, 0);
     } finally {

@@ -5,7 +5,10 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { planRequest, trainStartRequest, trainStopRequest } from '../../src/protocol';
+import { parseConfigText } from '../../src/config/load';
+import { resolveExperiment } from '../../src/config/resolve';
+import { layerWeightsRequest, planRequest, trainStartRequest, trainStopRequest } from '../../src/protocol';
+import { generateWeights, materializePlan } from '../../src/rpg/materialize';
 import { readCheckpoint } from '../../src/train/checkpoint';
 import { initialize, killAll, readMetrics, removeDir, startTrainer, tempDir, tinyConfig } from './trainer-harness';
 
@@ -75,6 +78,18 @@ describe('trainer training runs', () => {
     assert.ok(checkpoints.includes(5) && checkpoints.includes(STEPS), `checkpoints at ${checkpoints.join(',')}`);
     assertEveryStepOnce(runDirA);
     reference = lossesOf(runDirA);
+
+    // The detail view reads the trained ring from the run's checkpoint.
+    const plan = await trainer.client.request(planRequest, { text: CONFIG });
+    const layer = plan.layers[0]!;
+    const trained = await trainer.client.request(layerWeightsRequest, { text: CONFIG, layer: layer.name, runDir: runDirA, maxValues: 1e9 });
+    const initial = await trainer.client.request(layerWeightsRequest, { text: CONFIG, layer: layer.name, maxValues: 1e9 });
+    const resolved = resolveExperiment(parseConfigText(CONFIG), { height: 28, width: 28, channels: 1, numClasses: 10 });
+    const ring = readCheckpoint(runDirA).tensors.get('ring')!.values;
+    const expected = generateWeights(materializePlan(resolved.plan!), ring).subarray(layer.offset, layer.offset + layer.params);
+    assert.equal(trained.source, 'checkpoint');
+    assert.deepEqual(trained.values, Array.from(expected));
+    assert.notDeepEqual(trained.values, initial.values, 'training moved the weights');
 
     // B waited behind A; stop it a few steps in.
     const progressB = await trainer.next('train/progress', (p) => p.runId === b.runId && (p.step as number) >= 3, 60_000);
@@ -147,6 +162,13 @@ describe('trainer training runs', () => {
       assert.ok(str(failed.params.message).length > 0);
       assert.equal(trainer.of('train/finished').length, 0);
       assert.equal((await trainer.client.request(planRequest, { text: tinyConfig() })).name, 'tiny-mlp', 'still answering');
+
+      // An error the engine does not classify (here: the runs folder sits under a file) is internal.
+      const blocker = path.join(images, 'cats', '1.png');
+      const broken = await trainer.client.request(trainStartRequest, { text: CONFIG, runsDir: path.join(blocker, 'runs') });
+      const internal = await trainer.next('train/failed', (p) => p.runId === broken.runId, 30_000);
+      assert.equal(internal.params.code, 'internal');
+      assert.match(str(internal.params.message), /ENOTDIR/);
 
       // SIGTERM: the step finishes, a checkpoint is written, train/finished goes out, exit 0.
       const live = await trainer.client.request(trainStartRequest, { text: CONFIG, runsDir });
