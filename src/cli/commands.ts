@@ -15,6 +15,8 @@ import type { TrainRow } from '../train/types';
 import { backendFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from './main';
 import { fmtDuration, fmtInt, fmtPct, formatPlan, progressBar } from './format';
 import { sweepCommand } from '../sweep/command';
+import { compressCommand, evalRpgzCommand } from '../compress/command';
+import { exportCommand } from '../export/command';
 
 export type Command = (args: ParsedArgs) => Promise<number>;
 
@@ -105,6 +107,7 @@ function planInput(config: RpgConfig, baseDir: string): DatasetInfo {
 async function evalCommand(args: ParsedArgs): Promise<number> {
   const runDir = args.positional[0];
   if (!runDir) throw new UsageError('eval needs RUN (a run folder)');
+  if (runDir.endsWith('.rpgz')) return evalRpgzCommand(args);
   const ckpt = readCheckpoint(path.resolve(runDir));
   const config = validateConfig(ckpt.meta.config);
   const record = readRunRecord(path.resolve(runDir));
@@ -147,4 +150,6 @@ export const commands: Record<string, Command> = {
   info: infoCommand,
   data: dataCommand,
   sweep: sweepCommand,
+  compress: compressCommand,
+  export: exportCommand,
 };

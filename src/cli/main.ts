@@ -58,7 +58,7 @@ commands:
   train CONFIG [--resume RUN] [--backend auto|tensorflow|wasm|cpu] [--runs DIR]
                       train an experiment (.rpg.json); Ctrl-C stops and saves a checkpoint
   plan CONFIG [--json]  print the ring-to-layer table and DoF totals
-  eval RUN [--backend B]
+  eval RUN|FILE.rpgz [--backend B]
                       evaluate a run's checkpoint on its test split
   info                backends available, threads, versions
   data download NAME [--dest DIR]
@@ -66,7 +66,12 @@ commands:
   sweep CONFIG [--dof 100,300,1000,3000,10000] [--repeats N] [--baselines] [--target 0.95]
         [--epochs N] [--backend B] [--runs DIR]
                       train the plain model and each ring size M, fit accuracy ≈ a + b·ln(M),
-                      write <runs>/<name>-sweep/<id>/sweep.json and sweep.svg`;
+                      write <runs>/<name>-sweep/<id>/sweep.json and sweep.svg
+  compress RUN [--prune 0.5] [--bits 8] [--block 256] [--finetune STEPS] [--lr LR]
+        [--free-bits 32|16] [--out FILE.rpgz]
+                      prune + quantize an RPG run's ring into a .rpgz (eval FILE.rpgz loads it)
+  export RUN|FILE.rpgz [--format tfjs|rpgz] [--out DIR]
+                      the generated model as a TensorFlow.js Layers model (model.json + weights.bin)`;
 
 export function loadConfigOrThrow(file: string | undefined) {
   if (!file) throw new UsageError('missing CONFIG (a .rpg.json file)');

@@ -1,0 +1,65 @@
+// `rpg export`: the generated full model as a TensorFlow.js Layers model, checked against our
+// own forward pass on a test batch after a save → load round trip.
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName } from '../config/schema';
+import { validateConfig } from '../config/load';
+import { evalBatches } from '../data';
+import { readCheckpoint } from '../train/checkpoint';
+import { readRunRecord } from '../train/run';
+import { openSession, restoreTensors, Session } from '../train/session';
+import { openRpgz, RPGZ_EXT } from '../compress';
+import { buildLayersModel, loadSavedLayersModel, saveLayersModel, SavedLayersModel } from './tfjs-layers';
+import { fullWeights } from './weights';
+
+export { buildLayersModel, loadSavedLayersModel, saveLayersModel } from './tfjs-layers';
+export { fullWeights } from './weights';
+
+export interface TfjsExportResult extends SavedLayersModel {
+  readonly arch: string;
+  readonly params: number;
+  /** max |ours − exported| over the check batch's logits, and relative to max |ours|. */
+  readonly maxAbsDiff: number;
+  readonly relDiff: number;
+  /** Fraction of the batch where both argmaxes agree. */
+  readonly argmaxAgreement: number;
+  readonly batch: number;
+}
+
+/** Opens a run folder (its checkpoint) or a .rpgz with its weights loaded. */
+export async function openTrained(source: string, backend?: BackendName): Promise<Session> {
+  const file = path.resolve(source);
+  if (file.endsWith(RPGZ_EXT)) return (await openRpgz(file, backend)).session;
+  const ckpt = readCheckpoint(file);
+  const session = await openSession(validateConfig(ckpt.meta.config), readRunRecord(file)?.configPath, backend);
+  restoreTensors(session.net.state(), ckpt, path.join(file, 'checkpoint.bin'));
+  return session;
+}
+
+export async function exportTfjs(source: string, outDir: string, backend?: BackendName, checkBatch = 64): Promise<TfjsExportResult> {
+  const session = await openTrained(source, backend);
+  try {
+    const { net, dataset } = session;
+    const model = buildLayersModel(net.spec, fullWeights(net));
+    const saved = await saveLayersModel(model, path.resolve(outDir), {
+      source: path.resolve(source), arch: net.spec.arch, dataset: dataset.name, inputShape: net.spec.inputShape, numClasses: net.spec.numClasses,
+      classNames: dataset.classNames ?? null, preprocessing: { formula: 'x = (byte / 255 - mean[c]) / std[c], NHWC', mean: dataset.mean, std: dataset.std }, output: 'logits (apply softmax for probabilities)',
+    });
+    model.dispose();
+    const loaded = await loadSavedLayersModel(saved.dir);
+    const b = evalBatches('test', dataset, checkBatch).next().value!;
+    const [maxAbsDiff, scale, agree] = tf.tidy(() => {
+      const x = tf.tensor4d(b.x, [b.size, dataset.height, dataset.width, dataset.channels]);
+      const ours = net.forward(x, false).logits;
+      const theirs = loaded.predict(x) as tf.Tensor2D;
+      const diff = tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0]!;
+      const sc = tf.max(tf.abs(ours)).dataSync()[0]!;
+      const ag = tf.sum(tf.cast(tf.equal(tf.argMax(ours, 1), tf.argMax(theirs, 1)), 'int32')).dataSync()[0]!;
+      return [diff, sc, ag];
+    });
+    loaded.dispose();
+    return { ...saved, arch: net.spec.arch, params: session.resolved.summary.totalParams, maxAbsDiff, relDiff: maxAbsDiff / Math.max(1e-12, scale), argmaxAgreement: agree / b.size, batch: b.size };
+  } finally {
+    session.net.dispose();
+  }
+}

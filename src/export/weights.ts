@@ -1,0 +1,29 @@
+// Every parameter of a network as plain float32 arrays, generated kernels included: the
+// generated ones through the pure-JS reference `generateWeights` (bit-exact from the ring).
+import type { Network } from '../train/network';
+import { generateWeights } from '../rpg/materialize';
+
+export interface FullWeights {
+  /** Every parameter of the spec by name. */
+  readonly params: Map<string, Float32Array>;
+  /** BatchNorm running statistics by BN op name. */
+  readonly running: Map<string, { mean: Float32Array; variance: Float32Array }>;
+}
+
+export function fullWeights(net: Network): FullWeights {
+  const params = new Map<string, Float32Array>();
+  const state = net.state();
+  if (net.materialized && net.ring) {
+    const flat = generateWeights(net.materialized, net.ring.dataSync() as Float32Array);
+    for (const l of net.materialized.plan.layers) params.set(l.param.name, flat.slice(l.offset, l.offset + l.size));
+  }
+  for (const p of net.spec.params) {
+    if (params.has(p.name)) continue;
+    const v = state.get(p.name);
+    if (!v) throw new Error(`parameter ${p.name} has no value`);
+    params.set(p.name, Float32Array.from(v.dataSync() as Float32Array));
+  }
+  const running = new Map<string, { mean: Float32Array; variance: Float32Array }>();
+  for (const [name, r] of net.bnRunning) running.set(name, { mean: Float32Array.from(r.mean.dataSync() as Float32Array), variance: Float32Array.from(r.variance.dataSync() as Float32Array) });
+  return { params, running };
+}
