@@ -140,7 +140,7 @@ export interface RunRef {
 }
 
 export const trainStartedNotification = new NotificationType<RunRef & RunStart & { readonly configPath?: string }>('train/started');
-/** Throttled to ≤ 10 per second; every row is also in the run's metrics.jsonl. */
+/** Throttled to ≤ 10 per second per run (the newest row wins; a run's last row is always sent); every row is also in the run's metrics.jsonl. */
 export const trainProgressNotification = new NotificationType<RunRef & TrainRow & { readonly totalSteps: number; readonly totalEpochs: number }>('train/progress');
 export const trainEvaluatedNotification = new NotificationType<RunRef & EvalRow>('train/evaluated');
 export const trainCheckpointNotification = new NotificationType<RunRef & CheckpointInfo>('train/checkpoint');

@@ -155,12 +155,15 @@ describe('trainer training runs', () => {
       const trainer = startTrainer();
       await initialize(trainer);
       const text = tinyConfig({}, { data: { dataset: 'image-folder', path: images, imageSize: 8 } });
-      const run = await trainer.client.request(trainStartRequest, { text, runsDir: tempDir('failed') });
+      const failedRunsDir = tempDir('failed');
+      const run = await trainer.client.request(trainStartRequest, { text, runsDir: failedRunsDir });
       const failed = await trainer.next('train/failed', (p) => p.runId === run.runId, 30_000);
       assert.equal(failed.params.code, 'dataset');
       assert.match(str(failed.params.file), /\.png$/);
       assert.ok(str(failed.params.message).length > 0);
       assert.equal(trainer.of('train/finished').length, 0);
+      assert.deepEqual(readdirSync(failedRunsDir), [], 'the data failed before a run folder was made');
+      removeDir(failedRunsDir);
       assert.equal((await trainer.client.request(planRequest, { text: tinyConfig() })).name, 'tiny-mlp', 'still answering');
 
       // An error the engine does not classify (here: the runs folder sits under a file) is internal.
@@ -183,5 +186,19 @@ describe('trainer training runs', () => {
     } finally {
       removeDir(images);
     }
+  });
+
+  test('the client going away (stdin closed) stops the run with a checkpoint and ends the trainer', async () => {
+    const trainer = startTrainer();
+    await initialize(trainer);
+    const run = await trainer.client.request(trainStartRequest, { text: CONFIG, runsDir });
+    const progress = await trainer.next('train/progress', (p) => p.runId === run.runId, 60_000);
+    const runDir = str(trainer.of('train/started', run.runId)[0]!.params.runDir);
+    trainer.client.process.stdin!.end();
+    assert.deepEqual(await trainer.client.exited, { code: 0, signal: null });
+    const record = JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { status: string; step: number };
+    assert.equal(record.status, 'stopped');
+    assert.ok(record.step >= (progress.params.step as number) && record.step < STEPS, `stopped at ${record.step}`);
+    assert.equal(readCheckpoint(runDir).meta.step, record.step, 'the checkpoint is of the last finished step');
   });
 });
