@@ -1,0 +1,201 @@
+// Every command of the extension, in one map from id to a factory that receives the Ctx.
+// Commands accept what VS Code passes from each place they appear (a resource Uri from the
+// editor title and explorer, a tree node from the Experiments view, nothing from the palette)
+// and ask with a quick pick when that is not enough.
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Ctx } from './ctx';
+import { newExperiment, ExperimentChoices } from './new-experiment';
+import { showRingMapping, showTrainingCurves } from './panels';
+import { isConfigDocument } from './plans';
+import type { RunInfo } from './runs';
+import { revealField, startRun, TrainOutcome } from './training';
+import type { ExperimentNode } from './views/experiments';
+
+type Command = (...args: unknown[]) => unknown;
+type CommandFactory = (ctx: Ctx) => Command;
+
+export const COMMANDS: Record<string, CommandFactory> = {
+  'rpg.train': (ctx) => async (arg) => {
+    const uri = await configUriOf(ctx, arg, 'Train which experiment?');
+    if (!uri) return undefined;
+    return startRun(ctx, { configUri: uri }) satisfies Promise<TrainOutcome>;
+  },
+
+  'rpg.stop': (ctx) => async (arg) => {
+    const active = ctx.runs.activeRuns;
+    let targets: RunInfo[];
+    const run = runOf(ctx, arg);
+    if (run) targets = [run];
+    else if (arg instanceof vscode.Uri || isConfigNode(arg)) {
+      const entry = ctx.runs.configFor(arg instanceof vscode.Uri ? arg : arg.entry.uri);
+      targets = entry ? ctx.runs.runsOf(entry).filter((r) => r.status === 'running' || r.status === 'queued') : [];
+    } else if (active.length <= 1) targets = [...active];
+    else {
+      const picked = await vscode.window.showQuickPick(
+        [{ label: 'Stop all runs', runs: [...active] }, ...active.map((r) => ({ label: r.record?.name ?? r.runId, description: r.runId, runs: [r] }))],
+        { title: 'Stop which run?' },
+      );
+      targets = picked?.runs ?? [];
+    }
+    if (!targets.length) {
+      void vscode.window.showInformationMessage('No run is training.');
+      return [];
+    }
+    const stopped = (await Promise.all(targets.map((r) => ctx.trainer.stopRuns(r.runId)))).flat();
+    ctx.log.info(`stop requested for ${stopped.join(', ') || 'nothing'}`);
+    return stopped;
+  },
+
+  'rpg.resume': (ctx) => async (arg) => {
+    let run = runOf(ctx, arg);
+    if (!run) {
+      const resumable = ctx.runs.runs.filter((r) => r.hasCheckpoint && (r.status === 'stopped' || r.status === 'failed'));
+      if (!resumable.length) {
+        void vscode.window.showInformationMessage('No stopped or failed run with a checkpoint to resume.');
+        return undefined;
+      }
+      const picked = await vscode.window.showQuickPick(
+        resumable.map((r) => ({ label: r.record?.name ?? r.runId, description: `${r.status} at step ${r.record?.step ?? '?'}`, detail: r.dir, run: r })),
+        { title: 'Resume which run?', matchOnDetail: true },
+      );
+      run = picked?.run;
+    }
+    if (!run) return undefined;
+    if (!run.hasCheckpoint) {
+      void vscode.window.showErrorMessage(`${run.runId} has no checkpoint to resume from.`);
+      return undefined;
+    }
+    return startRun(ctx, { resume: run });
+  },
+
+  'rpg.newExperiment': (ctx) => (arg) => newExperiment(ctx.extension.extensionUri, isChoices(arg) ? arg : arg instanceof vscode.Uri ? { folder: arg.fsPath } : {}),
+
+  'rpg.showRingMapping': (ctx) => async (arg) => {
+    const uri = await configUriOf(ctx, arg, 'Show the ring mapping of which experiment?');
+    if (uri) await showRingMapping(ctx.panelDeps(), uri);
+  },
+
+  'rpg.showTrainingCurves': (ctx) => async (arg) => {
+    const run = runOf(ctx, arg);
+    const dirs = run?.dir ? [run.dir] : typeof arg === 'string' && existsSync(arg) ? [arg] : Array.isArray(arg) ? arg.filter((a): a is string => typeof a === 'string') : undefined;
+    // From the status bar: the runs training now, else whatever the panel chooses (latest runs).
+    const active = ctx.runs.activeRuns.filter((r) => r.dir).map((r) => r.dir);
+    await showTrainingCurves(ctx.panelDeps(), dirs ?? (active.length ? active : undefined));
+  },
+
+  'rpg.openRunFolder': (ctx) => async (arg) => {
+    const run = runOf(ctx, arg) ?? (await pickRun(ctx, 'Open which run folder?'));
+    if (!run?.dir) return;
+    const runJson = vscode.Uri.file(path.join(run.dir, 'run.json'));
+    if (vscode.workspace.getWorkspaceFolder(runJson)) {
+      await vscode.commands.executeCommand('revealInExplorer', runJson);
+      await vscode.window.showTextDocument(runJson, { preview: true });
+    } else {
+      await vscode.commands.executeCommand('revealFileInOS', runJson);
+    }
+  },
+
+  'rpg.revealRun': (ctx) => async (arg) => {
+    const run = runOf(ctx, arg);
+    if (run?.dir) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(run.dir));
+  },
+
+  'rpg.deleteRun': (ctx) => async (arg) => {
+    const run = runOf(ctx, arg);
+    if (!run?.dir || run.status === 'running' || run.status === 'queued') return false;
+    const answer = await vscode.window.showWarningMessage(`Delete run ${run.runId} (metrics and checkpoint)?`, { modal: true, detail: run.dir }, 'Delete');
+    if (answer !== 'Delete') return false;
+    await fs.rm(run.dir, { recursive: true, force: true });
+    await ctx.runs.refresh();
+    return true;
+  },
+
+  'rpg.restartTrainer': (ctx) => async (arg) => {
+    const active = ctx.trainer.activeRunIds.length;
+    const confirmed = (arg as { confirmed?: boolean } | undefined)?.confirmed === true;
+    if (active && !confirmed) {
+      const a = await vscode.window.showWarningMessage(`${active} run(s) are training. Restarting stops them at a checkpoint (resume them later).`, { modal: true }, 'Restart');
+      if (a !== 'Restart') return;
+    }
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Restarting the RPG trainer' }, () => ctx.trainer.restart('restart requested'));
+  },
+
+  'rpg.showLog': (ctx) => () => ctx.log.show(),
+
+  'rpg.experiments.refresh': (ctx) => () => ctx.runs.refresh(),
+
+  'rpg.openConfig': () => async (arg) => {
+    const { uri, field } = (arg ?? {}) as { uri?: string | vscode.Uri; field?: string };
+    if (uri) await revealField(typeof uri === 'string' ? vscode.Uri.parse(uri) : uri, field);
+  },
+};
+
+export function registerCommands(ctx: Ctx): vscode.Disposable[] {
+  return Object.entries(COMMANDS).map(([id, factory]) => {
+    const run = factory(ctx);
+    return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        return await run(...args);
+      } catch (err) {
+        // VS Code shows command errors without context; say which command failed and keep a log.
+        const message = (err as Error).message ?? String(err);
+        ctx.log.error(`${id} failed: ${(err as Error).stack ?? message}`);
+        void vscode.window.showErrorMessage(`RPG: ${message}`, 'Show Log').then((a) => a && ctx.log.show());
+        return undefined;
+      }
+    });
+  });
+}
+
+/** The config a command is about: its argument, the active editor, or the user's pick. */
+async function configUriOf(ctx: Ctx, arg: unknown, title: string): Promise<vscode.Uri | undefined> {
+  if (arg instanceof vscode.Uri) return arg;
+  if (typeof arg === 'string' && arg.endsWith('.rpg.json')) return vscode.Uri.file(arg);
+  if (isConfigNode(arg)) return arg.entry.uri;
+  const editor = vscode.window.activeTextEditor;
+  if (editor && isConfigDocument(editor.document)) return editor.document.uri;
+  await ctx.runs.refresh();
+  const configs = ctx.runs.configs;
+  if (configs.length === 0) {
+    const a = await vscode.window.showInformationMessage('There is no .rpg.json experiment in this workspace.', 'New Experiment');
+    if (a) await vscode.commands.executeCommand('rpg.newExperiment');
+    return undefined;
+  }
+  if (configs.length === 1) return configs[0]!.uri;
+  const picked = await vscode.window.showQuickPick(
+    configs.map((c) => ({ label: c.name, description: vscode.workspace.asRelativePath(c.uri), uri: c.uri })),
+    { title, matchOnDescription: true },
+  );
+  return picked?.uri;
+}
+
+/** The run a command is about: a tree node, a RunInfo, a run id or a run folder. */
+function runOf(ctx: Ctx, arg: unknown): RunInfo | undefined {
+  if (!arg) return undefined;
+  if (typeof arg === 'string') return ctx.runs.findRun(arg);
+  if (arg instanceof vscode.Uri) return ctx.runs.findRun(arg.fsPath);
+  const node = arg as { kind?: unknown; run?: RunInfo; runId?: unknown };
+  if (node.kind === 'run' && node.run) return ctx.runs.findRun(node.run.runId) ?? node.run;
+  if (typeof node.runId === 'string') return ctx.runs.findRun(node.runId) ?? (arg as RunInfo);
+  return undefined;
+}
+
+async function pickRun(ctx: Ctx, title: string): Promise<RunInfo | undefined> {
+  await ctx.runs.refresh();
+  const runs = ctx.runs.runs.filter((r) => r.dir);
+  const picked = await vscode.window.showQuickPick(
+    runs.map((r) => ({ label: r.record?.name ?? r.runId, description: `${r.runId} · ${r.status}`, run: r })),
+    { title },
+  );
+  return picked?.run;
+}
+
+function isConfigNode(arg: unknown): arg is Extract<ExperimentNode, { kind: 'config' }> {
+  return typeof arg === 'object' && arg !== null && (arg as { kind?: unknown }).kind === 'config';
+}
+
+function isChoices(arg: unknown): arg is Partial<ExperimentChoices> {
+  return typeof arg === 'object' && arg !== null && !(arg instanceof vscode.Uri) && ('arch' in arg || 'name' in arg || 'dataset' in arg);
+}

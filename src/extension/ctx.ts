@@ -1,0 +1,97 @@
+// State that lives as long as the extension: the log, settings, the trainer, the runs model,
+// plans, views and the status bar. Commands receive this and nothing else.
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { Config, needsTrainerRestart } from './config';
+import { ConfigCodeLenses } from './codelens';
+import type { PanelDeps } from './panels';
+import { PlanService } from './plans';
+import { RunsModel } from './runs';
+import { StatusBar } from './status';
+import { TrainerService } from './trainer';
+import type { ReportedFailure } from './training';
+import { ExperimentNode, ExperimentsTree } from './views/experiments';
+import { LayerNode, LayersTree } from './views/layers';
+
+export class Ctx implements vscode.Disposable {
+  readonly log: vscode.LogOutputChannel;
+  readonly config = new Config();
+  readonly trainer: TrainerService;
+  readonly runs: RunsModel;
+  readonly plans: PlanService;
+  readonly status: StatusBar;
+  readonly experiments: ExperimentsTree;
+  readonly layers: LayersTree;
+  readonly experimentsView: vscode.TreeView<ExperimentNode>;
+  readonly layersView: vscode.TreeView<LayerNode>;
+  readonly failures = new vscode.EventEmitter<ReportedFailure>();
+  languageClient: LanguageClient | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(readonly extension: vscode.ExtensionContext) {
+    this.log = vscode.window.createOutputChannel('RPG Studio', { log: true });
+    this.trainer = new TrainerService(vscode.Uri.joinPath(extension.extensionUri, 'dist', 'trainer.js').fsPath, this.config, this.log);
+    this.runs = new RunsModel(this.config, this.trainer);
+    this.plans = new PlanService(this.trainer, this.config);
+    this.status = new StatusBar(this.trainer, this.runs);
+    this.experiments = new ExperimentsTree(this.runs);
+    this.layers = new LayersTree(this.plans);
+    this.experimentsView = vscode.window.createTreeView('rpg.experiments', { treeDataProvider: this.experiments, showCollapseAll: true });
+    this.layersView = vscode.window.createTreeView('rpg.layers', { treeDataProvider: this.layers, showCollapseAll: true });
+    this.layers.attach(this.layersView);
+    const lenses = new ConfigCodeLenses(this.plans, this.runs);
+    this.disposables.push(
+      this.failures,
+      this.experimentsView,
+      this.layersView,
+      this.layers,
+      this.experiments,
+      this.status,
+      lenses,
+      vscode.languages.registerCodeLensProvider({ language: 'rpg-config' }, lenses),
+      this.plans,
+      this.runs,
+      this.trainer,
+      this.log,
+      vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChange(e)),
+    );
+  }
+
+  /** What the webview panels need from the extension. */
+  panelDeps(): PanelDeps {
+    return {
+      extensionUri: this.extension.extensionUri,
+      trainer: { plan: (ref) => this.trainer.plan(ref), layerWeights: (p) => this.trainer.layerWeights(p) },
+      log: (m) => this.log.info(`[panels] ${m}`),
+      revealLayer: (configUri, layerName) => void this.revealLayer(configUri, layerName),
+      runsDir: () => {
+        const folder = vscode.workspace.workspaceFolders?.[0];
+        return folder ? this.config.runsDir(folder, folder.uri.fsPath) : undefined;
+      },
+    };
+  }
+
+  /** Shows the config and its layer in the Layers view. */
+  async revealLayer(configUri: vscode.Uri, layerName: string): Promise<void> {
+    const document = await vscode.workspace.openTextDocument(configUri);
+    await vscode.window.showTextDocument(document, { preview: false, preserveFocus: true, viewColumn: vscode.ViewColumn.One });
+    this.layers.follow(document);
+    const outcome = await this.plans.get(document);
+    if (!outcome.ok) return;
+    const layer = outcome.plan.layers.find((l) => l.name === layerName);
+    if (layer) await this.layersView.reveal({ kind: 'layer', layer, plan: outcome.plan }, { select: true, focus: false, expand: true }).then(undefined, () => undefined);
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.reverse()) d.dispose();
+  }
+
+  private onConfigurationChange(e: vscode.ConfigurationChangeEvent): void {
+    if (!needsTrainerRestart(e) || this.trainer.state.kind !== 'ready') return;
+    const active = this.trainer.activeRunIds.length;
+    const note = active ? ` ${active} run(s) will stop at a checkpoint; resume them from the Experiments view.` : '';
+    void vscode.window.showInformationMessage(`The trainer reads this setting when it starts. Restart it now?${note}`, 'Restart Trainer').then((a) => {
+      if (a) void vscode.commands.executeCommand('rpg.restartTrainer', { confirmed: true });
+    });
+  }
+}

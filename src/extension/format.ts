@@ -1,0 +1,34 @@
+// How numbers, durations and shapes read in the UI: one place, so the status bar, the trees
+// and the CodeLens agree.
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+export function count(n: number): string {
+  return integer.format(n);
+}
+
+export function percent(fraction: number, digits = 1): string {
+  return `${(fraction * 100).toFixed(digits)}%`;
+}
+
+export function shape(dims: readonly number[]): string {
+  return dims.length ? dims.join('×') : 'scalar';
+}
+
+export function ratio(x: number): string {
+  return x >= 100 ? `${count(x)}×` : `${x.toFixed(x >= 10 ? 1 : 2)}×`;
+}
+
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  const m = Math.floor(seconds / 60);
+  const s = Math.round(seconds % 60);
+  if (m < 60) return `${m} min ${s} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** "epoch 3/10": the epoch in progress, counted from 1. */
+export function epochOf(epoch: number, totalEpochs: number): string {
+  const current = Math.min(Math.max(1, Math.floor(epoch) + 1), Math.max(1, totalEpochs));
+  return `epoch ${current}/${totalEpochs}`;
+}

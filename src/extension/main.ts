@@ -1,0 +1,111 @@
+// RPG Studio's entry point. Activation is cheap: it wires views, commands and the language
+// client; the trainer process starts on first use (a Train command, or a plan for the Layers
+// view). activate() reports its own errors (VS Code would only log them) and returns a small
+// API that integration tests (and other extensions) use.
+import * as vscode from 'vscode';
+import type { ConfigEntry, RunInfo } from './runs';
+import { registerCommands } from './commands';
+import { Ctx } from './ctx';
+import { startLanguageClient } from './language-client';
+import { postTrainingEvent, registerPanelSerializers } from './panels';
+import type { TrainerClient } from '../trainer/client';
+import type { TrainerState, RunEvent } from './trainer';
+import type { ReportedFailure } from './training';
+import type { ExperimentsTree } from './views/experiments';
+import type { LayersTree } from './views/layers';
+
+export interface RpgStudioApi {
+  readonly trainer: {
+    readonly state: TrainerState;
+    /** Process id of the running trainer. */
+    readonly pid: number | undefined;
+    /** The live connection, for tests that corrupt or kill it. */
+    readonly client: TrainerClient | undefined;
+    readonly onDidChangeState: vscode.Event<TrainerState>;
+  };
+  readonly runs: readonly RunInfo[];
+  readonly configs: readonly ConfigEntry[];
+  readonly onDidChangeRuns: vscode.Event<void>;
+  readonly onRunEvent: vscode.Event<RunEvent>;
+  /** Failures shown to the user (with the config field at fault). */
+  readonly onDidReportFailure: vscode.Event<ReportedFailure>;
+  readonly statusBarText: string;
+  readonly experimentsTree: ExperimentsTree;
+  readonly layersTree: LayersTree;
+  refreshRuns(): Promise<void>;
+}
+
+let ctx: Ctx | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<RpgStudioApi | undefined> {
+  try {
+    const c = new Ctx(context);
+    ctx = c;
+    context.subscriptions.push(c, ...registerCommands(c));
+    context.subscriptions.push(
+      registerPanelSerializers(context, c.panelDeps()),
+      c.trainer.onRunEvent((e) => postTrainingEvent(e)),
+    );
+    c.log.info(`RPG Studio ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'Restricted Mode'})`);
+    void c.runs.refresh();
+    // The language server is cheap to start and owns diagnostics; never block activation on it.
+    const lspDisposables: vscode.Disposable[] = [];
+    context.subscriptions.push({ dispose: () => lspDisposables.forEach((d) => d.dispose()) });
+    startLanguageClient(context.extensionUri, c.log, lspDisposables).then(
+      (client) => {
+        c.languageClient = client;
+        c.log.info('language server started');
+      },
+      (err: Error) => {
+        c.log.error(`language server failed to start: ${err.stack ?? err.message}`);
+        void vscode.window.showErrorMessage(`RPG Studio: the language server did not start (${err.message}). Diagnostics for .rpg.json files are unavailable.`, 'Show Log').then((a) => a && c.log.show());
+      },
+    );
+    return api(c);
+  } catch (err) {
+    const message = (err as Error).message ?? String(err);
+    void vscode.window.showErrorMessage(`RPG Studio failed to activate: ${message}`);
+    console.error('RPG Studio activation failed', err);
+    return undefined;
+  }
+}
+
+export async function deactivate(): Promise<void> {
+  const c = ctx;
+  ctx = undefined;
+  if (!c) return;
+  // Running runs stop at a checkpoint; the rest of Ctx is disposed through subscriptions.
+  await Promise.allSettled([c.languageClient?.stop(), c.trainer.shutdown('VS Code is closing', 5000)]);
+}
+
+function api(c: Ctx): RpgStudioApi {
+  return {
+    trainer: {
+      get state() {
+        return c.trainer.state;
+      },
+      get pid() {
+        return c.trainer.pid;
+      },
+      get client() {
+        return c.trainer.currentClient;
+      },
+      onDidChangeState: c.trainer.onDidChangeState,
+    },
+    get runs() {
+      return c.runs.runs;
+    },
+    get configs() {
+      return c.runs.configs;
+    },
+    onDidChangeRuns: c.runs.onDidChange,
+    onRunEvent: c.trainer.onRunEvent,
+    onDidReportFailure: c.failures.event,
+    get statusBarText() {
+      return c.status.text;
+    },
+    experimentsTree: c.experiments,
+    layersTree: c.layers,
+    refreshRuns: () => c.runs.refresh(),
+  };
+}

@@ -1,0 +1,126 @@
+// "RPG: New Experiment": a short quick-input wizard (architecture, dataset, DoF, name) that
+// fills templates/experiment.rpg.json and opens the new config. Every answer can also be
+// passed as an argument, which skips its step (tests and the walkthrough use this).
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+export interface ExperimentChoices {
+  readonly arch: string;
+  readonly dataset: string;
+  readonly dof: string | number;
+  readonly name: string;
+  /** Folder to create `<name>.rpg.json` in; default the first workspace folder. */
+  readonly folder?: string;
+}
+
+interface Option {
+  readonly id: string;
+  readonly label: string;
+  readonly detail: string;
+}
+
+const ARCHS: readonly Option[] = [
+  { id: 'mlp', label: 'MLP', detail: 'Fully connected net: input → hidden layers → classes. Trains in seconds.' },
+  { id: 'lenet5', label: 'LeNet-5', detail: 'conv 6@5×5 → pool → conv 16@5×5 → pool → 120 → 84 → classes (44k weights).' },
+  { id: 'resnet20', label: 'ResNet-20', detail: 'CIFAR ResNet, 0.27M weights: the paper\'s small benchmark.' },
+  { id: 'resnet32', label: 'ResNet-32', detail: 'CIFAR ResNet, 3 × 5 blocks.' },
+  { id: 'resnet56', label: 'ResNet-56', detail: 'CIFAR ResNet, 3 × 9 blocks.' },
+  { id: 'resnet18', label: 'ResNet-18', detail: 'ImageNet-style ResNet (use smallInput for 32×32 images).' },
+];
+
+const DATASETS: readonly Option[] = [
+  { id: 'mnist-embedded', label: 'MNIST (embedded)', detail: '10,000 real digits shipped with the extension: no download, no path.' },
+  { id: 'mnist', label: 'MNIST', detail: 'IDX files in a folder you point `data.path` at.' },
+  { id: 'fashion-mnist', label: 'Fashion-MNIST', detail: 'IDX files in a folder you point `data.path` at.' },
+  { id: 'cifar10', label: 'CIFAR-10', detail: 'Binary batches in a folder you point `data.path` at.' },
+  { id: 'cifar100', label: 'CIFAR-100', detail: 'Binary files in a folder you point `data.path` at.' },
+  { id: 'image-folder', label: 'Image folder', detail: 'One sub-folder of PNG/JPEG images per class.' },
+];
+
+const DOF_PATTERN = /^\s*(\d+(\.\d+)?|\.\d+)\s*%\s*$/;
+
+/** Runs the wizard for whatever `given` leaves out; resolves with the created file. */
+export async function newExperiment(extensionUri: vscode.Uri, given: Partial<ExperimentChoices> = {}): Promise<vscode.Uri | undefined> {
+  const arch = given.arch ?? (await pick('Architecture', 1, ARCHS));
+  if (!arch) return undefined;
+  const small = arch === 'mlp' || arch === 'lenet5';
+  const datasets = small ? DATASETS : [...DATASETS.filter((d) => d.id.startsWith('cifar') || d.id === 'image-folder'), ...DATASETS.filter((d) => !(d.id.startsWith('cifar') || d.id === 'image-folder'))];
+  const dataset = given.dataset ?? (await pick('Dataset', 2, datasets));
+  if (!dataset) return undefined;
+  const dof = given.dof ?? (await askDof());
+  if (dof === undefined) return undefined;
+  const folder = given.folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (!folder) {
+    void vscode.window.showErrorMessage('Open a folder first: a new experiment is created in the workspace folder.');
+    return undefined;
+  }
+  const suggested = `${arch}-${dataset}-${String(dof).replace('%', 'pct')}`.replace(/[^A-Za-z0-9._-]+/g, '-');
+  const name = given.name ?? (await askName(suggested, folder));
+  if (!name) return undefined;
+
+  const file = path.join(folder, `${name}.rpg.json`);
+  if (existsSync(file)) {
+    void vscode.window.showErrorMessage(`${path.basename(file)} already exists.`);
+    return undefined;
+  }
+  const template = await fs.readFile(vscode.Uri.joinPath(extensionUri, 'templates', 'experiment.rpg.json').fsPath, 'utf8');
+  await fs.writeFile(file, fillTemplate(template, { arch, dataset, dof, name }));
+  const uri = vscode.Uri.file(file);
+  await vscode.window.showTextDocument(uri);
+  return uri;
+}
+
+/** The template with its {{placeholders}} filled. Pure. */
+export function fillTemplate(template: string, c: Omit<ExperimentChoices, 'folder'>): string {
+  const small = c.arch === 'mlp' || c.arch === 'lenet5';
+  const model = c.arch === 'mlp' ? `{ "arch": "mlp", "hidden": [128] }` : c.arch === 'resnet18' ? `{ "arch": "resnet18", "smallInput": true }` : `{ "arch": "${c.arch}" }`;
+  const data =
+    c.dataset === 'mnist-embedded'
+      ? `{ "dataset": "mnist-embedded" }`
+      : `{ "dataset": "${c.dataset}", "path": "data/${c.dataset}"${c.dataset.startsWith('cifar') ? ', "augment": true' : ''} }`;
+  const values: Record<string, string> = {
+    title: `${c.arch} on ${c.dataset} at DoF ${c.dof}`,
+    name: c.name,
+    model,
+    dof: typeof c.dof === 'number' ? String(c.dof) : JSON.stringify(c.dof.trim()),
+    dataComment: c.dataset === 'mnist-embedded' ? 'Embedded MNIST: works offline, nothing to download.' : `Point "path" at the folder holding the ${c.dataset} files (relative to this file).`,
+    data,
+    batchSize: small ? '64' : '128',
+    epochs: small ? '5' : '160',
+  };
+  return template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+async function pick(title: string, step: number, options: readonly Option[]): Promise<string | undefined> {
+  const item = await vscode.window.showQuickPick(
+    options.map((o) => ({ label: o.label, detail: o.detail, id: o.id })),
+    { title: `New RPG Experiment (${step}/4): ${title}`, matchOnDetail: true, ignoreFocusOut: true },
+  );
+  return item?.id;
+}
+
+async function askDof(): Promise<string | number | undefined> {
+  const answer = await vscode.window.showInputBox({
+    title: 'New RPG Experiment (3/4): Degrees of freedom',
+    prompt: 'Ring size, as a percentage of the generated weights ("10%") or an integer entry count',
+    value: '10%',
+    ignoreFocusOut: true,
+    validateInput: (v) => (DOF_PATTERN.test(v) || /^\s*[1-9]\d*\s*$/.test(v) ? undefined : 'Enter a percentage like 10% or a positive integer'),
+  });
+  if (answer === undefined) return undefined;
+  return DOF_PATTERN.test(answer) ? answer.trim() : Number(answer);
+}
+
+async function askName(suggested: string, folder: string): Promise<string | undefined> {
+  return vscode.window.showInputBox({
+    title: 'New RPG Experiment (4/4): Name',
+    prompt: `Creates <name>.rpg.json in ${folder}`,
+    value: suggested,
+    ignoreFocusOut: true,
+    validateInput: (v) => {
+      if (!/^[A-Za-z0-9._-]+$/.test(v)) return 'Use letters, digits, ".", "_" and "-"';
+      return existsSync(path.join(folder, `${v}.rpg.json`)) ? `${v}.rpg.json already exists` : undefined;
+    },
+  });
+}

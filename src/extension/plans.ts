@@ -1,0 +1,105 @@
+// Plans of open configs, computed by the trainer's `plan` request on the editor's unsaved text,
+// debounced while the user types and cached per document version. The Layers view and the
+// plan CodeLens read from here, so one edit costs one request.
+import * as vscode from 'vscode';
+import { PlanResult, REQUEST_FAILED, TrainerErrorData } from '../protocol';
+import type { Config } from './config';
+import type { TrainerService } from './trainer';
+
+export type PlanOutcome =
+  | { readonly ok: true; readonly plan: PlanResult; readonly version: number }
+  | { readonly ok: false; readonly message: string; readonly field?: string; readonly version: number; readonly transient?: boolean };
+
+export class PlanService implements vscode.Disposable {
+  private readonly cache = new Map<string, PlanOutcome>();
+  private readonly inflight = new Map<string, { version: number; promise: Promise<PlanOutcome> }>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  /** A document's plan changed (a new outcome is cached). */
+  readonly onDidChangePlan = this.changed.event;
+
+  constructor(
+    private readonly trainer: TrainerService,
+    private readonly config: Config,
+  ) {
+    this.disposables.push(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (isConfigDocument(e.document) && e.contentChanges.length) this.schedule(e.document);
+      }),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        const key = d.uri.toString();
+        this.cache.delete(key);
+        clearTimeout(this.timers.get(key));
+        this.timers.delete(key);
+      }),
+    );
+  }
+
+  /** The cached outcome for the document's current version, if any. */
+  peek(document: vscode.TextDocument): PlanOutcome | undefined {
+    const hit = this.cache.get(document.uri.toString());
+    // A lost connection (trainer restarted) is no answer about the config: ask again.
+    return hit && hit.version === document.version && !(!hit.ok && hit.transient) ? hit : undefined;
+  }
+
+  /** The last outcome computed for the document, of any version (shown while a new one runs). */
+  latest(document: vscode.TextDocument): PlanOutcome | undefined {
+    return this.cache.get(document.uri.toString());
+  }
+
+  /** The plan of the document's current text (from cache, or one request). */
+  get(document: vscode.TextDocument): Promise<PlanOutcome> {
+    const key = document.uri.toString();
+    const cached = this.peek(document);
+    if (cached) return Promise.resolve(cached);
+    const running = this.inflight.get(key);
+    if (running && running.version === document.version) return running.promise;
+    const version = document.version;
+    const promise = this.compute(document, version).then((outcome) => {
+      if (this.inflight.get(key)?.promise === promise) this.inflight.delete(key);
+      const current = this.cache.get(key);
+      if (!current || current.version <= version) {
+        this.cache.set(key, outcome);
+        this.changed.fire(document.uri);
+      }
+      return outcome;
+    });
+    this.inflight.set(key, { version, promise });
+    return promise;
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    for (const d of this.disposables) d.dispose();
+    this.changed.dispose();
+  }
+
+  private schedule(document: vscode.TextDocument): void {
+    const key = document.uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        void this.get(document);
+      }, this.config.planDelayMs),
+    );
+  }
+
+  private async compute(document: vscode.TextDocument, version: number): Promise<PlanOutcome> {
+    const ref = { text: document.getText(), ...(document.uri.scheme === 'file' ? { configPath: document.uri.fsPath } : {}) };
+    try {
+      return { ok: true, plan: await this.trainer.plan(ref), version };
+    } catch (err) {
+      const data = (err as { data?: TrainerErrorData }).data;
+      const transient = (err as { code?: unknown }).code !== REQUEST_FAILED;
+      return { ok: false, message: (err as Error).message, ...(data?.field ? { field: data.field } : {}), version, ...(transient ? { transient } : {}) };
+    }
+  }
+}
+
+export function isConfigDocument(document: vscode.TextDocument): boolean {
+  return document.languageId === 'rpg-config' || document.uri.path.endsWith('.rpg.json');
+}

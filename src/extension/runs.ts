@@ -1,0 +1,298 @@
+// What the extension knows about experiments and their runs: the .rpg.json configs of the
+// workspace, the run folders under each runs folder (read from their run.json), and the live
+// progress of runs that train right now. One model, read by the Experiments view, the status
+// bar and the public API; it refreshes on file-system changes and on trainer events.
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseJsonc } from 'jsonc-parser';
+import * as vscode from 'vscode';
+import { METRICS_FILE, readRunRecord, RUN_CONFIG_FILE, RUN_FILE } from '../train/run-files';
+import type { RunRecord, RunStatus } from '../train/types';
+import { CHECKPOINT_FILE } from '../train/checkpoint';
+import type { Config } from './config';
+import type { RunEvent, TrainerService } from './trainer';
+
+export interface ConfigEntry {
+  readonly uri: vscode.Uri;
+  /** The experiment name runs are filed under (the config's `name`, else its file name). */
+  readonly name: string;
+  readonly runsDir: string;
+}
+
+/** Progress of a run that is training now, from the trainer's notifications. */
+export interface LiveProgress {
+  readonly epoch: number;
+  readonly totalEpochs: number;
+  /** 0..1 */
+  readonly progress: number;
+  readonly samplesPerSec: number;
+  readonly loss: number;
+  readonly acc: number;
+  readonly etaSeconds: number;
+}
+
+export interface RunInfo {
+  readonly runId: string;
+  readonly dir: string;
+  readonly record?: RunRecord;
+  readonly status: RunStatus | 'queued';
+  readonly hasCheckpoint: boolean;
+  readonly configPath?: string;
+  readonly live?: LiveProgress;
+}
+
+interface LiveRun {
+  runDir?: string;
+  configPath?: string;
+  name?: string;
+  queued: boolean;
+  progress?: LiveProgress;
+}
+
+export class RunsModel implements vscode.Disposable {
+  private configList: ConfigEntry[] = [];
+  private runList: RunInfo[] = [];
+  private readonly live = new Map<string, LiveRun>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private watchedDirs = new Map<string, vscode.Disposable>();
+
+  /** Fires after configs or runs changed (debounced for file events, at once for live progress). */
+  readonly onDidChange = this.changed.event;
+
+  constructor(
+    private readonly config: Config,
+    trainer: TrainerService,
+  ) {
+    this.disposables.push(
+      trainer.onRunEvent((e) => this.onRunEvent(e)),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.scheduleRefresh()),
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('rpg.runsFolder') && this.scheduleRefresh()),
+    );
+    const configs = vscode.workspace.createFileSystemWatcher('**/*.rpg.json');
+    this.disposables.push(configs, configs.onDidCreate(() => this.scheduleRefresh()), configs.onDidDelete(() => this.scheduleRefresh()), configs.onDidChange(() => this.scheduleRefresh()));
+  }
+
+  get configs(): readonly ConfigEntry[] {
+    return this.configList;
+  }
+
+  get runs(): readonly RunInfo[] {
+    return this.runList;
+  }
+
+  /** Runs that are queued or training now. */
+  get activeRuns(): readonly RunInfo[] {
+    return this.runList.filter((r) => r.status === 'running' || r.status === 'queued');
+  }
+
+  runsOf(config: ConfigEntry): RunInfo[] {
+    const byPath = (r: RunInfo) => r.configPath !== undefined && samePath(r.configPath, config.uri.fsPath);
+    const byFolder = (r: RunInfo) => r.configPath === undefined && samePath(path.dirname(r.dir), path.join(config.runsDir, safeName(config.name)));
+    return this.runList.filter((r) => byPath(r) || byFolder(r));
+  }
+
+  /** Runs whose config is no longer in the workspace. */
+  orphanRuns(): RunInfo[] {
+    const owned = new Set(this.configList.flatMap((c) => this.runsOf(c)));
+    return this.runList.filter((r) => !owned.has(r));
+  }
+
+  findRun(runIdOrDir: string): RunInfo | undefined {
+    return this.runList.find((r) => r.runId === runIdOrDir || samePath(r.dir, runIdOrDir));
+  }
+
+  configFor(uri: vscode.Uri): ConfigEntry | undefined {
+    return this.configList.find((c) => samePath(c.uri.fsPath, uri.fsPath));
+  }
+
+  /** The runs folder for a config file. */
+  runsDirFor(uri: vscode.Uri): string {
+    return this.config.runsDir(vscode.workspace.getWorkspaceFolder(uri), path.dirname(uri.fsPath));
+  }
+
+  /** Notes a run the trainer accepted, before its first notification. */
+  noteQueued(runId: string, configPath: string | undefined, resumeDir?: string): void {
+    if (!this.live.has(runId)) this.live.set(runId, { queued: true, configPath, runDir: resumeDir });
+    this.rebuildLive();
+  }
+
+  /** Rescans configs and run folders now. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.scan().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  scheduleRefresh(delayMs = 250): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => void this.refresh(), delayMs);
+  }
+
+  dispose(): void {
+    clearTimeout(this.refreshTimer);
+    for (const d of [...this.disposables, ...this.watchedDirs.values()]) d.dispose();
+    this.changed.dispose();
+  }
+
+  private onRunEvent(e: RunEvent): void {
+    const run = this.live.get(e.runId) ?? { queued: true };
+    switch (e.kind) {
+      case 'started':
+        this.live.set(e.runId, { ...run, queued: false, runDir: e.runDir, configPath: e.configPath ?? run.configPath });
+        this.scheduleRefresh(50);
+        break;
+      case 'progress': {
+        const progress: LiveProgress = {
+          epoch: e.epoch,
+          totalEpochs: e.totalEpochs,
+          progress: e.progress,
+          samplesPerSec: e.samplesPerSec,
+          loss: e.loss,
+          acc: e.acc,
+          etaSeconds: e.etaSeconds,
+        };
+        this.live.set(e.runId, { ...run, queued: false, progress });
+        this.rebuildLive();
+        return;
+      }
+      case 'evaluated':
+      case 'checkpoint':
+        this.scheduleRefresh(100);
+        return;
+      case 'finished':
+      case 'failed':
+      case 'cancelled':
+        this.live.delete(e.runId);
+        this.scheduleRefresh(0);
+        break;
+    }
+    this.rebuildLive();
+  }
+
+  /** Applies live progress to the scanned runs without touching the disk. */
+  private rebuildLive(): void {
+    const scanned = this.runList.filter((r) => r.status !== 'queued').map((r) => this.withLive(r));
+    const present = new Set(scanned.map((r) => r.runId));
+    const queued: RunInfo[] = [...this.live.entries()]
+      .filter(([runId, l]) => !present.has(runId) && (l.queued || !l.runDir))
+      .map(([runId, l]) => ({ runId, dir: l.runDir ?? '', status: 'queued', hasCheckpoint: false, ...(l.configPath ? { configPath: l.configPath } : {}) }));
+    this.runList = [...scanned, ...queued];
+    this.changed.fire();
+  }
+
+  private withLive(run: RunInfo): RunInfo {
+    const live = this.live.get(run.runId);
+    if (!live || live.queued) {
+      const { live: _drop, ...rest } = run;
+      return rest;
+    }
+    // The record says running while the trainer trains it; trust the trainer for live numbers.
+    return { ...run, status: 'running', ...(live.progress ? { live: live.progress } : {}) };
+  }
+
+  private async scan(): Promise<void> {
+    const configs = await this.findConfigs();
+    const runsDirs = [...new Set(configs.map((c) => c.runsDir).concat(this.defaultRunsDirs()))];
+    const runs = (await Promise.all(runsDirs.map((d) => scanRunsDir(d)))).flat();
+    this.configList = configs.sort((a, b) => a.name.localeCompare(b.name));
+    this.runList = runs.sort((a, b) => b.runId.localeCompare(a.runId));
+    this.watchRunsDirs(runsDirs);
+    this.rebuildLive();
+  }
+
+  private defaultRunsDirs(): string[] {
+    return (vscode.workspace.workspaceFolders ?? []).map((f) => this.config.runsDir(f, f.uri.fsPath));
+  }
+
+  private async findConfigs(): Promise<ConfigEntry[]> {
+    const uris = await vscode.workspace.findFiles('**/*.rpg.json', '**/node_modules/**');
+    const entries = await Promise.all(
+      uris.map(async (uri): Promise<ConfigEntry | undefined> => {
+        const runsDir = this.runsDirFor(uri);
+        // Run folders hold a copy of their config: it is not an experiment of its own.
+        if (isInside(uri.fsPath, runsDir) || (path.basename(uri.fsPath) === RUN_CONFIG_FILE && existsSync(path.join(path.dirname(uri.fsPath), RUN_FILE)))) return undefined;
+        return { uri, name: await experimentName(uri), runsDir };
+      }),
+    );
+    return entries.filter((e): e is ConfigEntry => e !== undefined);
+  }
+
+  /** One watcher per runs folder: a run.json written or a run folder deleted refreshes the model. */
+  private watchRunsDirs(dirs: string[]): void {
+    for (const [dir, watcher] of this.watchedDirs) {
+      if (!dirs.includes(dir)) {
+        watcher.dispose();
+        this.watchedDirs.delete(dir);
+      }
+    }
+    for (const dir of dirs) {
+      if (this.watchedDirs.has(dir)) continue;
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), '**'));
+      const onEvent = (uri: vscode.Uri) => {
+        const base = path.basename(uri.fsPath);
+        // metrics.jsonl grows every step: the trainer's notifications cover live runs.
+        if (base !== METRICS_FILE) this.scheduleRefresh();
+      };
+      watcher.onDidCreate(onEvent);
+      watcher.onDidChange(onEvent);
+      watcher.onDidDelete(onEvent);
+      this.watchedDirs.set(dir, watcher);
+    }
+  }
+}
+
+/** `<runsDir>/<experiment>/<runId>/run.json` → RunInfo, newest first. */
+export async function scanRunsDir(runsDir: string): Promise<RunInfo[]> {
+  const runs: RunInfo[] = [];
+  for (const experiment of await listDirs(runsDir)) {
+    for (const runId of await listDirs(path.join(runsDir, experiment))) {
+      const dir = path.join(runsDir, experiment, runId);
+      const record = readRunRecord(dir);
+      if (!record) continue;
+      runs.push({
+        runId: record.runId ?? runId,
+        dir,
+        record,
+        status: record.status,
+        hasCheckpoint: existsSync(path.join(dir, CHECKPOINT_FILE)),
+        ...(record.configPath ? { configPath: record.configPath } : {}),
+      });
+    }
+  }
+  return runs;
+}
+
+async function listDirs(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+/** The config's `name`, else its file name, as the engine names the runs folder. */
+async function experimentName(uri: vscode.Uri): Promise<string> {
+  const fallback = path.basename(uri.fsPath).replace(/\.rpg\.json$|\.json$/, '');
+  try {
+    const json = parseJsonc(await fs.readFile(uri.fsPath, 'utf8')) as { name?: unknown } | undefined;
+    return typeof json?.name === 'string' && json.name ? json.name : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The engine's folder name for an experiment name (src/train/run.ts). */
+export function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'experiment';
+}
+
+function samePath(a: string, b: string): boolean {
+  return path.resolve(a) === path.resolve(b);
+}
+
+function isInside(file: string, dir: string): boolean {
+  const rel = path.relative(dir, file);
+  return !!rel && !rel.startsWith('..') && !path.isAbsolute(rel);
+}

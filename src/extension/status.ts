@@ -1,0 +1,94 @@
+// The status bar item: which backend the trainer uses, and while a run trains,
+// "epoch 3/10 · 71% · 1,240 samples/s". Clicking opens the training curves. Theme colours only.
+import * as vscode from 'vscode';
+import { count, duration, epochOf, percent } from './format';
+import type { RunInfo, RunsModel } from './runs';
+import type { TrainerService, TrainerState } from './trainer';
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly trainer: TrainerService,
+    private readonly runs: RunsModel,
+  ) {
+    this.item = vscode.window.createStatusBarItem('rpg.status', vscode.StatusBarAlignment.Left, 50);
+    this.item.name = 'RPG Training';
+    this.item.command = 'rpg.showTrainingCurves';
+    this.disposables.push(this.item, trainer.onDidChangeState(() => this.update()), runs.onDidChange(() => this.update()));
+    this.update();
+  }
+
+  /** The text shown now (tests read it). */
+  get text(): string {
+    return this.item.text;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+
+  update(): void {
+    const state = this.trainer.state;
+    const active = this.runs.activeRuns;
+    const training = active.filter((r) => r.status === 'running');
+    const item = this.item;
+    item.backgroundColor = undefined;
+    item.color = undefined;
+    void vscode.commands.executeCommand('setContext', 'rpg.training', active.length > 0);
+
+    if (training.length > 0) {
+      const run = training[0]!;
+      item.text = `$(sync~spin) ${liveText(run)}${training.length > 1 ? ` (+${training.length - 1})` : ''}`;
+      item.tooltip = tooltip(state, active);
+      item.accessibilityInformation = { label: `RPG training: ${liveText(run)}` };
+    } else if (active.length > 0) {
+      item.text = `$(watch) RPG: ${active.length} queued`;
+      item.tooltip = tooltip(state, active);
+    } else if (state.kind === 'crashed') {
+      item.text = '$(error) RPG: trainer stopped';
+      item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+      item.color = new vscode.ThemeColor('statusBarItem.errorForeground');
+      item.tooltip = `${state.message}\n\nClick to see the training curves; run "RPG: Restart Trainer" or train again to start a fresh trainer.`;
+    } else if (state.kind === 'starting') {
+      item.text = '$(loading~spin) RPG: starting trainer';
+      item.tooltip = 'The trainer process is starting.';
+    } else if (state.kind === 'ready') {
+      item.text = `$(circuit-board) RPG: ${state.info.backend}`;
+      item.tooltip = tooltip(state, active);
+    } else {
+      item.text = '$(circuit-board) RPG';
+      item.tooltip = 'RPG Studio: the trainer starts when you train or plan a config. Click to see the training curves.';
+    }
+    item.show();
+  }
+}
+
+/** "epoch 3/10 · 71% · 1,240 samples/s" for a training run. */
+export function liveText(run: RunInfo): string {
+  const live = run.live;
+  if (!live) return `${run.record?.name ?? run.runId}: starting`;
+  return `${epochOf(live.epoch, live.totalEpochs)} · ${percent(live.progress, 0)} · ${count(live.samplesPerSec)} samples/s`;
+}
+
+function tooltip(state: TrainerState, active: readonly RunInfo[]): vscode.MarkdownString {
+  const md = new vscode.MarkdownString('', true);
+  if (state.kind === 'ready') {
+    md.appendMarkdown(`**RPG trainer** — backend \`${state.info.backend}\`, ${state.info.threads} thread(s), pid ${state.info.pid}  \n`);
+    md.appendText(state.info.reason);
+    md.appendMarkdown('\n\n');
+  }
+  for (const run of active) {
+    const name = run.record?.name ?? run.runId;
+    if (run.status === 'queued') md.appendMarkdown(`$(watch) ${escape(name)}: queued  \n`);
+    else if (run.live) md.appendMarkdown(`$(sync) ${escape(name)}: ${liveText(run)}, loss ${run.live.loss.toFixed(4)}, ETA ${duration(run.live.etaSeconds)}  \n`);
+    else md.appendMarkdown(`$(sync) ${escape(name)}: starting  \n`);
+  }
+  md.appendMarkdown('\nClick to open the training curves.');
+  return md;
+}
+
+function escape(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
