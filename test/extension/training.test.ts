@@ -1,0 +1,172 @@
+// Training from VS Code end to end: Train Model on a tiny config, live status bar and tree,
+// Stop with a checkpoint, the trainer killed with SIGKILL mid-run (run failed, fresh trainer,
+// resumable checkpoint), an invalid config (error naming the field, nothing created), and
+// garbage on the trainer's stdout (logged, clean restart).
+import * as assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { suite, suiteSetup, test } from 'mocha';
+import * as vscode from 'vscode';
+import type { RpgStudioApi } from '../../src/extension/main';
+import type { TrainOutcome } from '../../src/extension/training';
+import type { RunRecord } from '../../src/train/types';
+import { fixtureUri, nextRunEvent, rpgApi, treeLines, waitFor, workspaceDir } from './util';
+
+const readRecord = (runDir: string) => JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;
+const LIVE_STATUS = /epoch \d+\/\d+ · \d+% · [\d,]+ samples\/s/;
+
+async function train(uri: vscode.Uri): Promise<Extract<TrainOutcome, { ok: true }>> {
+  const outcome = (await vscode.commands.executeCommand('rpg.train', uri)) as TrainOutcome;
+  assert.ok(outcome?.ok, `train failed: ${JSON.stringify(outcome)}`);
+  return outcome;
+}
+
+suite('training', function () {
+  this.timeout(180_000);
+  let api: RpgStudioApi;
+
+  suiteSetup(async () => {
+    api = await rpgApi();
+    // Progress notifications would pile up over the suite; the status bar and tree are checked instead.
+    await vscode.workspace.getConfiguration('rpg').update('notifications', 'errors', vscode.ConfigurationTarget.Workspace);
+  });
+
+  test('Train Model on a tiny config writes a finished run with metrics', async () => {
+    const uri = fixtureUri('tiny.rpg.json');
+    await vscode.window.showTextDocument(uri);
+    const t0 = Date.now();
+    let runId: string | undefined;
+    const started = nextRunEvent(api, () => runId, ['started']);
+    const finished = nextRunEvent(api, () => runId, ['finished', 'failed']);
+    runId = (await train(uri)).runId;
+    const { runDir } = await started;
+    const end = await finished;
+    assert.equal(end.kind, 'finished', JSON.stringify(end));
+    console.log(`      tiny run ${runId} in ${Date.now() - t0} ms (trainer pid ${api.trainer.pid})`);
+    assert.equal(readRecord(runDir).status, 'finished');
+    const rows = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    assert.ok(rows.some((r) => r.type === 'train') && rows.some((r) => r.type === 'eval'), 'metrics.jsonl has train and eval rows');
+    assert.ok(existsSync(path.join(runDir, 'checkpoint.bin')));
+    assert.equal(path.dirname(path.dirname(runDir)), path.join(workspaceDir(), 'runs'));
+
+    const lines = await waitFor('the run in the Experiments tree', async () => {
+      const l = await treeLines(api.experimentsTree);
+      return l.some((x) => /^ {2}\S.* — finished · best [\d.]+% · DoF [\d,]+ · /.test(x)) && l;
+    });
+    const tinyAt = lines.findIndex((l) => l.startsWith('tiny'));
+    assert.ok(tinyAt >= 0 && /^ {2}.* — finished/.test(lines[tinyAt + 1] ?? ''), lines.join('\n'));
+    assert.ok(api.runs.some((r) => r.runId === runId && r.status === 'finished'));
+  });
+
+  test('status bar and tree follow a long run; Stop Training leaves a checkpoint', async () => {
+    let runId: string | undefined;
+    const started = nextRunEvent(api, () => runId, ['started']);
+    const checkpoint = nextRunEvent(api, () => runId, ['checkpoint']);
+    runId = (await train(fixtureUri('long.rpg.json'))).runId;
+    const { runDir } = await started;
+    const status = await waitFor('live status bar text', () => LIVE_STATUS.test(api.statusBarText) && api.statusBarText);
+    console.log(`      status bar: ${status}`);
+    await waitFor('the running run in the tree', async () => (await treeLines(api.experimentsTree)).some((l) => /^ {2}.* — epoch \d+\/\d+/.test(l)));
+    await checkpoint;
+
+    const ended = nextRunEvent(api, () => runId, ['finished', 'failed']);
+    const stopped = (await vscode.commands.executeCommand('rpg.stop', runId)) as string[];
+    assert.deepEqual(stopped, [runId]);
+    const end = await ended;
+    assert.ok(end.kind === 'finished' && end.status === 'stopped', JSON.stringify(end));
+    assert.ok(existsSync(path.join(runDir, 'checkpoint.bin')), 'checkpoint after stop');
+    assert.equal(readRecord(runDir).status, 'stopped');
+    await waitFor('status bar back to idle', () => !LIVE_STATUS.test(api.statusBarText));
+  });
+
+  test('kill -9 of the trainer: run failed, fresh trainer on next use, checkpoint resumable', async () => {
+    let runId: string | undefined;
+    const started = nextRunEvent(api, () => runId, ['started']);
+    const checkpoint = nextRunEvent(api, () => runId, ['checkpoint']);
+    runId = (await train(fixtureUri('long.rpg.json'))).runId;
+    const { runDir } = await started;
+    await checkpoint;
+    const pid = api.trainer.pid;
+    assert.ok(pid, 'trainer pid');
+    const failed = nextRunEvent(api, () => runId, ['failed', 'finished']);
+    process.kill(pid, 'SIGKILL');
+    const failure = await failed;
+    assert.equal(failure.kind, 'failed');
+    assert.match(failure.kind === 'failed' ? failure.message : '', /ended unexpectedly \(signal SIGKILL\)/);
+
+    const record = readRecord(runDir);
+    assert.equal(record.status, 'failed');
+    assert.match(record.error?.message ?? '', /SIGKILL/);
+    assert.ok(existsSync(path.join(runDir, 'checkpoint.bin')), 'last checkpoint intact');
+    await waitFor('status bar shows the crash', () => /trainer stopped/.test(api.statusBarText));
+    await waitFor('tree shows the failed run', async () => (await treeLines(api.experimentsTree)).some((l) => /^ {2}.* — failed/.test(l)));
+
+    // Resume: a fresh trainer continues from the checkpoint.
+    const resumedStart = nextRunEvent(api, () => runId, ['started']);
+    const outcome = (await vscode.commands.executeCommand('rpg.resume', runDir)) as TrainOutcome;
+    assert.ok(outcome?.ok && outcome.runId === runId, JSON.stringify(outcome));
+    const resumed = await resumedStart;
+    assert.ok(resumed.resumed && resumed.startStep > 0, `resumed from step ${resumed.startStep}`);
+    assert.notEqual(api.trainer.pid, pid, 'a fresh trainer process');
+    await waitFor('live status bar after the crash', () => LIVE_STATUS.test(api.statusBarText));
+    const ended = nextRunEvent(api, () => runId, ['finished', 'failed']);
+    await vscode.commands.executeCommand('rpg.stop', runId);
+    const end = await ended;
+    assert.ok(end.kind === 'finished' && end.status === 'stopped', JSON.stringify(end));
+    assert.equal(readRecord(runDir).status, 'stopped');
+  });
+
+  test('a config invalid at start: error naming the field, Open Config selects it, nothing created', async () => {
+    const file = path.join(workspaceDir(), 'invalid.rpg.json');
+    writeFileSync(file, '// invalid on purpose\n{\n  "name": "invalid",\n  "model": { "arch": "mlp" },\n  "data": { "dataset": "mnist-embedded" },\n  "train": { "lr": -1 }\n}\n');
+    const uri = vscode.Uri.file(file);
+    const reported = new Promise<{ message: string; field?: string }>((resolve) => {
+      const sub = api.onDidReportFailure((f) => {
+        sub.dispose();
+        resolve(f);
+      });
+    });
+    const outcome = (await vscode.commands.executeCommand('rpg.train', uri)) as TrainOutcome;
+    assert.equal(outcome.ok, false);
+    assert.equal(!outcome.ok && outcome.field, 'train.lr');
+    const failure = await reported;
+    assert.equal(failure.field, 'train.lr');
+    assert.match(failure.message, /invalid/);
+    assert.equal(existsSync(path.join(workspaceDir(), 'runs', 'invalid')), false, 'no run folder');
+
+    await vscode.commands.executeCommand('rpg.openConfig', { uri, field: 'train.lr' });
+    const editor = vscode.window.activeTextEditor!;
+    assert.equal(editor.document.uri.fsPath, file);
+    assert.equal(editor.document.getText(editor.selection), '"lr": -1');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    await vscode.workspace.fs.delete(uri);
+  });
+
+  test('garbage on the trainer stdout is logged and the trainer restarts cleanly', async () => {
+    const doc = await vscode.workspace.openTextDocument(fixtureUri('tiny.rpg.json'));
+    await vscode.window.showTextDocument(doc);
+    const layersOk = async () => (await api.layersTree.currentPlan())?.ok;
+    await waitFor('a plan from the trainer', layersOk);
+    const client = api.trainer.client!;
+    const pid = client.pid;
+    // Not a protocol header: the reader fails at once.
+    client.process.stdout!.emit('data', Buffer.from('this is not JSON-RPC\r\n\r\n'));
+    await waitFor('the corrupted trainer to exit', () => client.exit !== undefined, 30_000);
+    // The next request starts a fresh trainer.
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(doc.uri, new vscode.Position(0, 0), ' ');
+    await vscode.workspace.applyEdit(edit);
+    await waitFor('a plan from a fresh trainer', layersOk);
+    assert.notEqual(api.trainer.pid, pid);
+
+    // Oversized junk (8 MiB without a header end), then a real message: restart again, no hang.
+    const big = api.trainer.client!;
+    big.process.stdout!.emit('data', Buffer.alloc(8 * 1024 * 1024, 'x'));
+    const edit2 = new vscode.WorkspaceEdit();
+    edit2.insert(doc.uri, new vscode.Position(0, 0), ' ');
+    await vscode.workspace.applyEdit(edit2);
+    await waitFor('the trainer to recover from oversized output', async () => api.trainer.pid !== undefined && api.trainer.client !== big && (await layersOk()), 60_000, 250);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.ok(readdirSync(workspaceDir()).includes('tiny.rpg.json'));
+  });
+});
