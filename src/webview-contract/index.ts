@@ -21,7 +21,8 @@ export type MappingToWebview =
 
 export type MappingToHost =
   | { readonly type: 'ready'; readonly state?: MappingViewState }
-  | { readonly type: 'selectLayer'; readonly layer: string }
+  /** Weights of a layer, for the detail view or a hover's sign balance (answered by 'layerWeights'). */
+  | { readonly type: 'requestWeights'; readonly layer: string }
   | { readonly type: 'revealLayer'; readonly layer: string }
   | { readonly type: 'refresh' }
   /** The first full render finished, `ms` after the host sent the plan (for benchmarks). */

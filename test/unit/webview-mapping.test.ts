@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { annulusPath, assignTracks, layersAtEntry, layoutRing, ringIndexAt, spansToArcs } from '../../webview-ui/src/mapping/layout';
+import { annulusPath, assignTracks, layersAtEntry, layoutRing, ringCoverage, ringIndexAt, spansToArcs } from '../../webview-ui/src/mapping/layout';
 import { downsampleGrid, heatmapPixels, histogramBars, parseColor, symmetricLimit } from '../../webview-ui/src/mapping/weights';
 import { planFor } from '../../src/trainer/planning';
 
@@ -100,4 +100,12 @@ test('parseColor reads theme colours', () => {
   assert.deepEqual(parseColor('#fff'), [255, 255, 255]);
   assert.deepEqual(parseColor('rgba(1, 2, 3, 0.5)'), [1, 2, 3]);
   assert.equal(parseColor('var(--x)'), undefined);
+});
+
+test('ringCoverage: the average over the ring is N / M (the reuse factor)', () => {
+  const plan = planFor({ text: config('lenet5', '10%') });
+  const cover = ringCoverage(plan, 360);
+  const mean = cover.reduce((s, v) => s + v, 0) / cover.length;
+  assert.ok(Math.abs(mean - plan.summary.generatedParams / plan.ringSize) < 0.05, `${mean}`);
+  assert.ok(Math.min(...cover) >= Math.floor(plan.summary.generatedParams / plan.ringSize) - 1e-9);
 });

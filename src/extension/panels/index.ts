@@ -22,13 +22,17 @@ export interface PanelDeps {
   readonly runsDir?: () => string | undefined;
 }
 
-/** The trainer's train/* notification payloads, tagged by kind, as the curves panel consumes them. */
+/**
+ * The trainer's train/* notification payloads, tagged by `kind` (the same shape as the
+ * extension's RunEvent, so its events pass straight through). checkpoint/cancelled are ignored.
+ */
 export type TrainingEvent =
-  | { readonly kind: 'started'; readonly payload: RunRef & RunStart & { readonly configPath?: string } }
-  | { readonly kind: 'progress'; readonly payload: RunRef & TrainRow & { readonly totalSteps: number; readonly totalEpochs: number } }
-  | { readonly kind: 'evaluated'; readonly payload: RunRef & EvalRow }
-  | { readonly kind: 'finished'; readonly payload: RunRef & RunResult }
-  | { readonly kind: 'failed'; readonly payload: TrainFailure };
+  | ({ readonly kind: 'started' } & RunRef & RunStart & { readonly configPath?: string })
+  | ({ readonly kind: 'progress' } & RunRef & TrainRow & { readonly totalSteps: number; readonly totalEpochs: number })
+  | ({ readonly kind: 'evaluated' } & RunRef & EvalRow)
+  | ({ readonly kind: 'finished' } & RunRef & RunResult)
+  | ({ readonly kind: 'failed' } & TrainFailure)
+  | { readonly kind: 'checkpoint' | 'cancelled'; readonly runId: string };
 
 export { showRingMapping } from './mapping-panel';
 export { showTrainingCurves, postTrainingEvent } from './curves-panel';

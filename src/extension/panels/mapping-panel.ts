@@ -1,6 +1,154 @@
-import type * as vscode from 'vscode';
+// The ring mapping panel's host: asks the trainer for the config's plan, finds the config's
+// latest run with a checkpoint (the detail view shows its trained ring, else the initial one),
+// and answers the webview's layer selections with plan/layerWeights.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ConfigRef, PlanResult } from '../../protocol';
+import { MAPPING_VIEW_TYPE, MappingToHost, MappingToWebview, MappingViewState } from '../../webview-contract';
 import type { PanelDeps } from './index';
+import { PanelHost } from './panel-host';
+import { listRuns } from './run-files';
+import { defaultRunsDir } from './runs-dir';
 
-export async function showRingMapping(_deps: PanelDeps, _configUri: vscode.Uri): Promise<void> {
-  throw new Error('not implemented yet');
+/** At most this many weights of a layer travel to the heatmap (a strided grid sample). */
+const HEATMAP_VALUES = 128 * 128;
+const CHECKPOINT_FILE = 'checkpoint.bin';
+
+class MappingPanel {
+  static current: MappingPanel | undefined;
+  private readonly host: PanelHost<MappingToWebview, MappingToHost>;
+  private configUri: vscode.Uri | undefined;
+  private plan: PlanResult | undefined;
+  private runDir: string | undefined;
+  private error: string | undefined;
+  private openedAt = Date.now();
+  private loading: Promise<void> | undefined;
+
+  constructor(panel: vscode.WebviewPanel, private readonly deps: PanelDeps) {
+    this.host = new PanelHost<MappingToWebview, MappingToHost>(
+      panel,
+      { extensionUri: deps.extensionUri, bundle: 'webview-mapping', title: 'Ring Mapping', label: 'RPG ring mapping' },
+      (m) => this.onMessage(m),
+      (e) => deps.log(`ring mapping: ${e instanceof Error ? e.message : String(e)}`),
+      () => {
+        if (MappingPanel.current === this) MappingPanel.current = undefined;
+      },
+    );
+  }
+
+  reveal(): void {
+    this.host.panel.reveal(this.host.panel.viewColumn ?? vscode.ViewColumn.Beside);
+  }
+
+  /** Shows `configUri`'s plan (again: edits since the last load count). */
+  load(configUri: vscode.Uri): Promise<void> {
+    this.configUri = configUri;
+    this.openedAt = Date.now();
+    this.plan = undefined;
+    this.error = undefined;
+    this.host.panel.title = `Ring Mapping: ${path.basename(configUri.fsPath).replace(/\.rpg\.json$/, '')}`;
+    this.host.post({ type: 'loading', configPath: configUri.fsPath });
+    const started = Date.now();
+    const loading = (async () => {
+      try {
+        const plan = await this.deps.trainer.plan(configRefOf(configUri));
+        if (this.configUri !== configUri) return;
+        this.plan = plan;
+        this.runDir = latestCheckpointedRun(this.deps, configUri, plan);
+        this.deps.log(`ring mapping: plan of ${plan.name} (${plan.layers.length} generated layers) in ${Date.now() - started} ms`);
+        this.sendPlan();
+      } catch (e) {
+        this.error = e instanceof Error ? e.message : String(e);
+        this.host.post({ type: 'error', message: this.error });
+      }
+    })();
+    this.loading = loading;
+    return loading;
+  }
+
+  private sendPlan(): void {
+    if (!this.plan || !this.configUri) return;
+    this.host.post({ type: 'plan', plan: this.plan, configPath: this.configUri.fsPath, openedAt: this.openedAt, ...(this.runDir ? { runDir: this.runDir } : {}) });
+  }
+
+  private async onMessage(m: MappingToHost): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        if (!this.configUri && m.state?.configPath) {
+          await this.load(vscode.Uri.file(m.state.configPath));
+          return;
+        }
+        if (this.plan) this.sendPlan();
+        else if (this.error) this.host.post({ type: 'error', message: this.error });
+        else if (this.configUri) this.host.post({ type: 'loading', configPath: this.configUri.fsPath });
+        return;
+      case 'refresh':
+        if (this.configUri) await this.load(this.configUri);
+        return;
+      case 'requestWeights':
+        await this.sendLayerWeights(m.layer);
+        return;
+      case 'revealLayer':
+        if (this.configUri) this.deps.revealLayer?.(this.configUri, m.layer);
+        return;
+      case 'rendered':
+        this.deps.log(`ring mapping: ${m.layers} layers drawn, ${m.ms} ms after the panel was asked for`);
+        return;
+    }
+  }
+
+  private async sendLayerWeights(layer: string): Promise<void> {
+    await this.loading;
+    if (!this.configUri) return;
+    const params = { ...configRefOf(this.configUri), layer, maxValues: HEATMAP_VALUES };
+    try {
+      let result;
+      try {
+        result = await this.deps.trainer.layerWeights(this.runDir ? { ...params, runDir: this.runDir } : params);
+      } catch (e) {
+        // A checkpoint of an older config (or a half-written one): fall back to the initial ring.
+        if (!this.runDir) throw e;
+        this.deps.log(`ring mapping: ${this.runDir}: ${e instanceof Error ? e.message : String(e)}; showing the initial ring`);
+        result = await this.deps.trainer.layerWeights(params);
+      }
+      this.host.post({ type: 'layerWeights', result });
+    } catch (e) {
+      this.host.post({ type: 'error', message: e instanceof Error ? e.message : String(e), layer });
+    }
+  }
+
+  dispose(): void {
+    this.host.dispose();
+  }
+}
+
+/** The config by path, with the editor's text when it has unsaved edits. */
+function configRefOf(uri: vscode.Uri): ConfigRef {
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  return doc?.isDirty ? { configPath: uri.fsPath, text: doc.getText() } : { configPath: uri.fsPath };
+}
+
+/** Newest run of this config (same name, and same file when run.json says) that has a checkpoint. */
+function latestCheckpointedRun(deps: PanelDeps, configUri: vscode.Uri, plan: PlanResult): string | undefined {
+  const runsDir = deps.runsDir?.() ?? defaultRunsDir(configUri);
+  if (!runsDir) return undefined;
+  return listRuns(runsDir).find((r) => r.name === plan.name && existsSync(path.join(r.runDir, CHECKPOINT_FILE)) && r.ringSize === plan.ringSize)?.runDir;
+}
+
+export async function showRingMapping(deps: PanelDeps, configUri: vscode.Uri): Promise<void> {
+  let panel = MappingPanel.current;
+  if (panel) panel.reveal();
+  else {
+    const webviewPanel = vscode.window.createWebviewPanel(MAPPING_VIEW_TYPE, 'Ring Mapping', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {});
+    panel = MappingPanel.current = new MappingPanel(webviewPanel, deps);
+  }
+  await panel.load(configUri);
+}
+
+/** After a restart: adopt the restored panel; its webview's "ready" names the config to load. */
+export function reviveRingMapping(deps: PanelDeps, webviewPanel: vscode.WebviewPanel, state: MappingViewState | undefined): void {
+  MappingPanel.current?.dispose();
+  const panel = (MappingPanel.current = new MappingPanel(webviewPanel, deps));
+  if (state?.configPath && existsSync(state.configPath)) void panel.load(vscode.Uri.file(state.configPath));
 }

@@ -1,6 +1,21 @@
+// Restores both panels after VS Code restarts (package.json: onWebviewPanel:<viewType>).
 import * as vscode from 'vscode';
+import { CURVES_VIEW_TYPE, CurvesViewState, MAPPING_VIEW_TYPE, MappingViewState } from '../../webview-contract';
+import { reviveTrainingCurves } from './curves-panel';
 import type { PanelDeps } from './index';
+import { reviveRingMapping } from './mapping-panel';
 
-export function registerPanelSerializers(_context: vscode.ExtensionContext, _deps: PanelDeps): vscode.Disposable {
-  return new vscode.Disposable(() => undefined);
+export function registerPanelSerializers(_context: vscode.ExtensionContext, deps: PanelDeps): vscode.Disposable {
+  return vscode.Disposable.from(
+    vscode.window.registerWebviewPanelSerializer(MAPPING_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+        reviveRingMapping(deps, panel, state as MappingViewState | undefined);
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(CURVES_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+        reviveTrainingCurves(deps, panel, state as CurvesViewState | undefined);
+      },
+    }),
+  );
 }

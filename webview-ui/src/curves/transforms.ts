@@ -117,9 +117,14 @@ export function comparableKey(info: Pick<RunInfo, 'arch' | 'dataset'>): string {
 }
 
 /** Best accuracy of a run: run.json's bestAcc, else the best eval row. */
-export function bestAccuracy(s: RunSeries): number | undefined {
+export interface RunLike {
+  readonly info: RunInfo;
+  readonly eval?: { readonly acc: readonly number[] };
+}
+
+export function bestAccuracy(s: RunLike): number | undefined {
   if (typeof s.info.bestAcc === 'number' && Number.isFinite(s.info.bestAcc)) return s.info.bestAcc;
-  const accs = s.eval.acc.filter((v) => Number.isFinite(v));
+  const accs = (s.eval?.acc ?? []).filter((v) => Number.isFinite(v));
   return accs.length ? Math.max(...accs) : undefined;
 }
 
@@ -131,7 +136,7 @@ export interface DofPoint {
 }
 
 /** Points of the DoF view grouped by arch/dataset, best accuracy per run. */
-export function dofGroups(series: readonly RunSeries[]): Map<string, DofPoint[]> {
+export function dofGroups(series: readonly RunLike[]): Map<string, DofPoint[]> {
   const groups = new Map<string, DofPoint[]>();
   for (const s of series) {
     const acc = bestAccuracy(s);

@@ -159,3 +159,30 @@ export function layersAtEntry(plan: PlanResult, index: number): string[] {
     .filter((l) => l.fullWraps > 0 || l.spans.some((s) => s.start <= index && index < s.end))
     .map((l) => l.name);
 }
+
+/**
+ * How many generated weights read each of `bins` equal slices of the ring, per ring entry
+ * (the ring band's shading): full wraps add 1 everywhere, partial spans add their overlap.
+ */
+export function ringCoverage(plan: PlanResult, bins: number): Float64Array {
+  const cover = new Float64Array(bins);
+  const M = plan.ringSize;
+  if (M <= 0 || bins <= 0) return cover;
+  const width = M / bins;
+  for (const l of plan.layers) {
+    if (plan.mode === 'shuffled') {
+      for (let b = 0; b < bins; b++) cover[b]! += l.params / M;
+      continue;
+    }
+    if (l.fullWraps) for (let b = 0; b < bins; b++) cover[b]! += l.fullWraps;
+    for (const s of l.spans) {
+      const b0 = Math.floor(s.start / width);
+      const b1 = Math.min(bins - 1, Math.floor((s.end - 1e-9) / width));
+      for (let b = b0; b <= b1; b++) {
+        const overlap = Math.min(s.end, (b + 1) * width) - Math.max(s.start, b * width);
+        if (overlap > 0) cover[b]! += overlap / width;
+      }
+    }
+  }
+  return cover;
+}

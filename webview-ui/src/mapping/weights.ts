@@ -37,7 +37,7 @@ export function symmetricLimit(values: ArrayLike<number>, quantile = 0.99): numb
 }
 
 /** RGBA pixels of a diverging map: neg colour ← mid → pos colour, clamped at ±limit. */
-export function heatmapPixels(grid: Grid, limit: number, neg: Rgb, mid: Rgb, pos: Rgb): Uint8ClampedArray {
+export function heatmapPixels(grid: Grid, limit: number, neg: Rgb, mid: Rgb, pos: Rgb): Uint8ClampedArray<ArrayBuffer> {
   const out = new Uint8ClampedArray(grid.rows * grid.cols * 4);
   for (let i = 0; i < grid.rows * grid.cols; i++) {
     const t = Math.max(-1, Math.min(1, (grid.values[i] ?? 0) / limit));

@@ -1,0 +1,82 @@
+// One webview panel seen from the extension: typed messages both ways, and the "ready"
+// handshake. The webview speaks first; until it has (again: a hidden panel's webview is torn
+// down and reloads when shown) nothing is posted, and each panel answers "ready" with its whole
+// current state, so whatever happened meanwhile (held by the panel, not here) arrives then.
+import * as vscode from 'vscode';
+import { makeNonce, webviewHtml } from './html';
+
+export interface HostOptions {
+  readonly extensionUri: vscode.Uri;
+  /** Bundle name in dist/: dist/<bundle>.js and dist/<bundle>.css. */
+  readonly bundle: string;
+  readonly title: string;
+  readonly label: string;
+}
+
+/** Webview options: scripts on, and nothing loadable but our dist/ folder. */
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')], retainContextWhenHidden: false };
+}
+
+export class PanelHost<ToWebview extends { type: string }, ToHost extends { type: string }> implements vscode.Disposable {
+  private ready = false;
+  private readonly disposables: vscode.Disposable[] = [];
+  private disposed = false;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    options: HostOptions,
+    private readonly onMessage: (m: ToHost) => void | Promise<void>,
+    private readonly onError: (e: unknown) => void,
+    onDispose: () => void,
+  ) {
+    const dist = vscode.Uri.joinPath(options.extensionUri, 'dist');
+    panel.webview.options = webviewOptions(options.extensionUri);
+    panel.webview.html = webviewHtml({
+      cspSource: panel.webview.cspSource,
+      nonce: makeNonce(),
+      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, `${options.bundle}.js`)).toString(),
+      styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, `${options.bundle}.css`)).toString(),
+      title: options.title,
+      label: options.label,
+    });
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: ToHost) => {
+        if (m.type === 'ready') this.ready = true;
+        Promise.resolve()
+          .then(() => this.onMessage(m))
+          .catch(this.onError);
+      }),
+      // Hidden: the webview is gone; it says "ready" again when shown.
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
+      panel.onDidDispose(() => {
+        this.disposed = true;
+        this.dispose();
+        onDispose();
+      }),
+    );
+  }
+
+  /** Ready and visible: posts reach the webview now. */
+  get live(): boolean {
+    return this.ready && !this.disposed && this.panel.visible;
+  }
+
+  /** Posts when the webview is ready and visible; false (not sent) otherwise: the panel keeps
+   * its state and sends it all on the next "ready". */
+  post(message: ToWebview): boolean {
+    if (!this.live) return false;
+    void this.panel.webview.postMessage(message);
+    return true;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+    if (!this.disposed) {
+      this.disposed = true;
+      this.panel.dispose();
+    }
+  }
+}

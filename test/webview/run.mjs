@@ -1,0 +1,350 @@
+#!/usr/bin/env node
+// Webview tests in a real browser: both panels' bundles (dist/webview-*.js, build first) load in
+// headless Chromium inside the same HTML shell and CSP the extension serves, with a fake
+// message host standing in for VS Code. Asserts they render, react to messages, stay within
+// their CSP, and keep 100k-point runs responsive. Exit 0 = all passed.
+//   node test/webview/run.mjs [--shots DIR] [--headed]
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { tsImport } from 'tsx/esm/api';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const { values: opts } = parseArgs({ options: { shots: { type: 'string' }, headed: { type: 'boolean', default: false } } });
+const require = createRequire(join(repo, 'test/e2e/package.json'));
+const { chromium } = require('playwright-core');
+const { webviewHtml } = await tsImport('../../src/extension/panels/html.ts', import.meta.url);
+const fx = await tsImport('./fixtures.ts', import.meta.url);
+
+for (const b of ['webview-mapping', 'webview-curves']) {
+  if (!existsSync(join(repo, 'dist', `${b}.js`))) {
+    console.error(`dist/${b}.js is missing: run \`npm run build\` first`);
+    process.exit(2);
+  }
+}
+
+// ── a tiny server: the HTML shell (as the extension renders it) and dist/ ───────────────────
+const server = createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const m = /^\/(mapping|curves)\.html$/.exec(url.pathname);
+  if (m) {
+    const bundle = `webview-${m[1]}`;
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(webviewHtml({ cspSource: origin, nonce: 'testnonce123', scriptUri: `${origin}/dist/${bundle}.js`, styleUri: `${origin}/dist/${bundle}.css`, title: bundle, label: bundle }));
+    return;
+  }
+  if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
+  const file = join(repo, url.pathname);
+  if (url.pathname.startsWith('/dist/') && existsSync(file)) {
+    res.writeHead(200, { 'content-type': { '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' }[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+    return;
+  }
+  res.writeHead(404).end();
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+// The fake VS Code: acquireVsCodeApi records posts and state; theme variables set on <html>
+// through CSSOM (as the workbench does; the CSP forbids inline styles).
+const THEMES = {
+  dark: { cls: 'vscode-dark', vars: { '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1e1e1e', '--vscode-descriptionForeground': '#9d9d9d', '--vscode-button-background': '#0e639c', '--vscode-button-foreground': '#ffffff', '--vscode-button-secondaryBackground': '#3a3d41', '--vscode-button-secondaryForeground': '#cccccc', '--vscode-charts-blue': '#3794ff', '--vscode-charts-red': '#f14c4c', '--vscode-charts-green': '#89d185', '--vscode-charts-orange': '#d18616', '--vscode-charts-purple': '#b180d7', '--vscode-charts-yellow': '#cca700', '--vscode-focusBorder': '#007fd4', '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-editorWidget-border': '#454545', '--vscode-editorHoverWidget-background': '#252526' } },
+  light: { cls: 'vscode-light', vars: { '--vscode-foreground': '#616161', '--vscode-editor-background': '#ffffff', '--vscode-descriptionForeground': '#717171', '--vscode-button-background': '#007acc', '--vscode-button-foreground': '#ffffff', '--vscode-button-secondaryBackground': '#e5e5e5', '--vscode-button-secondaryForeground': '#000000', '--vscode-charts-blue': '#1a85ff', '--vscode-charts-red': '#e51400', '--vscode-charts-green': '#388a34', '--vscode-charts-orange': '#d18616', '--vscode-charts-purple': '#652d90', '--vscode-charts-yellow': '#bf8803', '--vscode-focusBorder': '#0090f1', '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-editorWidget-border': '#c8c8c8', '--vscode-editorHoverWidget-background': '#f3f3f3' } },
+};
+
+function fakeHost({ state, theme }) {
+  window.__posted = [];
+  window.__state = state ?? undefined;
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  window.acquireVsCodeApi = () => ({
+    postMessage: (m) => window.__posted.push(JSON.parse(JSON.stringify(m))),
+    getState: () => window.__state,
+    setState: (s) => { window.__state = JSON.parse(JSON.stringify(s)); },
+  });
+  const applyTheme = () => {
+    document.body.classList.add(theme.cls);
+    for (const [k, v] of Object.entries(theme.vars)) document.documentElement.style.setProperty(k, v);
+  };
+  if (document.body) applyTheme();
+  else document.addEventListener('DOMContentLoaded', applyTheme);
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: !opts.headed,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+let failures = 0;
+let passed = 0;
+const results = [];
+async function test(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok - ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failures++;
+    console.log(`not ok - ${name}\n  ${String(e?.stack ?? e).split('\n').slice(0, 6).join('\n  ')}`);
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(`assertion failed: ${msg}`);
+}
+
+async function openPanel(kind, { state, theme = 'dark', width = 1200, height = 900 } = {}) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.addInitScript(fakeHost, { state, theme: THEMES[theme] });
+  await page.goto(`${base}/${kind}.html`);
+  await waitPosted(page, 'ready');
+  return { page, errors };
+}
+const posted = (page) => page.evaluate(() => window.__posted);
+async function waitPosted(page, type, count = 1) {
+  await page.waitForFunction(([t, n]) => window.__posted.filter((m) => m.type === t).length >= n, [type, count], { timeout: 10_000 });
+  return (await posted(page)).filter((m) => m.type === type);
+}
+const send = (page, message) => page.evaluate((m) => window.postMessage(m, '*'), message);
+/** Big payloads cross into the page once, untimed (Playwright's transfer is not the panel's cost). */
+const stash = (page, name, value) => page.evaluate(([n, v]) => { window[n] = JSON.parse(v); }, [name, JSON.stringify(value)]);
+async function clean(page, errors) {
+  const csp = await page.evaluate(() => window.__cspViolations);
+  assert(csp.length === 0, `CSP violations: ${csp.join('; ')}`);
+  assert(errors.length === 0, `page errors: ${errors.join('; ')}`);
+}
+async function shot(page, name) {
+  if (!opts.shots) return;
+  mkdirSync(opts.shots, { recursive: true });
+  await page.screenshot({ path: join(opts.shots, `${name}.png`), fullPage: false });
+}
+
+const { lenet, resnet34 } = fx.plans();
+
+// ── ring mapping ────────────────────────────────────────────────────────────────────────────
+await test('mapping: says ready, renders every layer of LeNet-5 as arcs and rows, lists free params apart', async () => {
+  const { page, errors } = await openPanel('mapping');
+  await send(page, { type: 'plan', plan: lenet, configPath: '/ws/lenet.rpg.json', openedAt: Date.now() });
+  await page.waitForSelector('svg.ring');
+  assert((await page.locator('.layer-arc').count()) === lenet.layers.length, 'one arc group per generated layer');
+  assert((await page.locator('.layer-row').count()) === lenet.layers.length, 'one row per generated layer');
+  assert((await page.locator('.free-row').count()) === lenet.free.length, 'free parameters listed apart');
+  assert(/aria-label/.test(await page.locator('figure.ring-figure').evaluate((e) => e.outerHTML.slice(0, 200))), 'ring figure has an ARIA label');
+  const rendered = await waitPosted(page, 'rendered');
+  assert(rendered[0].layers === lenet.layers.length, 'rendered reports the layer count');
+
+  // hover: tooltip with the layer's numbers, then its weights are asked for (sign balance)
+  const point = await page.locator(`.layer-arc[data-layer="${lenet.layers[1].name}"] path`).first().evaluate((path) => {
+    // a point inside the arc: its outline halfway along the outer edge, nudged to the middle of the track
+    const p = path.getPointAtLength(path.getTotalLength() * 0.2).matrixTransform(path.getScreenCTM());
+    const c = path.ownerSVGElement.getBoundingClientRect();
+    const cx = c.left + c.width / 2;
+    const cy = c.top + c.height / 2;
+    const d = Math.hypot(p.x - cx, p.y - cy);
+    return { x: cx + ((p.x - cx) * (d - 4)) / d, y: cy + ((p.y - cy) * (d - 4)) / d };
+  });
+  await page.mouse.move(point.x, point.y);
+  await page.waitForSelector('#layer-tip:not([hidden])');
+  const tip = await page.locator('#layer-tip').innerText();
+  assert(tip.includes('shape') && tip.includes(lenet.layers[1].shape.join(' × ')) && tip.includes('share of ring') && tip.includes('sign balance'), `tooltip: ${tip}`);
+  assert((await page.locator('.layer-arc.dim').count()) === lenet.layers.length - 1, 'other layers dim');
+  const reqs = await waitPosted(page, 'requestWeights');
+  assert(reqs.some((r) => r.layer === lenet.layers[1].name), 'hover asks for weights');
+
+  // click a row: selection + reveal; weights arrive → heatmap + histogram
+  const target = lenet.layers[2].name;
+  await page.locator(`button.layer-button[data-layer="${target}"]`).click();
+  const reveal = await waitPosted(page, 'revealLayer');
+  assert(reveal.at(-1).layer === target, 'click reveals the layer');
+  await send(page, { type: 'layerWeights', result: await fx.lenetWeights(target) });
+  await page.waitForSelector('canvas.heatmap');
+  assert((await page.locator('.histogram rect').count()) > 5, 'histogram bars');
+  const text = await page.locator('#detail').innerText();
+  assert(text.includes(target) && text.includes('initial ring') && /positive/.test(text), `detail: ${text}`);
+  const st = await page.evaluate(() => window.__state);
+  assert(st.selectedLayer === target && st.configPath === '/ws/lenet.rpg.json', 'state saved');
+  await shot(page, 'mapping-lenet-dark');
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('mapping: keyboard reaches every layer (arrows move, Enter reveals)', async () => {
+  const { page, errors } = await openPanel('mapping', { theme: 'light' });
+  await send(page, { type: 'plan', plan: lenet, configPath: '/ws/lenet.rpg.json', openedAt: Date.now() });
+  await page.waitForSelector('button.layer-button');
+  await page.locator('button.layer-button').first().focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  const focused = await page.evaluate(() => document.activeElement?.dataset.layer);
+  assert(focused === lenet.layers[2].name, `focus moved to the third layer (${focused})`);
+  await page.keyboard.press('Enter');
+  const reveal = await waitPosted(page, 'revealLayer');
+  assert(reveal.at(-1).layer === lenet.layers[2].name, 'Enter reveals');
+  await shot(page, 'mapping-lenet-light');
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('mapping: ResNet-34 (21.8M generated weights) draws every layer in well under a second', async () => {
+  const { page, errors } = await openPanel('mapping');
+  const t0 = Date.now();
+  await send(page, { type: 'plan', plan: resnet34, configPath: '/ws/r34.rpg.json', openedAt: t0 });
+  const [rendered] = await waitPosted(page, 'rendered');
+  const ms = Date.now() - t0;
+  assert((await page.locator('.layer-arc').count()) === resnet34.layers.length, 'every layer drawn');
+  assert(ms < 1000 && rendered.ms < 1000, `drawn in ${ms} ms`);
+  results.push(`ResNet-34 mapping (${resnet34.layers.length} layers, ${resnet34.summary.generatedParams.toLocaleString('en-US')} generated): drawn ${rendered.ms} ms after the plan message`);
+  await shot(page, 'mapping-resnet34-dark');
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('mapping: restores config and selection from state; errors show with a retry', async () => {
+  const { page, errors } = await openPanel('mapping', { state: { configPath: '/ws/lenet.rpg.json', selectedLayer: lenet.layers[0].name } });
+  const [ready] = await waitPosted(page, 'ready');
+  assert(ready.state.configPath === '/ws/lenet.rpg.json', 'ready carries the saved state');
+  await send(page, { type: 'plan', plan: lenet, configPath: '/ws/lenet.rpg.json', openedAt: Date.now() });
+  await page.waitForSelector(`.layer-row[aria-selected="true"][data-layer="${lenet.layers[0].name}"]`);
+  await send(page, { type: 'error', message: 'rpg.dof: "0%" is not a positive percentage' });
+  await page.waitForSelector('.error[role="alert"]');
+  await page.click('#retry');
+  await waitPosted(page, 'refresh');
+  await clean(page, errors);
+  await page.close();
+});
+
+// ── training curves ────────────────────────────────────────────────────────────────────────
+const big = fx.run('lenet5-mnist-10pct', 4419, 100_000, 0.97, 1);
+const small = [fx.run('lenet5-mnist-1pct', 442, 2000, 0.91, 2), fx.run('lenet5-mnist-50pct', 22095, 2000, 0.985, 3), fx.run('lenet5-mnist-5pct', 2210, 2000, 0.955, 4)];
+const runInfos = [big, ...small].map((s) => s.info);
+
+await test('curves: lists runs, plots a 100k-point run in four charts, appends live rows', async () => {
+  const { page, errors } = await openPanel('curves');
+  await send(page, { type: 'runs', runs: runInfos, runsDir: '/ws/runs' });
+  const [load] = await waitPosted(page, 'loadRuns');
+  assert(load.runDirs[0] === big.info.runDir, 'first list selects the newest run');
+  await stash(page, '__big', big);
+  const plotMs = await page.evaluate(async () => {
+    const t0 = performance.now();
+    window.postMessage({ type: 'series', series: [window.__big] }, '*');
+    while (!(document.querySelectorAll('.chart canvas').length === 4 && /100,000/.test(document.getElementById('legend')?.textContent ?? ''))) await new Promise((r) => requestAnimationFrame(r));
+    return performance.now() - t0;
+  });
+  results.push(`curves: 100,000-point run plotted (4 charts) ${plotMs.toFixed(0)} ms after its message arrived`);
+  assert((await page.locator('.run-item').count()) === runInfos.length, 'every run listed');
+  assert((await page.locator('.chart[role="img"][aria-label]').count()) === 4, 'charts have ARIA labels');
+  const legend = await page.locator('.legend-item').innerText();
+  assert(legend.includes('lenet5-mnist-10pct') && legend.includes('DoF 4.42k'), `legend: ${legend}`);
+  // live rows
+  const n = 50;
+  const steps = Array.from({ length: n }, (_, i) => 100_001 + i);
+  const col = (v) => steps.map(() => v);
+  await send(page, { type: 'append', appends: [{ runDir: big.info.runDir, train: { step: steps, epoch: steps.map((s) => s / 125), loss: col(0.05), acc: col(0.99), lr: col(1e-5), samplesPerSec: col(1000), time: steps.map((s) => s * 0.05) }, eval: { step: [], epoch: [], loss: [], acc: [], time: [] }, status: 'running' }] });
+  await page.waitForFunction(() => /100,050/.test(document.getElementById('legend')?.textContent ?? ''));
+  await shot(page, 'curves-100k-dark');
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('curves: 100k points × 4 runs pan and zoom smoothly (wheel, keys)', async () => {
+  const { page, errors } = await openPanel('curves', { state: { selected: runInfos.map((r) => r.runDir), hidden: [], xAxis: 'step', logY: true, smoothing: 0.6, view: 'curves', showTrain: true, showVal: true } });
+  await send(page, { type: 'runs', runs: runInfos, runsDir: '/ws/runs' });
+  await stash(page, '__runs', [big, ...small]);
+  await page.evaluate(() => window.postMessage({ type: 'series', series: window.__runs }, '*'));
+  await page.waitForFunction(() => document.querySelectorAll('.legend-item').length === 4 && document.querySelectorAll('.chart canvas').length === 4);
+  const box = await page.locator('#chart-loss .u-over').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const frames = [];
+  for (let i = 0; i < 12; i++) {
+    const t = Date.now();
+    await page.mouse.wheel(0, i < 6 ? -120 : 120);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    frames.push(Date.now() - t);
+  }
+  await page.locator('#chart-loss').focus();
+  for (const key of ['+', '+', 'ArrowLeft', 'ArrowRight', '-', '0']) {
+    const t = Date.now();
+    await page.keyboard.press(key);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    frames.push(Date.now() - t);
+  }
+  const sorted = [...frames].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  // The script's own time per step (scale change → every chart redrawn), apart from rasterizing.
+  const jsMs = await page.evaluate(async () => {
+    const over = document.querySelector('#chart-loss .u-over');
+    const times = [];
+    for (let i = 0; i < 10; i++) {
+      const t = performance.now();
+      over.dispatchEvent(new WheelEvent('wheel', { deltaY: i % 2 ? 120 : -120, clientX: 400, clientY: 100, bubbles: true, cancelable: true }));
+      await Promise.resolve();
+      times.push(performance.now() - t);
+    }
+    return times.sort((a, b) => a - b)[5];
+  });
+  const load = (await import('node:os')).loadavg()[0].toFixed(1);
+  results.push(`curves: zoom/pan over 4 runs (106,000 points, smoothing on, log y): median ${median} ms per step to the next frame (max ${sorted.at(-1)} ms), script ${jsMs.toFixed(1)} ms; load average ${load}`);
+  // Generous bound: this runs on a shared 2-core box with software rendering.
+  assert(median < 400, `median zoom/pan step ${median} ms`);
+  // legend toggle
+  await page.locator('.legend-item').nth(1).click();
+  await page.waitForSelector('.legend-item[aria-pressed="false"]');
+  assert((await page.evaluate(() => window.__state.hidden.length)) === 1, 'hidden run saved in state');
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('curves: DoF view fits acc ≈ a + b·ln DoF over ≥ 3 runs', async () => {
+  const { page, errors } = await openPanel('curves', { theme: 'light' });
+  await send(page, { type: 'runs', runs: runInfos, runsDir: '/ws/runs' });
+  await page.click('#tab-dof');
+  await page.waitForSelector('#fit');
+  const fit = await page.locator('#fit').innerText();
+  assert(/R² = 0\.\d{3}, n = 4/.test(fit), `fit: ${fit}`);
+  assert((await page.locator('.dof-table tbody tr').count()) === 4, 'table of the four runs');
+  assert((await page.evaluate(() => window.__state.view)) === 'dof', 'view saved');
+  await shot(page, 'curves-dof-light');
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('curves: exports PNG and CSV through the host; select from the Experiments tree', async () => {
+  const { page, errors } = await openPanel('curves', { state: { selected: [small[0].info.runDir], hidden: [], xAxis: 'epoch', logY: false, smoothing: 0, view: 'curves', showTrain: true, showVal: true } });
+  const [ready] = await waitPosted(page, 'ready');
+  assert(ready.state.xAxis === 'epoch', 'restored state goes to the host');
+  await send(page, { type: 'runs', runs: runInfos, runsDir: '/ws/runs' });
+  await send(page, { type: 'series', series: [small[0]] });
+  await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 4);
+  assert((await page.locator('#x-axis').inputValue()) === 'epoch', 'x axis restored');
+  await page.click('#export-png');
+  const [png] = await waitPosted(page, 'exportPng');
+  assert(png.dataUrl.startsWith('data:image/png;base64,') && png.dataUrl.length > 5000 && png.suggestedName.endsWith('.png'), 'PNG data URL');
+  await page.click('#export-csv');
+  const [csv] = await waitPosted(page, 'exportCsv');
+  const lines = csv.csv.trimEnd().split('\n');
+  assert(lines[0].startsWith('run,runDir,name') && lines.length === 1 + small[0].train.step.length + small[0].eval.step.length, `CSV rows ${lines.length}`);
+  await send(page, { type: 'exported', what: 'csv', path: '/ws/out.csv' });
+  await page.waitForFunction(() => /Saved CSV to \/ws\/out.csv/.test(document.getElementById('status')?.textContent ?? ''));
+  await send(page, { type: 'select', runDirs: [small[1].info.runDir, small[2].info.runDir] });
+  const loads = await waitPosted(page, 'loadRuns');
+  assert(loads.at(-1).runDirs.length === 2, 'asks for the runs it lacks');
+  await send(page, { type: 'series', series: [small[1], small[2]] });
+  await page.waitForFunction(() => document.querySelectorAll('.legend-item').length === 3);
+  await clean(page, errors);
+  await page.close();
+});
+
+await browser.close();
+server.close();
+for (const r of results) console.log(`# ${r}`);
+console.log(`# ${passed} passed, ${failures} failed`);
+process.exit(failures ? 1 : 0);
