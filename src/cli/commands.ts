@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describeDataset, downloadDataset, DOWNLOADABLE_DATASETS } from '../data';
 import type { DatasetInfo, DownloadableDataset } from '../data';
 import { DatasetError } from '../data/types';
-import { standardDatasetInfo } from '../data/standard-shapes';
+import { nominalDatasetInfo } from '../data/standard-shapes';
 import type { RpgConfig } from '../config/schema';
 import { resolveExperiment } from '../config/resolve';
 import { train, readRunRecord } from '../train/run';
@@ -97,8 +97,8 @@ function planInput(config: RpgConfig, baseDir: string): DatasetInfo {
   try {
     return describeDataset(config.data, baseDir);
   } catch (err) {
-    const standard = standardDatasetInfo(config.data, config.model.numClasses);
-    if (!(err instanceof DatasetError) || !standard) throw err;
+    if (!(err instanceof DatasetError)) throw err;
+    const standard = nominalDatasetInfo(config.data, config.model.numClasses);
     process.stderr.write(`note: ${err.message}; planning with the standard ${config.data.dataset} shape ${standard.height}×${standard.width}×${standard.channels}, ${standard.numClasses} classes\n`);
     return standard;
   }

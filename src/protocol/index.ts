@@ -83,6 +83,8 @@ export interface PlanResult {
   readonly ringSize: number;
   readonly hash: string;
   readonly summary: DofSummary;
+  /** Set when the dataset is not readable here: the plan then uses its standard input shape. */
+  readonly inputNote?: string;
   readonly layers: readonly PlanLayer[];
   readonly free: readonly { readonly name: string; readonly kind: string; readonly shape: readonly number[]; readonly params: number }[];
 }

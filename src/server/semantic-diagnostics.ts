@@ -1,6 +1,7 @@
 // Findings that need the real model: the config is resolved exactly as the trainer resolves it
 // (config → ModelSpec → counted plan → DoF summary, see src/config/resolve.ts), so every count
 // shown in the editor is the trainer's count. Nothing here allocates a tensor.
+import { nominalDatasetInfo } from '../data/standard-shapes';
 import * as path from 'node:path';
 import type { DataConfig, RpgConfig, TrainConfig } from '../config/schema';
 import { resolveExperiment, ResolvedExperiment } from '../config/resolve';
@@ -112,20 +113,7 @@ export function numClassesFindings(config: RpgConfig, info: DatasetInfo): Findin
  * dataset's standard size, so the model's numbers still show while the path is being fixed.
  */
 export function nominalInput(config: RpgConfig): ModelInput {
-  const d = config.data;
-  const classes = config.model.numClasses;
-  switch (d.dataset) {
-    case 'cifar10':
-      return { height: 32, width: 32, channels: 3, numClasses: classes ?? 10 };
-    case 'cifar100':
-      return { height: 32, width: 32, channels: 3, numClasses: classes ?? 100 };
-    case 'image-folder': {
-      const size = d.imageSize ?? 32;
-      return { height: size, width: size, channels: 3, numClasses: classes ?? 10 };
-    }
-    default:
-      return { height: 28, width: 28, channels: 1, numClasses: classes ?? 10 };
-  }
+  return nominalDatasetInfo(config.data, config.model.numClasses);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ export class Network {
     const get = (n: string) => values.get(n)!;
     switch (op.op) {
       case 'conv': {
-        const y = conv2d(get(op.input) as tf.Tensor4D, param(op.weight) as tf.Tensor4D, op.stride, op.padding);
+        const y = conv2d(get(op.input) as tf.Tensor4D, param(op.weight) as tf.Tensor4D, op.stride, op.padding, { inputGrad: op.input !== this.spec.input });
         return op.bias ? tf.add(y, param(op.bias)) : y;
       }
       case 'dense': {

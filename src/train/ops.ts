@@ -52,8 +52,44 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number, str
   });
 }
 
-/** conv2d with a filter gradient built from forward convs (input gradient: Conv2DBackpropInput). */
-export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: Padding): tf.Tensor4D {
+/** Inserts stride−1 zeros between rows and columns: [n,h,w,c] → [n,(h−1)s+1,(w−1)s+1,c]. */
+function dilate(x: tf.Tensor4D, stride: number): tf.Tensor4D {
+  if (stride === 1) return x;
+  const [n, h, w, c] = x.shape;
+  // Two ≤3-D pads (every backend has them) instead of one 6-D pad.
+  const rows = tf.reshape(tf.pad(tf.reshape(x, [n * h, 1, w * c]), [[0, 0], [0, stride - 1], [0, 0]]), [n, h * stride, w, c]);
+  const cols = tf.reshape(tf.pad(tf.reshape(rows, [n * h * stride * w, 1, c]), [[0, 0], [0, stride - 1], [0, 0]]), [n, h * stride, w * stride, c]);
+  return tf.slice(cols, [0, 0, 0, 0], [n, (h - 1) * stride + 1, (w - 1) * stride + 1, c]) as tf.Tensor4D;
+}
+
+/**
+ * dx of a convolution as a forward convolution: dy dilated by the stride, padded to a "full"
+ * convolution, against the kernel flipped in space with in/out channels swapped. (wasm's
+ * Conv2DBackpropInput is markedly slower than its forward Conv2D.)
+ */
+export function conv2dInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly [number, number, number, number], stride: number, padding: Padding): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, wd] = xShape;
+    const k = w.shape[0];
+    const [[pt], [pl]] = explicitPadding(h, wd, k, stride, padding);
+    const d = dilate(dy, stride);
+    const top = k - 1 - pt;
+    const left = k - 1 - pl;
+    const bottom = h + k - 1 - d.shape[1] - top;
+    const right = wd + k - 1 - d.shape[2] - left;
+    const padded = tf.pad(d, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+    const flipped = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    return tf.conv2d(padded, flipped, 1, 'valid');
+  });
+}
+
+export interface ConvOptions {
+  /** False for a conv reading the network input: its input gradient is never used. */
+  readonly inputGrad?: boolean;
+}
+
+/** conv2d whose gradients are forward convolutions (see conv2dFilterGrad, conv2dInputGrad). */
+export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: Padding, options: ConvOptions = {}): tf.Tensor4D {
   const k = w.shape[0];
   const f = withCustomGrad(([xIn, wIn], save) => {
     const xx = xIn as tf.Tensor4D;
@@ -64,7 +100,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: 
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         const d = dy as tf.Tensor4D;
-        const dx = tf.conv2dTranspose(d, ws, xs.shape, stride, padding);
+        const dx = options.inputGrad === false ? tf.zerosLike(xs) : conv2dInputGrad(d, ws, xs.shape, stride, padding);
         const dw = conv2dFilterGrad(xs, d, k, stride, padding);
         return [dx, dw];
       },

@@ -6,6 +6,8 @@ import { loadConfigFile, parseConfigText, validateConfig } from '../config/load'
 import { resolveExperiment, ResolvedExperiment } from '../config/resolve';
 import type { RpgConfig } from '../config/schema';
 import { describeDataset } from '../data/index';
+import { DatasetError } from '../data/types';
+import { nominalDatasetInfo } from '../data/standard-shapes';
 import type { ConfigRef, LayerWeightsParams, LayerWeightsResult, PlanLayer, PlanResult } from '../protocol';
 import { generateWeights, initialRing, materializePlan, MaterializedPlan } from '../rpg/materialize';
 import { ringSpans, RpgPlan } from '../rpg/plan';
@@ -37,9 +39,25 @@ export function resolveLoaded(loaded: LoadedConfig): ResolvedExperiment {
   return resolveExperiment(loaded.config, info);
 }
 
+/**
+ * For viewing only (plan, initial weights): a dataset that is not on this machine yet is
+ * replaced by its standard shape, and the note says so. Training never takes this path.
+ */
+function resolveForViewing(loaded: LoadedConfig): { resolved: ResolvedExperiment; inputNote?: string } {
+  try {
+    return { resolved: resolveLoaded(loaded) };
+  } catch (err) {
+    if (!(err instanceof DatasetError)) throw err;
+    const info = nominalDatasetInfo(loaded.config.data, loaded.config.model.numClasses);
+    const inputNote = `${err.message}; planned with the standard ${loaded.config.data.dataset} input ${info.height}×${info.width}×${info.channels}, ${info.numClasses} classes`;
+    return { resolved: resolveExperiment(loaded.config, info), inputNote };
+  }
+}
+
 export function planFor(ref: ConfigRef): PlanResult {
   const loaded = loadConfigRef(ref);
-  const { config, spec, plan, summary } = resolveLoaded(loaded);
+  const { resolved, inputNote } = resolveForViewing(loaded);
+  const { config, spec, plan, summary } = resolved;
   const rows = new Map(summary.rows.map((r) => [r.name, r]));
   const layers: PlanLayer[] = (plan?.layers ?? []).map((g) => {
     const { spans, fullWraps } = plan!.mode === 'ring' ? ringSpans(g, plan!.ringSize) : { spans: [], fullWraps: 0 };
@@ -67,6 +85,7 @@ export function planFor(ref: ConfigRef): PlanResult {
     ringSize: plan?.ringSize ?? 0,
     hash: plan?.hash ?? '',
     summary,
+    ...(inputNote ? { inputNote } : {}),
     layers,
     free,
   };
@@ -105,7 +124,7 @@ export async function layerWeightsFor(params: LayerWeightsParams): Promise<Layer
 }
 
 function initialRingOf(ref: ConfigRef): { plan: RpgPlan; ring: Float32Array } {
-  const { plan } = resolveLoaded(loadConfigRef(ref));
+  const { plan } = resolveForViewing(loadConfigRef(ref)).resolved;
   if (!plan) throw invalidParams('rpg.enabled is false: this model has no generated weights', 'rpg.enabled');
   return { plan, ring: initialRing(plan) };
 }
