@@ -1,0 +1,375 @@
+// The engine benchmark: `npm run bench` (full, writes bench/RESULTS.md) or
+// `node --import tsx bench/run.ts --quick` (tiny sizes, a smoke run for the tests; writes only
+// with --out). Every figure is measured in this one process (memory in child processes), RPG
+// and plain side by side on the same backend, rounds interleaved so load changes hit both.
+//
+// Options: --quick  --out FILE  --no-pytorch  --sweep SWEEP.json (adds the sweep and compression
+// sections from a finished `rpg sweep`)  --child mem ARCH KIND BACKEND BATCH STEPS (internal).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { validateConfig } from '../src/config/load';
+import { resolveExperiment, ResolvedExperiment } from '../src/config/resolve';
+import type { Architecture } from '../src/config/schema';
+import { materializePlan } from '../src/rpg/materialize';
+import { selectBackend } from '../src/train/backend';
+import { encodeCheckpoint, CheckpointMeta } from '../src/train/checkpoint';
+import { Network } from '../src/train/network';
+import { softmaxCrossEntropy } from '../src/train/ops';
+import { Optimizer } from '../src/train/optimizer';
+import { RingGenerator } from '../src/train/ring-generator';
+import { encodeRpgz } from '../src/compress/rpgz';
+import { magnitudeMask, quantize } from '../src/compress/quantize';
+import { compressRun } from '../src/compress';
+import type { SweepFile } from '../src/sweep';
+import { formatSweep } from '../src/sweep/command';
+import { textPlot } from '../src/sweep/plot';
+import { plotInput } from '../src/sweep';
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const value = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const QUICK = flag('quick');
+const REPO = path.resolve(__dirname, '..');
+
+type Kind = 'plain' | 'rpg';
+const INPUTS: Record<string, { height: number; width: number; channels: number; numClasses: number }> = {
+  mlp: { height: 28, width: 28, channels: 1, numClasses: 10 },
+  lenet5: { height: 28, width: 28, channels: 1, numClasses: 10 },
+  resnet20: { height: 32, width: 32, channels: 3, numClasses: 10 },
+  resnet18: { height: 32, width: 32, channels: 3, numClasses: 10 },
+};
+const LABEL: Record<string, string> = { mlp: 'MLP 784-256-10', lenet5: 'LeNet-5 28×28×1', resnet20: 'ResNet-20 32×32×3', resnet18: 'ResNet-18 (small input) 32×32×3' };
+
+function resolve(arch: string, kind: Kind, dof: number | string = '10%'): ResolvedExperiment {
+  const config = validateConfig({ seed: 1, model: { arch: arch as Architecture, hidden: [256], smallInput: arch === 'resnet18' }, rpg: { enabled: kind === 'rpg', dof }, train: { optimizer: 'adam', lr: 0.001 } });
+  return resolveExperiment(config, INPUTS[arch]!);
+}
+
+interface Bench {
+  readonly resolved: ResolvedExperiment;
+  readonly net: Network;
+  readonly optimizer: Optimizer;
+  step(): number;
+  dispose(): void;
+}
+
+/** One training step exactly as train() takes it, on a fixed synthetic batch. */
+function makeBench(arch: string, kind: Kind, batch: number, dof?: number | string): Bench {
+  const resolved = resolve(arch, kind, dof);
+  const m = resolved.plan ? materializePlan(resolved.plan) : undefined;
+  const net = new Network(resolved.spec, m, 1);
+  const optimizer = new Optimizer({ name: 'adam', momentum: 0.9, weightDecay: 0, normalization: 'projected' }, net.variables, m);
+  const [h, w, c] = resolved.spec.inputShape;
+  const xs = new Float32Array(batch * h * w * c);
+  let s = 12345;
+  for (let i = 0; i < xs.length; i++) xs[i] = ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+  const x = tf.tensor4d(xs, [batch, h, w, c]);
+  const y = tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+  return {
+    resolved, net, optimizer,
+    step() {
+      return tf.tidy(() => {
+        let stats: ReturnType<Network['forward']>['bnBatchStats'] = [];
+        const { value, grads } = tf.variableGrads(() => {
+          const out = net.forward(x, true);
+          stats = out.bnBatchStats;
+          return softmaxCrossEntropy(out.logits, y);
+        }, net.variables.map((v) => v.variable));
+        optimizer.apply(grads, 0.001);
+        net.updateRunningStats(stats);
+        return value.dataSync()[0]!;
+      });
+    },
+    dispose() {
+      optimizer.dispose();
+      net.dispose();
+      tf.dispose([x, y]);
+    },
+  };
+}
+
+const now = () => performance.now();
+
+// ---------------------------------------------------------------- child: memory of one model
+async function childMemory(): Promise<void> {
+  const i = argv.indexOf('--child');
+  const [arch, kind, backend, batchS, stepsS] = argv.slice(i + 1);
+  await selectBackend(backend as 'wasm' | 'cpu');
+  const b = makeBench(arch!, kind as Kind, Number(batchS));
+  for (let k = 0; k < Number(stepsS) - 1; k++) b.step();
+  const info = await tf.profile(() => {
+    b.step();
+  });
+  const mem = tf.memory();
+  process.stdout.write(JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024, peakBytes: info.peakBytes, persistentBytes: mem.numBytes, numTensors: mem.numTensors }) + '\n');
+  b.dispose();
+}
+
+// ---------------------------------------------------------------- measurements
+interface ThroughputRow {
+  arch: string;
+  backend: string;
+  batch: number;
+  steps: number;
+  plain: number;
+  rpg: number;
+  params: number;
+  ringSize: number;
+  genFwdMs: number;
+  genFwdBwdMs: number;
+  rpgStepMs: number;
+}
+
+async function throughput(arch: string, backend: string, batch: number, steps: number, warmup: number, rounds: number, log: (s: string) => void): Promise<ThroughputRow> {
+  await selectBackend(backend as 'wasm' | 'cpu');
+  const time: Record<Kind, number> = { plain: 0, rpg: 0 };
+  const count: Record<Kind, number> = { plain: 0, rpg: 0 };
+  let genFwdMs = 0;
+  let genFwdBwdMs = 0;
+  let params = 0;
+  let ringSize = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of (r % 2 ? ['rpg', 'plain'] : ['plain', 'rpg']) as Kind[]) {
+      const b = makeBench(arch, kind, batch);
+      params = b.resolved.summary.totalParams;
+      for (let k = 0; k < warmup; k++) b.step();
+      const t0 = now();
+      for (let k = 0; k < steps; k++) b.step();
+      time[kind] += now() - t0;
+      count[kind] += steps * batch;
+      if (kind === 'rpg' && r === 0) {
+        // Generation alone: forward (gather·signScale + split) and forward + ring gradient.
+        ringSize = b.resolved.plan!.ringSize;
+        const gen = new RingGenerator(b.net.materialized!);
+        const ring = b.net.ring! as tf.Tensor1D;
+        const u = tf.randomNormal([b.resolved.plan!.generatedCount]);
+        const reps = QUICK ? 2 : Math.max(3, Math.min(50, Math.round(2e7 / b.resolved.plan!.generatedCount)));
+        // wasm and cpu kernels run synchronously: no read-back is needed (or timed).
+        const f = () => tf.tidy(() => {
+          gen.generate(ring);
+        });
+        const g = () => tf.tidy(() => {
+          tf.grad((rr: tf.Tensor) => tf.sum(tf.mul(gen.generateFlat(rr as tf.Tensor1D), u)))(ring);
+        });
+        f();
+        g();
+        let t1 = now();
+        for (let k = 0; k < reps; k++) f();
+        genFwdMs = (now() - t1) / reps;
+        t1 = now();
+        for (let k = 0; k < reps; k++) g();
+        genFwdBwdMs = (now() - t1) / reps;
+        u.dispose();
+        gen.dispose();
+      }
+      b.dispose();
+    }
+  }
+  const row = { arch, backend, batch, steps: steps * rounds, plain: count.plain / (time.plain / 1000), rpg: count.rpg / (time.rpg / 1000), params, ringSize, genFwdMs, genFwdBwdMs, rpgStepMs: time.rpg / (count.rpg / batch) };
+  log(`${LABEL[arch]} on ${backend}: plain ${row.plain.toFixed(1)} samples/s, RPG ${row.rpg.toFixed(1)} samples/s (step time ratio ${(row.plain / row.rpg).toFixed(3)}), generation ${genFwdMs.toFixed(2)} ms fwd / ${genFwdBwdMs.toFixed(2)} ms fwd+bwd`);
+  return row;
+}
+
+interface MemRow {
+  arch: string;
+  kind: Kind;
+  maxRssMB: number;
+  peakBytes: number;
+  persistentBytes: number;
+}
+
+function memory(arch: string, kind: Kind, backend: string, batch: number, steps: number): MemRow {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', __filename, '--child', arch, kind, backend, String(batch), String(steps)], { cwd: REPO, encoding: 'utf8', timeout: 600_000 });
+  const r = JSON.parse(out.trim().split('\n').pop()!) as Omit<MemRow, 'arch' | 'kind'>;
+  return { arch, kind, ...r };
+}
+
+async function leakCheck(steps: number, batch: number): Promise<{ steps: number; tensorsAt10: number; bytesAt10: number; tensorsEnd: number; bytesEnd: number; min: number; max: number; tensorsAfterDispose: number; bytesAfterDispose: number }> {
+  await selectBackend('wasm');
+  const b = makeBench('lenet5', 'rpg', batch);
+  let tensorsAt10 = 0;
+  let bytesAt10 = 0;
+  let min = Infinity;
+  let max = 0;
+  for (let k = 1; k <= steps; k++) {
+    b.step();
+    const m = tf.memory();
+    if (k === Math.min(10, steps)) {
+      tensorsAt10 = m.numTensors;
+      bytesAt10 = m.numBytes;
+    }
+    if (k >= 10) {
+      min = Math.min(min, m.numTensors);
+      max = Math.max(max, m.numTensors);
+    }
+  }
+  const end = tf.memory();
+  b.dispose();
+  const after = tf.memory();
+  return { steps, tensorsAt10, bytesAt10, tensorsEnd: end.numTensors, bytesEnd: end.numBytes, min, max, tensorsAfterDispose: after.numTensors, bytesAfterDispose: after.numBytes };
+}
+
+async function checkpointSizes(dofs: number[]): Promise<{ label: string; ringSize: number; dof: number; ckptBytes: number; rpgzBytes: number | null }[]> {
+  await selectBackend('cpu');
+  const rows = [];
+  for (const d of [...dofs, 0]) {
+    const kind: Kind = d ? 'rpg' : 'plain';
+    const resolved = resolve('lenet5', kind, d || undefined);
+    const m = resolved.plan ? materializePlan(resolved.plan) : undefined;
+    const net = new Network(resolved.spec, m, 1);
+    const opt = new Optimizer({ name: 'adam', momentum: 0.9, weightDecay: 0, normalization: 'projected' }, net.variables, m);
+    const meta = { formatVersion: 1, step: 0, epoch: 0, batchInEpoch: 0, seed: 1, planHash: resolved.plan?.hash ?? null, planContentHash: m?.contentHash ?? null, ringSize: d, backend: 'cpu', optimizerStep: 0, bestAcc: 0, lastAcc: 0, elapsedSec: 0, config: resolved.config, savedAt: new Date().toISOString() } as CheckpointMeta;
+    const tensors = new Map([...net.state(), ...opt.state()].map(([n, v]) => [n, { shape: v.shape, values: v.dataSync() as Float32Array }]));
+    const ckptBytes = encodeCheckpoint(meta, tensors).length;
+    let rpgzBytes: number | null = null;
+    if (m && net.ring) {
+      const ring = net.ring.dataSync() as Float32Array;
+      const mask = magnitudeMask(ring, 0);
+      const q = quantize(ring, mask, 8);
+      const free = [...net.state()].filter(([n]) => n !== 'ring').map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array }));
+      rpgzBytes = encodeRpgz({ config: resolved.config, seed: 1, planHash: resolved.plan!.hash, planContentHash: m.contentHash, ringSize: d, bits: 8, block: q.block, mask, scales: q.scales, codes: q.codes, freeBits: 32, tensors: free }).bytes.length;
+    }
+    rows.push({ label: d ? `RPG M=${d.toLocaleString('en-US')}` : 'plain', ringSize: d, dof: resolved.summary.dof, ckptBytes, rpgzBytes });
+    opt.dispose();
+    net.dispose();
+  }
+  return rows;
+}
+
+function pytorch(threads: number, steps: number, batch: number): { arch: string; kind: string; samplesPerSec: number; torch: string }[] | string {
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return 'PyTorch is not importable by /usr/bin/python3 (Debian: `apt-get install -y python3-torch`); skipped';
+  const r = spawnSync('/usr/bin/python3', [path.join(REPO, 'bench', 'pytorch_rpg.py'), '--threads', String(threads), '--steps', String(steps), '--batch', String(batch)], { encoding: 'utf8', timeout: 900_000 });
+  if (r.status !== 0) return `the PyTorch script failed: ${r.stderr.split('\n').slice(-3).join(' ')}`;
+  return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+}
+
+// ---------------------------------------------------------------- report
+const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+const kib = (n: number) => `${fmt(n / 1024, 1)} KiB`;
+const mib = (n: number) => `${fmt(n / (1 << 20), 1)} MiB`;
+
+const MY_SECTIONS = ['Training engine: setup', 'Step throughput', 'Ring generation cost', 'Memory', 'Tensor leaks', 'Checkpoint size vs DoF', 'PyTorch reference', 'LeNet-5 DoF sweep', 'Compression of the ring'];
+
+function mergeResults(file: string, mine: string): string {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const parts = old.split(/^(?=## )/m);
+  const title = parts[0]!.trim() || '# Benchmark results';
+  const foreign = parts.slice(1).filter((p) => !MY_SECTIONS.some((s) => p.startsWith(`## ${s}`)));
+  return `${title}\n\n${mine.trim()}\n\n${foreign.map((p) => p.trim()).join('\n\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  if (argv.includes('--child')) return childMemory();
+  const lines: string[] = [];
+  const log = (s: string) => process.stdout.write(s + '\n');
+  const loadStart = os.loadavg();
+  const started = new Date();
+  const batch = QUICK ? 8 : 64;
+  const plan: [string, string, number, number, number][] = QUICK
+    ? [['mlp', 'wasm', 2, 1, 1], ['lenet5', 'wasm', 1, 1, 1], ['mlp', 'cpu', 1, 0, 1]]
+    : [['mlp', 'wasm', 40, 3, 4], ['lenet5', 'wasm', 20, 3, 4], ['resnet20', 'wasm', 6, 2, 2], ['resnet18', 'wasm', 2, 1, 2], ['mlp', 'cpu', 10, 2, 2], ['lenet5', 'cpu', 3, 1, 2]];
+  log(`benchmark (${QUICK ? 'quick' : 'full'}): batch ${batch}, load average ${loadStart.map((l) => l.toFixed(2)).join(' ')}`);
+  const rows: ThroughputRow[] = [];
+  for (const [arch, backend, steps, warmup, rounds] of plan) rows.push(await throughput(arch, backend, batch, steps, warmup, rounds, log));
+
+  const memRows: MemRow[] = [];
+  for (const arch of QUICK ? ['mlp'] : ['mlp', 'lenet5', 'resnet20', 'resnet18']) {
+    for (const kind of (QUICK ? ['rpg'] : ['plain', 'rpg']) as Kind[]) {
+      const r = memory(arch, kind, 'wasm', batch, QUICK ? 1 : arch === 'resnet18' ? 2 : 3);
+      memRows.push(r);
+      log(`memory ${LABEL[arch]} ${kind}: max RSS ${fmt(r.maxRssMB)} MB, tfjs peak ${mib(r.peakBytes)}, persistent ${mib(r.persistentBytes)}`);
+    }
+  }
+  const leak = await leakCheck(QUICK ? 20 : 1000, QUICK ? 4 : 16);
+  log(`leaks: ${leak.steps} LeNet-5 RPG steps on wasm: ${leak.tensorsAt10} tensors after step 10, ${leak.tensorsEnd} at the end (range ${leak.min}–${leak.max})`);
+  const ckpt = await checkpointSizes(QUICK ? [441, 4419] : [220, 441, 1000, 4419, 10000, 44190]);
+  for (const c of ckpt) log(`checkpoint ${c.label}: ${kib(c.ckptBytes)}${c.rpgzBytes ? `, .rpgz 8-bit ${kib(c.rpgzBytes)}` : ''}`);
+  const torch1 = flag('no-pytorch') || QUICK ? 'skipped (--quick or --no-pytorch)' : pytorch(1, 20, batch);
+  const torch2 = flag('no-pytorch') || QUICK ? 'skipped' : pytorch(2, 20, batch);
+  if (typeof torch1 !== 'string') for (const t of torch1) log(`PyTorch ${t.torch} 1 thread ${t.arch} ${t.kind}: ${fmt(t.samplesPerSec)} samples/s`);
+  else log(`PyTorch: ${torch1}`);
+  const loadEnd = os.loadavg();
+
+  // ---- markdown
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  lines.push('## Training engine: setup', '');
+  lines.push(`Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${QUICK ? 'node --import tsx bench/run.ts --quick' : 'npm run bench'}\` on ${cpu}, ${os.cpus().length} cores visible, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}, tfjs ${tf.version_core} (backends: wasm = WebAssembly SIMD, 1 thread; cpu = pure JS).`);
+  lines.push(`1-min load average ${loadStart[0]!.toFixed(2)} at the start and ${loadEnd[0]!.toFixed(2)} at the end (other engineers share these 2 cores: absolute numbers are noisy, the RPG/plain ratios are measured in interleaved rounds so load changes hit both). Synthetic data, batch ${batch}, Adam, RPG ring = 10% of the generated weights ("ring" sampling), training step = forward + backward + update + BN running stats, as \`train()\` takes it.`, '');
+  lines.push('## Step throughput', '');
+  lines.push('| model | backend | params | ring M | plain samples/s | RPG samples/s | RPG step time / plain | steps timed (each) |', '|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) lines.push(`| ${LABEL[r.arch]} | ${r.backend} | ${r.params.toLocaleString('en-US')} | ${r.ringSize.toLocaleString('en-US')} | ${fmt(r.plain)} | ${fmt(r.rpg)} | ${(r.plain / r.rpg).toFixed(3)}× | ${r.steps} |`);
+  const worst = Math.max(...rows.map((r) => r.plain / r.rpg));
+  lines.push('', `Target: RPG step time ≤ 1.15× plain on the same backend — worst ratio here ${worst.toFixed(3)}× (${worst <= 1.15 ? 'met' : 'not met'}).`, '');
+  lines.push('## Ring generation cost', '');
+  lines.push('Generating every generated kernel from the ring (one gather · sign·scale, split, reshape), alone, and with its O(N) ring gradient; share = (forward + gradient) / RPG training step.', '');
+  lines.push('| model | backend | generated N | forward ms | forward + gradient ms | RPG step ms | share of step |', '|---|---|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const n = resolve(r.arch, 'rpg').plan!.generatedCount;
+    lines.push(`| ${LABEL[r.arch]} | ${r.backend} | ${n.toLocaleString('en-US')} | ${r.genFwdMs.toFixed(3)} | ${r.genFwdBwdMs.toFixed(3)} | ${r.rpgStepMs.toFixed(1)} | ${((100 * r.genFwdBwdMs) / r.rpgStepMs).toFixed(2)}% |`);
+  }
+  lines.push('', '## Memory', '');
+  lines.push(`One child process per model and kind (wasm, batch ${batch}): max RSS of the process, tfjs peak tensor bytes during one training step (tf.profile), and persistent tensor bytes after it (variables, Adam state, plan tensors).`, '');
+  lines.push('| model | kind | max RSS | tfjs peak during a step | tfjs persistent |', '|---|---|---:|---:|---:|');
+  for (const r of memRows) lines.push(`| ${LABEL[r.arch]} | ${r.kind} | ${fmt(r.maxRssMB, 0)} MB | ${mib(r.peakBytes)} | ${mib(r.persistentBytes)} |`);
+  lines.push('', '## Tensor leaks', '');
+  lines.push(`${leak.steps} training steps of RPG LeNet-5 on wasm (batch ${QUICK ? 4 : 16}): ${leak.tensorsAt10} live tensors (${kib(leak.bytesAt10)}) after step 10, ${leak.tensorsAt10 === leak.tensorsEnd && leak.min === leak.max ? 'the same' : 'NOT the same'} at every later step (range ${leak.min}–${leak.max}); ${leak.tensorsEnd} after the last step; after disposing the network, optimizer and batch: ${leak.tensorsAfterDispose} tensors (${kib(leak.bytesAfterDispose)}) left in the process.`, '');
+  lines.push('## Checkpoint size vs DoF', '');
+  lines.push('LeNet-5 (44,190 generated weights + 236 free biases), checkpoint = ring + free parameters + Adam m and v (float32), as `train()` writes it; `.rpgz` = 8-bit ring, float32 free parameters, no pruning.', '');
+  lines.push('| model | trained DoF | checkpoint.bin | .rpgz (8-bit) |', '|---|---:|---:|---:|');
+  for (const c of ckpt) lines.push(`| ${c.label} | ${c.dof.toLocaleString('en-US')} | ${kib(c.ckptBytes)} | ${c.rpgzBytes ? kib(c.rpgzBytes) : '—'} |`);
+  lines.push('', '## PyTorch reference', '');
+  if (typeof torch1 === 'string') lines.push(torch1);
+  else {
+    const ours = (arch: string, kind: Kind) => rows.find((r) => r.arch === arch && r.backend === 'wasm')?.[kind];
+    lines.push(`\`bench/pytorch_rpg.py\` (PyTorch ${torch1[0]?.torch}, Debian \`python3-torch\`, CPU): the same LeNet-5 and ResNet-20 (option-A shortcuts), plain and RPG (ring 10%, gather · sign·scale), batch ${batch}, Adam, synthetic data. Ours: tfjs wasm, 1 thread. Ratio = ours / PyTorch at the same thread count (1).`, '');
+    lines.push('| model | kind | ours (wasm, 1 thread) | PyTorch 1 thread | ratio | PyTorch 2 threads |', '|---|---|---:|---:|---:|---:|');
+    for (const t of torch1) {
+      const o = ours(t.arch, t.kind as Kind);
+      const t2 = typeof torch2 === 'string' ? undefined : torch2.find((x) => x.arch === t.arch && x.kind === t.kind);
+      lines.push(`| ${LABEL[t.arch]} | ${t.kind} | ${o ? fmt(o) : '—'} | ${fmt(t.samplesPerSec)} | ${o ? (o / t.samplesPerSec).toFixed(2) : '—'}× | ${t2 ? fmt(t2.samplesPerSec) : '—'} |`);
+    }
+    lines.push('', 'Target: ours ≥ 0.5× PyTorch on ResNet-20 32×32 and LeNet-5 28×28 (see the ratios).');
+  }
+  const sweepFile = value('sweep');
+  if (sweepFile) lines.push('', ...(await sweepSections(sweepFile, log)));
+  const md = lines.join('\n');
+  log('\n' + md);
+  const outFile = value('out') ?? (QUICK ? undefined : path.join(REPO, 'bench', 'RESULTS.md'));
+  if (outFile) {
+    writeFileSync(outFile, mergeResults(outFile, md));
+    log(`\nwrote ${outFile}`);
+  }
+}
+
+/** The recorded sweep (table, fit, plot) and compression of its RPG runs. */
+async function sweepSections(file: string, log: (s: string) => void): Promise<string[]> {
+  const s = JSON.parse(readFileSync(file, 'utf8')) as SweepFile;
+  const out = ['## LeNet-5 DoF sweep', ''];
+  out.push(`\`rpg sweep bench/lenet5-sweep.rpg.json --dof ${s.points.filter((p) => p.kind === 'rpg').map((p) => p.dof).join(',')}${s.points.some((p) => p.kind !== 'rpg') ? ' --baselines' : ''}\`: ${s.arch} on ${s.dataset} (8,000 train / 2,000 test), ${s.epochs} epochs each, backend ${s.backend}, ${s.status} in ${fmt(s.durationSec / 60, 1)} min (wall clock, shared machine).`, '');
+  out.push('```', formatSweep(s), '', textPlot(plotInput(s)), '```', '');
+  // Compression of three of the sweep's RPG runs.
+  out.push('## Compression of the ring', '');
+  out.push('`rpg compress` on the sweep\'s RPG runs (same backend): accuracy before, after pruning (float32), and of the model decoded from the written `.rpgz`; sizes of the file, of its information (bits·kept/8 + free parameters) and of the plain model\'s float32 weights (44,426 × 4 B = 173.5 KiB).', '');
+  out.push('| ring M | prune | bits | block | fine-tune | before | pruned | compressed | .rpgz | information | plain float32 / .rpgz |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const settings: [number, number, number | undefined, number][] = [[0, 8, undefined, 0], [0.5, 8, undefined, 0], [0.5, 4, 256, 0], [0.5, 4, 256, 200], [0.8, 4, 256, 200]];
+  for (const p of s.points.filter((q) => q.kind === 'rpg' && [1000, 4419, 10000].includes(q.dof))) {
+    for (const [prune, bits, block, finetune] of settings) {
+      const r = await compressRun({ runDir: p.runDir, prune, bits, ...(block ? { block } : {}), finetune, out: path.join(os.tmpdir(), `bench-${p.dof}-${prune}-${bits}-${finetune}.rpgz`) });
+      log(`compress M=${p.dof} prune ${prune} bits ${bits}: ${(r.before.acc * 100).toFixed(2)}% → ${(r.after.acc * 100).toFixed(2)}%, ${r.sizes.total} B`);
+      out.push(`| ${p.dof.toLocaleString('en-US')} | ${prune * 100}% | ${bits} | ${block ?? 'ring'} | ${finetune || '—'} | ${(r.before.acc * 100).toFixed(2)}% | ${(r.pruned.acc * 100).toFixed(2)}% | ${(r.after.acc * 100).toFixed(2)}% | ${kib(r.sizes.total)} | ${kib(r.infoBytes)} | ${(r.plainBytes / r.sizes.total).toFixed(1)}× |`);
+    }
+  }
+  return out;
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
