@@ -15,7 +15,8 @@ export interface MappingViewState {
 
 export type MappingToWebview =
   | { readonly type: 'loading'; readonly configPath: string }
-  | { readonly type: 'plan'; readonly plan: PlanResult; readonly configPath: string; readonly runDir?: string; readonly openedAt: number }
+  /** openedAt: Date.now() when the panel was asked for; planMs: the trainer's plan request. */
+  | { readonly type: 'plan'; readonly plan: PlanResult; readonly configPath: string; readonly runDir?: string; readonly openedAt: number; readonly planMs?: number }
   | { readonly type: 'layerWeights'; readonly result: LayerWeightsResult }
   | { readonly type: 'error'; readonly message: string; readonly layer?: string };
 
@@ -26,7 +27,7 @@ export type MappingToHost =
   | { readonly type: 'revealLayer'; readonly layer: string }
   | { readonly type: 'refresh' }
   /** The first full render finished, `ms` after the host sent the plan (for benchmarks). */
-  | { readonly type: 'rendered'; readonly ms: number; readonly layers: number };
+  | { readonly type: 'rendered'; readonly ms: number; readonly layers: number; readonly planMs?: number };
 
 // ── training curves ─────────────────────────────────────────────────────────────────────────
 /** A run folder's run.json, reduced to what the panel shows. */

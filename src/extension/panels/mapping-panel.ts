@@ -23,6 +23,7 @@ class MappingPanel {
   private runDir: string | undefined;
   private error: string | undefined;
   private openedAt = Date.now();
+  private planMs: number | undefined;
   private loading: Promise<void> | undefined;
 
   constructor(panel: vscode.WebviewPanel, private readonly deps: PanelDeps) {
@@ -55,6 +56,7 @@ class MappingPanel {
         const plan = await this.deps.trainer.plan(configRefOf(configUri));
         if (this.configUri !== configUri) return;
         this.plan = plan;
+        this.planMs = Date.now() - started;
         this.runDir = latestCheckpointedRun(this.deps, configUri, plan);
         this.deps.log(`ring mapping: plan of ${plan.name} (${plan.layers.length} generated layers) in ${Date.now() - started} ms`);
         this.sendPlan();
@@ -69,7 +71,7 @@ class MappingPanel {
 
   private sendPlan(): void {
     if (!this.plan || !this.configUri) return;
-    this.host.post({ type: 'plan', plan: this.plan, configPath: this.configUri.fsPath, openedAt: this.openedAt, ...(this.runDir ? { runDir: this.runDir } : {}) });
+    this.host.post({ type: 'plan', plan: this.plan, configPath: this.configUri.fsPath, openedAt: this.openedAt, ...(this.planMs !== undefined ? { planMs: this.planMs } : {}), ...(this.runDir ? { runDir: this.runDir } : {}) });
   }
 
   private async onMessage(m: MappingToHost): Promise<void> {
@@ -93,7 +95,7 @@ class MappingPanel {
         if (this.configUri) this.deps.revealLayer?.(this.configUri, m.layer);
         return;
       case 'rendered':
-        this.deps.log(`ring mapping: ${m.layers} layers drawn, ${m.ms} ms after the panel was asked for`);
+        this.deps.log(`ring mapping: ${m.layers} layers drawn ${m.ms} ms after the panel was asked for (plan ${m.planMs ?? '?'} ms)`);
         return;
     }
   }

@@ -120,6 +120,12 @@ function describe(spec: ChartSpec): string {
 
 /** Builds the charts, or (same runs, series and axes) only swaps their data in. */
 function drawCharts(host: HTMLElement): void {
+  if (!visibleRuns().length) {
+    destroyCharts();
+    clear(host);
+    host.append(h('p', { class: 'placeholder' }, state.selected.length ? 'Loading runs…' : 'No run picked yet.'));
+    return;
+  }
   const width = Math.max(320, host.clientWidth || 600);
   const specs = chartSpecs(width);
   const key = structureKey(specs);

@@ -20,6 +20,7 @@ let state: MappingViewState = api.getState() ?? {};
 let plan: PlanResult | undefined;
 let runDir: string | undefined;
 let openedAt = 0;
+let planMs: number | undefined;
 let reported = false;
 const weights = new Map<string, LayerWeightsResult>();
 const requested = new Set<string>();
@@ -272,11 +273,13 @@ function reportRendered(): void {
   requestAnimationFrame(() => {
     const ms = Math.max(0, Date.now() - openedAt);
     const timing = document.getElementById('timing');
-    if (timing) timing.textContent = `${plan?.layers.length ?? 0} generated layers drawn ${ms} ms after the panel was asked for.`;
+    if (timing) timing.textContent = `${plan?.layers.length ?? 0} generated layers drawn ${ms} ms after the panel was asked for${planMs !== undefined ? ` (planning took ${planMs} ms)` : ''}.`;
     document.body.dataset['renderedMs'] = String(ms);
+    document.body.dataset['renders'] = String(Number(document.body.dataset['renders'] ?? 0) + 1);
+    if (planMs !== undefined) document.body.dataset['planMs'] = String(planMs);
     if (!reported) {
       reported = true;
-      api.postMessage({ type: 'rendered', ms, layers: plan?.layers.length ?? 0 });
+      api.postMessage({ type: 'rendered', ms, layers: plan?.layers.length ?? 0, ...(planMs !== undefined ? { planMs } : {}) });
     }
   });
 }
@@ -301,6 +304,7 @@ function handle(m: MappingToWebview): void {
       plan = m.plan;
       runDir = m.runDir;
       openedAt = m.openedAt;
+      planMs = m.planMs;
       reported = false;
       render();
       reportRendered();
