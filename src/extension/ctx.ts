@@ -54,7 +54,17 @@ export class Ctx implements vscode.Disposable {
       this.trainer,
       this.log,
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChange(e)),
+      this.trainer.onRunEvent((e) => e.kind === 'started' && void this.revealRun(e.runId)),
     );
+  }
+
+  /** Shows a run that just started in the Experiments view (when the view is open). */
+  async revealRun(runId: string): Promise<void> {
+    await this.runs.refresh();
+    const run = this.runs.findRun(runId);
+    if (!run || !this.experimentsView.visible) return;
+    const parent = this.runs.configs.find((c) => this.runs.runsOf(c).includes(run));
+    await this.experimentsView.reveal({ kind: 'run', run, parent }, { select: false, focus: false, expand: true }).then(undefined, (err: Error) => this.log.trace(`reveal ${runId}: ${err.message}`));
   }
 
   /** What the webview panels need from the extension. */

@@ -54,7 +54,9 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
 }
 
 function configItem(entry: ConfigEntry, runs: RunInfo[]): vscode.TreeItem {
-  const item = new vscode.TreeItem(entry.name, runs.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+  // Always expandable: an item's state is remembered by id, so one that starts without runs
+  // would stay closed when its first run appears.
+  const item = new vscode.TreeItem(entry.name, vscode.TreeItemCollapsibleState.Expanded);
   item.id = `config:${entry.uri.toString()}`;
   item.resourceUri = entry.uri;
   item.iconPath = new vscode.ThemeIcon(runs.some((r) => r.status === 'running') ? 'beaker~spin' : 'beaker');

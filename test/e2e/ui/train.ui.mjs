@@ -1,0 +1,79 @@
+// A user's training session, driven through the real workbench (mode C):
+// open a config, F1 → "RPG: Train Model", watch the status bar move and the run appear in the
+// Experiments view, F1 → "RPG: Stop Training", and find the checkpoint in the run folder.
+//   node test/e2e/run.mjs --ui test/e2e/ui/train.ui.mjs --theme light|dark [--vsix F]
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const LIVE = /epoch \d+\/\d+ · (\d+)% · [\d,]+ samples\/s/;
+
+export default async function ({ page, workspaceDir, theme, screenshot, log, runCommand }) {
+  const until = async (what, probe, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await page.waitForTimeout(250);
+    }
+  };
+
+  // Open the config as a user would: Quick Open.
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
+  await page.keyboard.type('long.rpg.json');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'long.rpg.json' }).first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: 'long.rpg.json' }).waitFor({ state: 'visible' });
+  log('opened long.rpg.json');
+
+  // The RPG activity-bar container with its Experiments and Layers views.
+  await page.locator('.activitybar .action-item a[aria-label^="RPG"]').first().click();
+  await page.locator('.pane-header', { hasText: 'Experiments' }).waitFor({ state: 'visible' });
+  await page.locator('.monaco-list-row', { hasText: 'Totals' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+  log('RPG views visible, Layers shows the plan');
+
+  await runCommand('RPG: Train Model');
+  log('ran RPG: Train Model');
+
+  const status = page.locator('.statusbar-item', { hasText: /samples\/s/ }).first();
+  await status.waitFor({ state: 'visible', timeout: 60_000 });
+  const first = await status.innerText();
+  log(`status bar: ${first}`);
+  if (!LIVE.test(first)) throw new Error(`status bar text ${JSON.stringify(first)} is not "epoch e/E · p% · n samples/s"`);
+  const startPct = Number(LIVE.exec(first)[1]);
+  const moved = await until('the status bar to move', async () => {
+    const text = await status.innerText().catch(() => '');
+    const m = LIVE.exec(text);
+    return m && Number(m[1]) > startPct && text;
+  });
+  log(`status bar moved: ${moved}`);
+
+  const experiments = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Experiments' }) });
+  const runRow = experiments.locator('.monaco-list-row', { hasText: /epoch \d+\/\d+/ }).first();
+  await runRow.waitFor({ state: 'visible' });
+  log(`Experiments view: ${(await runRow.innerText()).replace(/\s+/g, ' ')}`);
+  await screenshot(`ui-training-${theme}`);
+
+  await runCommand('RPG: Stop Training');
+  log('ran RPG: Stop Training');
+
+  const runsDir = join(workspaceDir, 'runs', 'long');
+  const runDir = await until('a stopped run folder with a checkpoint', () => {
+    if (!existsSync(runsDir)) return undefined;
+    for (const id of readdirSync(runsDir)) {
+      const dir = join(runsDir, id);
+      try {
+        const record = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+        if (record.status === 'stopped' && existsSync(join(dir, 'checkpoint.bin'))) return dir;
+      } catch {
+        /* being written */
+      }
+    }
+    return undefined;
+  });
+  log(`checkpoint in ${runDir}`);
+  await experiments.locator('.monaco-list-row', { hasText: /stopped/ }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await until('the status bar to leave the live text', async () => !(await page.locator('.statusbar-item', { hasText: /samples\/s/ }).count()));
+  await screenshot(`ui-stopped-${theme}`);
+}
