@@ -4,7 +4,8 @@
 // and plain side by side on the same backend, rounds interleaved so load changes hit both.
 //
 // Options: --quick  --out FILE  --no-pytorch  --sweep SWEEP.json (adds the sweep and compression
-// sections from a finished `rpg sweep`)  --child mem ARCH KIND BACKEND BATCH STEPS (internal).
+// sections from a finished `rpg sweep`)  --only-sweep (just those two sections)
+// --child ARCH KIND BACKEND BATCH STEPS (internal: memory of one model).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -257,18 +258,49 @@ const mib = (n: number) => `${fmt(n / (1 << 20), 1)} MiB`;
 
 const MY_SECTIONS = ['Training engine: setup', 'Step throughput', 'Ring generation cost', 'Memory', 'Tensor leaks', 'Checkpoint size vs DoF', 'PyTorch reference', 'LeNet-5 DoF sweep', 'Compression of the ring'];
 
+/**
+ * Replaces the sections `mine` holds (by title) where they stand in `file`, appends new ones
+ * after the last section of ours, and keeps every other section (Language server, Webviews, …)
+ * as it is.
+ */
 function mergeResults(file: string, mine: string): string {
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const parts = old.split(/^(?=## )/m);
-  const title = parts[0]!.trim() || '# Benchmark results';
-  const foreign = parts.slice(1).filter((p) => !MY_SECTIONS.some((s) => p.startsWith(`## ${s}`)));
-  return `${title}\n\n${mine.trim()}\n\n${foreign.map((p) => p.trim()).join('\n\n')}\n`;
+  const split = (text: string) => text.split(/^(?=## )/m);
+  const titleOf = (section: string) => section.split('\n', 1)[0]!.slice(3).trim();
+  const parts = split(old);
+  const head = parts[0]!.trim() || '# Benchmark results';
+  const sections = parts.slice(1).map((p) => p.trim());
+  const fresh = split(mine.trim()).filter((p) => p.startsWith('## ')).map((p) => p.trim());
+  for (const f of fresh) {
+    const at = sections.findIndex((p) => titleOf(p) === titleOf(f));
+    if (at >= 0) {
+      sections[at] = f;
+      continue;
+    }
+    let lastOurs = -1;
+    sections.forEach((p, i) => {
+      if (MY_SECTIONS.includes(titleOf(p))) lastOurs = i;
+    });
+    sections.splice(lastOurs + 1, 0, f);
+  }
+  return `${head}\n\n${sections.join('\n\n')}\n`;
 }
 
 async function main(): Promise<void> {
   if (argv.includes('--child')) return childMemory();
   const lines: string[] = [];
   const log = (s: string) => process.stdout.write(s + '\n');
+  if (flag('only-sweep')) {
+    // Refresh only the sweep and compression sections (e.g. once a long sweep has finished).
+    const file = value('sweep');
+    if (!file) throw new Error('--only-sweep needs --sweep SWEEP.json');
+    await selectBackend('wasm');
+    const md = (await sweepSections(file, log)).join('\n');
+    const outFile = value('out') ?? path.join(REPO, 'bench', 'RESULTS.md');
+    writeFileSync(outFile, mergeResults(outFile, md));
+    log(md + `\n\nwrote ${outFile}`);
+    return;
+  }
   const loadStart = os.loadavg();
   const started = new Date();
   const batch = QUICK ? 8 : 64;
@@ -356,7 +388,7 @@ async function sweepSections(file: string, log: (s: string) => void): Promise<st
   out.push('```', formatSweep(s), '', textPlot(plotInput(s)), '```', '');
   // Compression of three of the sweep's RPG runs.
   out.push('## Compression of the ring', '');
-  out.push('`rpg compress` on the sweep\'s RPG runs (same backend): accuracy before, after pruning (float32), and of the model decoded from the written `.rpgz`; sizes of the file, of its information (bits·kept/8 + free parameters) and of the plain model\'s float32 weights (44,426 × 4 B = 173.5 KiB).', '');
+  out.push('`rpg compress` on the sweep\'s RPG runs (same backend): accuracy before, after pruning (float32), and of the model decoded from the written `.rpgz`; sizes of the file, of its information (bits·kept/8 + free parameters) and the plain model\'s float32 weights (${s.reference ? `${s.reference.params.toLocaleString('en-US')} × 4 B = ${kib(s.reference.params * 4)}` : 'parameters × 4 B'}) divided by the file size.', '');
   out.push('| ring M | prune | bits | block | fine-tune | before | pruned | compressed | .rpgz | information | plain float32 / .rpgz |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const settings: [number, number, number | undefined, number][] = [[0, 8, undefined, 0], [0.5, 8, undefined, 0], [0.5, 4, 256, 0], [0.5, 4, 256, 200], [0.8, 4, 256, 200]];
   for (const p of s.points.filter((q) => q.kind === 'rpg' && [1000, 4419, 10000].includes(q.dof))) {
