@@ -388,7 +388,8 @@ async function sweepSections(file: string, log: (s: string) => void): Promise<st
   out.push('```', formatSweep(s), '', textPlot(plotInput(s)), '```', '');
   // Compression of three of the sweep's RPG runs.
   out.push('## Compression of the ring', '');
-  out.push('`rpg compress` on the sweep\'s RPG runs (same backend): accuracy before, after pruning (float32), and of the model decoded from the written `.rpgz`; sizes of the file, of its information (bits·kept/8 + free parameters) and the plain model\'s float32 weights (${s.reference ? `${s.reference.params.toLocaleString('en-US')} × 4 B = ${kib(s.reference.params * 4)}` : 'parameters × 4 B'}) divided by the file size.', '');
+  const plainNote = s.reference ? `${s.reference.params.toLocaleString('en-US')} × 4 B = ${kib(s.reference.params * 4)}` : 'parameters × 4 B';
+  out.push(`\`rpg compress\` on the sweep's RPG runs (same backend): accuracy before, after pruning (float32), and of the model decoded from the written \`.rpgz\`; sizes of the file, of its information (bits·kept/8 + free parameters), and the plain model's float32 weights (${plainNote}) divided by the file size.`, '');
   out.push('| ring M | prune | bits | block | fine-tune | before | pruned | compressed | .rpgz | information | plain float32 / .rpgz |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const settings: [number, number, number | undefined, number][] = [[0, 8, undefined, 0], [0.5, 8, undefined, 0], [0.5, 4, 256, 0], [0.5, 4, 256, 200], [0.8, 4, 256, 200]];
   for (const p of s.points.filter((q) => q.kind === 'rpg' && [1000, 4419, 10000].includes(q.dof))) {
