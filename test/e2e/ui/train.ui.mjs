@@ -1,6 +1,7 @@
 // A user's training session, driven through the real workbench (mode C):
 // open a config, F1 → "RPG: Train Model", watch the status bar move and the run appear in the
-// Experiments view, F1 → "RPG: Stop Training", and find the checkpoint in the run folder.
+// Experiments view, F1 → "RPG: Stop Training", and find the checkpoint in the run folder; then
+// train again and stop with the progress notification's Cancel button.
 //   node test/e2e/run.mjs --ui test/e2e/ui/train.ui.mjs --theme light|dark [--vsix F]
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,4 +77,29 @@ export default async function ({ page, workspaceDir, theme, screenshot, log, run
   await experiments.locator('.monaco-list-row', { hasText: /stopped/ }).first().waitFor({ state: 'visible', timeout: 30_000 });
   await until('the status bar to leave the live text', async () => !(await page.locator('.statusbar-item', { hasText: /samples\/s/ }).count()));
   await screenshot(`ui-stopped-${theme}`);
+
+  // The progress notification's Cancel stops a run too (train/stop → checkpoint).
+  const stoppedBefore = countStopped(runsDir);
+  await runCommand('RPG: Train Model');
+  await page.locator('.statusbar-item', { hasText: /samples\/s/ }).first().waitFor({ state: 'visible', timeout: 60_000 });
+  const cancel = page.locator('.notification-toast', { hasText: 'Training long' }).locator('.monaco-button', { hasText: 'Cancel' });
+  await cancel.first().click();
+  log('clicked Cancel on the progress notification');
+  await until('a second stopped run', () => countStopped(runsDir) > stoppedBefore);
+  await until('both stopped runs in the Experiments view', async () => (await experiments.locator('.monaco-list-row', { hasText: /stopped/ }).count()) >= 2);
+  await until('an idle status bar', async () => /RPG: \w+/.test(await page.locator('.statusbar-item', { hasText: /RPG/ }).first().innerText().catch(() => '')));
+  log(`${countStopped(runsDir)} stopped runs with checkpoints`);
+  await screenshot(`ui-cancelled-${theme}`);
+}
+
+function countStopped(runsDir) {
+  if (!existsSync(runsDir)) return 0;
+  return readdirSync(runsDir).filter((id) => {
+    try {
+      const record = JSON.parse(readFileSync(join(runsDir, id, 'run.json'), 'utf8'));
+      return record.status === 'stopped' && existsSync(join(runsDir, id, 'checkpoint.bin'));
+    } catch {
+      return false;
+    }
+  }).length;
 }
