@@ -7,7 +7,7 @@ import { Rng } from '../rpg/prng';
 import { heStd } from '../rpg/plan';
 import { initialRing, MaterializedPlan } from '../rpg/materialize';
 import { RingGenerator } from './ring-generator';
-import { batchNormInfer, batchNormTrain, conv2d, globalAvgPool, padShortcut } from './ops';
+import { batchNormInfer, batchNormTrain, conv2d, globalAvgPool, matMul, maxPool2x2, padShortcut, relu } from './ops';
 
 export const BN_MOMENTUM = 0.1;
 
@@ -97,7 +97,7 @@ export class Network {
         return op.bias ? tf.add(y, param(op.bias)) : y;
       }
       case 'dense': {
-        const y = tf.matMul(get(op.input) as tf.Tensor2D, param(op.weight) as tf.Tensor2D);
+        const y = matMul(get(op.input) as tf.Tensor2D, param(op.weight) as tf.Tensor2D);
         return op.bias ? tf.add(y, param(op.bias)) : y;
       }
       case 'batchnorm': {
@@ -112,9 +112,11 @@ export class Network {
         return batchNormInfer(get(op.input), gamma, beta, run.mean as tf.Tensor1D, run.variance as tf.Tensor1D);
       }
       case 'relu':
-        return tf.relu(get(op.input));
+        return relu(get(op.input));
       case 'maxpool':
-        return tf.maxPool(get(op.input) as tf.Tensor4D, op.size, op.stride, op.padding);
+        return op.size === 2 && op.stride === 2 && op.padding === 'valid'
+          ? maxPool2x2(get(op.input) as tf.Tensor4D)
+          : tf.maxPool(get(op.input) as tf.Tensor4D, op.size, op.stride, op.padding);
       case 'globalavgpool':
         return globalAvgPool(get(op.input) as tf.Tensor4D);
       case 'flatten': {

@@ -109,6 +109,63 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: 
   return f(x, w) as tf.Tensor4D;
 }
 
+/**
+ * x·w whose gradients use explicit transposes: wasm's BatchMatMul with transpose flags is ~3×
+ * slower than a transpose followed by a plain matmul (measured).
+ */
+export function matMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const f = withCustomGrad(([a, b], save) => {
+    save([a!, b!]);
+    return {
+      value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const g = dy as tf.Tensor2D;
+        return [tf.matMul(g, tf.transpose(sb)), tf.matMul(tf.transpose(sa), g)];
+      },
+    };
+  });
+  return f(x, w) as tf.Tensor2D;
+}
+
+/** ReLU with the gradient dy·[x > 0] in two elementwise kernels. */
+export function relu(x: tf.Tensor): tf.Tensor {
+  const f = withCustomGrad(([a], save) => {
+    save([a!]);
+    return {
+      value: tf.relu(a!),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.cast(tf.greater(saved[0]!, 0), 'float32')),
+    };
+  });
+  return f(x);
+}
+
+/**
+ * 2×2 stride-2 max pooling (LeNet's) whose gradient routes dy to the window's maxima through a
+ * nearest-neighbour upsampling: about half the time of wasm's MaxPoolGrad. A window with tied
+ * maxima passes dy to each of them (after a ReLU those ties are zeros, whose gradient is zero).
+ */
+export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  const f = withCustomGrad(([a], save) => {
+    const y = tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid');
+    save([a!, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sy] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const size: [number, number] = [sy.shape[1] * 2, sy.shape[2] * 2];
+        const up = (t: tf.Tensor4D) => tf.image.resizeNearestNeighbor(t, size);
+        const covered = size[0] === h && size[1] === w ? sx : (tf.slice(sx, [0, 0, 0, 0], [-1, size[0], size[1], -1]) as tf.Tensor4D);
+        let dx: tf.Tensor4D = tf.mul(tf.cast(tf.equal(covered, up(sy)), 'float32'), up(dy as tf.Tensor4D));
+        if (size[0] !== h || size[1] !== w) dx = tf.pad(dx, [[0, 0], [0, h - size[0]], [0, w - size[1]], [0, 0]]);
+        return dx;
+      },
+    };
+  });
+  return f(x) as tf.Tensor4D;
+}
+
 /** Column sums of a [rows, cols] matrix as a matmul with a row of ones (wasm's Sum is slow). */
 function columnSums(m: tf.Tensor2D, ones: tf.Tensor2D): tf.Tensor2D {
   return tf.matMul(ones, m);

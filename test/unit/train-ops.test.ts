@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { relError, seededTensor, useBackend } from '../helpers/tf';
-import { batchNormTrain, conv2d, padShortcut, softmaxCrossEntropy } from '../../src/train/ops';
+import { batchNormTrain, conv2d, matMul, maxPool2x2, padShortcut, relu, softmaxCrossEntropy } from '../../src/train/ops';
 import { RingGenerator } from '../../src/train/ring-generator';
 import { buildModelSpec } from '../../src/models/architectures';
 import { buildPlan } from '../../src/rpg/plan';
@@ -130,3 +130,25 @@ for (const sampling of ['ring', 'shuffled'] as const) {
     }
   });
 }
+
+test('matMul, relu and 2×2 max pooling: custom gradients equal the native ones (cpu) and wasm agrees', async () => {
+  const cases: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, number[], number[]][] = [
+    ['matMul', (a, b) => matMul(a as tf.Tensor2D, b as tf.Tensor2D), (a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), [7, 5], [5, 3]],
+    ['relu', (a, b) => tf.mul(relu(a), b), (a, b) => tf.mul(tf.relu(a), b), [4, 6, 6, 3], [4, 6, 6, 3]],
+    ['maxPool2x2 even', (a, b) => tf.mul(maxPool2x2(a as tf.Tensor4D), b), (a, b) => tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), b), [2, 8, 8, 3], [2, 4, 4, 3]],
+    ['maxPool2x2 odd', (a, b) => tf.mul(maxPool2x2(a as tf.Tensor4D), b), (a, b) => tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), b), [2, 9, 7, 3], [2, 4, 3, 3]],
+  ];
+  for (const [name, mine, native, sa, sb] of cases) {
+    await useBackend('cpu');
+    const a = seededTensor(sa, 11);
+    const b = seededTensor(sb, 12);
+    const probe = seededTensor(native(a, b).shape, 13);
+    const ref = grads(native, a, b, probe);
+    const got = grads(mine, a, b, probe);
+    assert.ok(relError(got[0], ref[0]) < TOL && relError(got[1], ref[1]) < TOL, `${name} cpu`);
+    const [ad, bd, pd] = [a.dataSync(), b.dataSync(), probe.dataSync()];
+    await useBackend('wasm');
+    const w = grads(mine, tf.tensor(ad, sa), tf.tensor(bd, sb), tf.tensor(pd, probe.shape));
+    assert.ok(relError(w[0], ref[0]) < TOL && relError(w[1], ref[1]) < TOL, `${name} wasm`);
+  }
+});
