@@ -251,6 +251,14 @@ await test('curves: lists runs, plots a 100k-point run in four charts, appends l
   await send(page, { type: 'append', appends: [{ runDir: big.info.runDir, train: { step: steps, epoch: steps.map((s) => s / 125), loss: col(0.05), acc: col(0.99), lr: col(1e-5), samplesPerSec: col(1000), time: steps.map((s) => s * 0.05) }, eval: { step: [], epoch: [], loss: [], acc: [], time: [] }, status: 'running' }] });
   await page.waitForFunction(() => /100,050/.test(document.getElementById('legend')?.textContent ?? ''));
   await shot(page, 'curves-100k-dark');
+  // the charts follow the panel's width
+  const widthOf = () => page.locator('#chart-loss .uplot').evaluate((e) => e.getBoundingClientRect().width);
+  const wide = await widthOf();
+  await page.setViewportSize({ width: 650, height: 900 });
+  await page.waitForFunction((w) => Math.abs(document.querySelector('#chart-loss .uplot').getBoundingClientRect().width - w) > 50, wide, { timeout: 5000 }).catch(() => undefined);
+  const narrow = await widthOf();
+  const fits = await page.evaluate(() => document.querySelector('#chart-loss .uplot').getBoundingClientRect().right <= document.documentElement.clientWidth + 1);
+  assert(narrow < wide && fits, `charts resize with the panel (${wide} → ${narrow} px, fits ${fits})`);
   await clean(page, errors);
   await page.close();
 });

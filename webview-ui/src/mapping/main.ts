@@ -11,6 +11,8 @@ import { connect, onHostMessage } from '../shared/vscode-api';
 import { annulusPath, layoutRing, ringCoverage, RingLayout } from './layout';
 import { downsampleGrid, heatmapPixels, histogramBars, symmetricLimit } from './weights';
 
+/** When this page's script started (for the open-time breakdown). */
+const scriptStartedAt = Date.now();
 const api = connect<MappingToHost, MappingViewState>();
 const app = document.getElementById('app')!;
 const RING_SIZE_PX = 440;
@@ -21,6 +23,7 @@ let plan: PlanResult | undefined;
 let runDir: string | undefined;
 let openedAt = 0;
 let planMs: number | undefined;
+let planArrivedAt = 0;
 let reported = false;
 const weights = new Map<string, LayerWeightsResult>();
 const requested = new Set<string>();
@@ -99,8 +102,13 @@ function ringFigure(p: PlanResult, layout: RingLayout, colors: string[]): HTMLEl
   const maxCover = Math.max(...cover, 1e-9);
   const band = svg('g', { class: 'ring-band' });
   const step = (Math.PI * 2) / COVERAGE_BINS;
-  for (let b = 0; b < COVERAGE_BINS; b++) {
-    band.append(svg('path', { d: annulusPath(cx, cy, layout.ringR0, layout.ringR1, b * step, (b + 1) * step + 0.002), 'fill-opacity': (0.1 + 0.45 * (cover[b]! / maxCover)).toFixed(3) }));
+  // Runs of bins at the same (quantized) shade become one segment: few paths, no seams.
+  const level = (b: number): number => Math.round((cover[b]! / maxCover) * 6);
+  for (let b = 0; b < COVERAGE_BINS;) {
+    let e = b + 1;
+    while (e < COVERAGE_BINS && level(e) === level(b)) e++;
+    band.append(svg('path', { d: annulusPath(cx, cy, layout.ringR0, layout.ringR1, b * step, e * step), 'fill-opacity': (0.12 + (0.5 * level(b)) / 6).toFixed(3) }));
+    b = e;
   }
   root.append(band);
   for (const [k, label] of [[0, '0'], [1, '¼M'], [2, '½M'], [3, '¾M']] as const) {
@@ -277,6 +285,9 @@ function reportRendered(): void {
     document.body.dataset['renderedMs'] = String(ms);
     document.body.dataset['renders'] = String(Number(document.body.dataset['renders'] ?? 0) + 1);
     if (planMs !== undefined) document.body.dataset['planMs'] = String(planMs);
+    // Breakdown: page script start and plan arrival, relative to the request (negative start = page already up).
+    document.body.dataset['scriptMs'] = String(scriptStartedAt - openedAt);
+    document.body.dataset['arrivedMs'] = String(planArrivedAt - openedAt);
     if (!reported) {
       reported = true;
       api.postMessage({ type: 'rendered', ms, layers: plan?.layers.length ?? 0, ...(planMs !== undefined ? { planMs } : {}) });
@@ -304,6 +315,7 @@ function handle(m: MappingToWebview): void {
       plan = m.plan;
       runDir = m.runDir;
       openedAt = m.openedAt;
+      planArrivedAt = Date.now();
       planMs = m.planMs;
       reported = false;
       render();
