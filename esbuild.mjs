@@ -16,7 +16,11 @@ const entries = [
   { entryPoints: { cli: 'src/cli/main.ts' }, ...node, banner: { js: '#!/usr/bin/env node' } },
   { entryPoints: { 'webview-mapping': 'webview-ui/src/mapping/main.ts', 'webview-curves': 'webview-ui/src/curves/main.ts' },
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, logLevel: 'warning', loader: { '.css': 'css' } },
-].filter((o) => Object.values(o.entryPoints).every((p) => existsSync(p)));
+];
+
+// A renamed entry must fail the build, not silently drop a bundle.
+const missing = entries.flatMap((o) => Object.values(o.entryPoints)).filter((p) => !existsSync(p));
+if (missing.length) throw new Error(`esbuild.mjs: entry point(s) not found: ${missing.join(', ')}`);
 
 for (const options of entries) {
   const opts = { ...options, outdir: 'dist' };

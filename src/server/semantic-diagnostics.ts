@@ -263,17 +263,17 @@ export function sweepFindings(resolved: ResolvedExperiment, sweeps: SweepLookup,
   if (!resolved.plan) return [];
   const sweep = sweeps.find(config.model.arch, config.data.dataset);
   if (!sweep) return [];
-  const prediction = predictAccuracy(sweep, summary.dof);
+  const prediction = predictAccuracy(sweep, summary.ringSize);
   if (!prediction) return [];
   const file = baseDir ? path.relative(baseDir, sweep.file) : sweep.file;
   const r2 = Number.isFinite(sweep.fit.r2) ? `, R² ${sweep.fit.r2.toFixed(2)}` : '';
   const range = prediction.range ? `${fmt(prediction.range[0])}–${fmt(prediction.range[1])}` : 'none';
-  const extrapolated = prediction.extrapolated ? ` (extrapolated: the sweep measured DoF ${range})` : '';
+  const extrapolated = prediction.extrapolated ? ` (extrapolated: the sweep measured ring sizes ${range})` : '';
   return [{
     code: 'rpg-sweep-prediction',
     severity: 'information',
     path: DOF,
     target: 'value',
-    message: `The ${config.model.arch}/${config.data.dataset} sweep (${file}${r2}) predicts ≈ ${percent(prediction.accuracy)} accuracy at DoF ${fmt(summary.dof)}${extrapolated}`,
+    message: `The ${config.model.arch}/${config.data.dataset} sweep (${file}${r2}) predicts ≈ ${percent(prediction.accuracy)} accuracy at ring size ${fmt(summary.ringSize)}${extrapolated}`,
   }];
 }

@@ -1,11 +1,13 @@
-// Finished DoF sweeps in the workspace (`sweep.json`, written by the sweep runner) and the
-// accuracy their fit predicts: accuracy ≈ a + b·ln(DoF). The index scans the workspace folders
+// Finished DoF sweeps in the workspace (`sweep.json`, written by src/sweep) and the accuracy
+// their fit predicts: accuracy ≈ a + b·ln(M), M the ring size, accuracy a fraction. The index scans the workspace folders
 // in the background, is invalidated by file-change notifications and re-scans periodically, so
 // a diagnostic pass only ever does a map lookup.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { predictAcc } from '../sweep/fit';
 
 export interface SweepPoint {
+  /** Ring size M of an RPG point (the fit's x axis). */
   readonly dof: number;
   readonly ringSize?: number;
   readonly bestAcc?: number;
@@ -44,7 +46,8 @@ export function parseSweep(text: string, file: string, mtimeMs: number): Sweep |
   const points = Array.isArray(r.points)
     ? r.points.flatMap((p): SweepPoint[] => {
         const q = p as Record<string, unknown> | null;
-        if (!q || !finite(q.dof)) return [];
+        // Baselines (width, subspace) share the file but not the fit.
+        if (!q || !finite(q.dof) || (q.kind !== undefined && q.kind !== 'rpg')) return [];
         return [{ dof: q.dof, ...(finite(q.ringSize) ? { ringSize: q.ringSize } : {}), ...(finite(q.bestAcc) ? { bestAcc: q.bestAcc } : {}), ...(finite(q.finalAcc) ? { finalAcc: q.finalAcc } : {}) }];
       })
     : [];
@@ -54,25 +57,20 @@ export function parseSweep(text: string, file: string, mtimeMs: number): Sweep |
 export interface Prediction {
   /** Predicted accuracy as a fraction in [0, 1]. */
   readonly accuracy: number;
-  /** True when `dof` lies outside the DoF range the sweep measured. */
+  /** True when the ring size lies outside the range the sweep measured. */
   readonly extrapolated: boolean;
   readonly range: readonly [number, number] | undefined;
 }
 
-/**
- * Evaluates the fit at `dof`. Sweeps may record accuracies as fractions or as percentages;
- * the scale is taken from the measured points (any value above 1.5 means percent).
- */
-export function predictAccuracy(sweep: Sweep, dof: number): Prediction | undefined {
-  if (!(dof > 0)) return undefined;
-  const raw = sweep.fit.a + sweep.fit.b * Math.log(dof);
+/** Evaluates the fit at ring size `ringSize`, clamped to [0, 1]. */
+export function predictAccuracy(sweep: Sweep, ringSize: number): Prediction | undefined {
+  if (!(ringSize > 0)) return undefined;
+  const raw = predictAcc(sweep.fit, ringSize);
   if (!Number.isFinite(raw)) return undefined;
-  const accs = sweep.points.flatMap((p) => [p.bestAcc, p.finalAcc]).filter(finite);
-  const inPercent = accs.length ? Math.max(...accs) > 1.5 : raw > 1.5;
-  const accuracy = Math.min(1, Math.max(0, inPercent ? raw / 100 : raw));
+  const accuracy = Math.min(1, Math.max(0, raw));
   const dofs = sweep.points.map((p) => p.dof);
   const range = dofs.length ? ([Math.min(...dofs), Math.max(...dofs)] as const) : undefined;
-  const extrapolated = range ? dof < range[0] || dof > range[1] : true;
+  const extrapolated = range ? ringSize < range[0] || ringSize > range[1] : true;
   return { accuracy, extrapolated, range };
 }
 

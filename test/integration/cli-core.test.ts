@@ -88,18 +88,19 @@ test('Ctrl-C stops after the step, saves a checkpoint, and --resume finishes the
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      if (/run folder/.test(out)) {
-        clearInterval(timer);
-        setTimeout(() => {
-          child.kill('SIGINT');
-          resolve();
-        }, 500);
-      }
-    }, 50);
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  let code: number | null;
+  try {
+    // Interrupt once training has started; a CLI that dies or never starts ends the wait too.
+    const started = new Promise<void>((resolve) => child.stdout.on('data', () => /run folder/.test(out) && resolve()));
+    const first = await Promise.race([started.then(() => 'started' as const), exited.then(() => 'exited' as const)]);
+    assert.equal(first, 'started', out);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGINT');
+    code = await exited;
+  } finally {
+    child.kill('SIGKILL');
+  }
   assert.equal(code, 0, out);
   assert.match(out, /stopping after this step/);
   assert.match(out, /stopped after (\d+) steps/);

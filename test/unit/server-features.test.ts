@@ -105,13 +105,14 @@ test('every diagnostic has a code and a documentation link', () => {
   }
 });
 
-test('sweep files: parsing, prediction (fractions or percent), extrapolation', () => {
+test('sweep files: parsing (RPG points only), prediction at the ring size, extrapolation', () => {
   assert.equal(parseSweep('not json', 'f', 0), undefined);
   assert.equal(parseSweep('{"arch":"lenet5","dataset":"mnist"}', 'f', 0), undefined);
-  const s = parseSweep(JSON.stringify({ arch: 'lenet5', dataset: 'mnist', fit: { a: 10, b: 8, r2: 0.9 }, points: [{ dof: 100, bestAcc: 50, finalAcc: 49 }, { dof: 10000, bestAcc: 85 }, { nope: 1 }] }), 'f', 0)!;
+  const points = [{ kind: 'rpg', dof: 100, bestAcc: 0.5, finalAcc: 0.49 }, { kind: 'rpg', dof: 10000, bestAcc: 0.85 }, { kind: 'width', dof: 1e6, finalAcc: 0.9 }, { nope: 1 }];
+  const s = parseSweep(JSON.stringify({ arch: 'lenet5', dataset: 'mnist', fit: { a: 0.1, b: 0.08, r2: 0.9 }, points }), 'f', 0)!;
   assert.equal(s.points.length, 2);
   const p = predictAccuracy(s, 1000)!;
-  assert.ok(Math.abs(p.accuracy - (10 + 8 * Math.log(1000)) / 100) < 1e-12);
+  assert.ok(Math.abs(p.accuracy - (0.1 + 0.08 * Math.log(1000))) < 1e-12);
   assert.equal(p.extrapolated, false);
   assert.equal(predictAccuracy(s, 1e6)!.extrapolated, true);
   assert.equal(predictAccuracy(s, 0), undefined);
