@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compactNumber, dofGroups, emaSmooth, exportName, joinTables, logLinearFit, runLabel, sortedUnique, toCsv } from '../../webview-ui/src/curves/transforms';
+import { compactNumber, decimateM4, dofGroups, emaSmooth, exportName, joinTables, logLinearFit, runLabel, sortedUnique, toCsv } from '../../webview-ui/src/curves/transforms';
 import type { RunSeries } from '../../src/webview-contract';
 
 const series = (name: string, dof: number, accs: number[], bestAcc?: number): RunSeries => ({
@@ -70,4 +70,21 @@ test('labels and names', () => {
   assert.equal(runLabel({ name: 'lenet', runId: 'x', dof: 4419 }), 'lenet (x) · DoF 4.42k');
   assert.equal(exportName([series('a b', 1, []), series('c', 1, [])], 'png'), 'a_b-and-1-more.png');
   assert.equal(exportName([], 'csv'), 'training-curves.csv');
+});
+
+test('decimateM4 keeps each bucket’s extremes, the range edges, and little else', () => {
+  const n = 100_000;
+  const x = Array.from({ length: n }, (_, i) => i);
+  const y = x.map((i) => Math.sin(i / 100) + (i === 51_234 ? 5 : 0));
+  const d = decimateM4(x, y, 0, n - 1, 1000);
+  assert.ok(d.x.length <= 4000 && d.x.length >= 1000, `${d.x.length}`);
+  assert.ok(d.y.includes(y[51_234]!), 'a one-point spike survives');
+  assert.equal(Math.max(...(d.y as number[])), Math.max(...y));
+  assert.equal(Math.min(...(d.y as number[])), Math.min(...y));
+  for (let i = 1; i < d.x.length; i++) assert.ok(d.x[i]! > d.x[i - 1]!);
+  const zoom = decimateM4(x, y, 20_000, 30_000, 1000);
+  assert.equal(zoom.x[0], 19_999);
+  assert.equal(zoom.x[zoom.x.length - 1], 30_001);
+  const small = decimateM4([1, 2, 3], [1, null, 3], 0, 10, 100);
+  assert.deepEqual(small, { x: [1, 2, 3], y: [1, null, 3] });
 });

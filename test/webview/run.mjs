@@ -259,6 +259,10 @@ await test('curves: lists runs, plots a 100k-point run in four charts, appends l
   const narrow = await widthOf();
   const fits = await page.evaluate(() => document.querySelector('#chart-loss .uplot').getBoundingClientRect().right <= document.documentElement.clientWidth + 1);
   assert(narrow < wide && fits, `charts resize with the panel (${wide} → ${narrow} px, fits ${fits})`);
+  await page.setViewportSize({ width: 1100, height: 900 });
+  await page.waitForFunction((w) => document.querySelector('#chart-loss .uplot').getBoundingClientRect().width > w + 50, narrow, { timeout: 5000 }).catch(() => undefined);
+  const regrown = await widthOf();
+  assert(regrown > narrow + 50, `charts grow back with the panel (${narrow} → ${regrown} px)`);
   await clean(page, errors);
   await page.close();
 });

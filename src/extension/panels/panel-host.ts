@@ -1,7 +1,8 @@
 // One webview panel seen from the extension: typed messages both ways, and the "ready"
-// handshake. The webview speaks first; until it has (again: a hidden panel's webview is torn
-// down and reloads when shown) nothing is posted, and each panel answers "ready" with its whole
-// current state, so whatever happened meanwhile (held by the panel, not here) arrives then.
+// handshake. Nothing is posted before the webview has said "ready"; a hidden panel's webview
+// is torn down and, when shown (or moved to another group), reloads and says "ready" again, so
+// each panel answers "ready" with its whole current state and whatever a torn-down webview
+// missed (VS Code drops messages to it) arrives then.
 import * as vscode from 'vscode';
 import { makeNonce, webviewHtml } from './html';
 
@@ -47,10 +48,6 @@ export class PanelHost<ToWebview extends { type: string }, ToHost extends { type
           .then(() => this.onMessage(m))
           .catch(this.onError);
       }),
-      // Hidden: the webview is gone; it says "ready" again when shown.
-      panel.onDidChangeViewState(() => {
-        if (!panel.visible) this.ready = false;
-      }),
       panel.onDidDispose(() => {
         this.disposed = true;
         this.dispose();
@@ -64,10 +61,10 @@ export class PanelHost<ToWebview extends { type: string }, ToHost extends { type
     return this.ready && !this.disposed && this.panel.visible;
   }
 
-  /** Posts when the webview is ready and visible; false (not sent) otherwise: the panel keeps
-   * its state and sends it all on the next "ready". */
+  /** Posts once the webview has said "ready"; false (not sent) before. A post to a webview
+   * torn down meanwhile is lost, harmlessly: its successor's "ready" gets the whole state. */
   post(message: ToWebview): boolean {
-    if (!this.live) return false;
+    if (!this.ready || this.disposed) return false;
     void this.panel.webview.postMessage(message);
     return true;
   }

@@ -34,6 +34,10 @@ export class XSync {
   private syncing = false;
   /** The user's x range; undefined = fit the data. */
   zoom: { min: number; max: number } | undefined;
+  /** The x range of all the data (the charts hold a decimated window of it). */
+  extent: [number, number] | undefined;
+  /** The user zoomed, panned or reset: the data of the new window is due. */
+  onChange: () => void = () => undefined;
 
   add(u: uPlot): void {
     this.charts.add(u);
@@ -57,27 +61,33 @@ export class XSync {
     this.zoom = { min, max };
     const first = this.charts.values().next().value as uPlot | undefined;
     first?.setScale('x', { min, max });
+    this.onChange();
   }
 
   reset(): void {
     this.zoom = undefined;
     for (const u of this.charts) {
-      const xs = u.data[0] as number[];
-      if (xs.length) u.setScale('x', { min: xs[0]!, max: xs[xs.length - 1]! });
+      const ext = this.extent ?? ownExtent(u);
+      if (ext) u.setScale('x', { min: ext[0], max: ext[1] });
     }
+    this.onChange();
   }
 }
 
-function xExtent(u: uPlot): [number, number] | undefined {
+function ownExtent(u: uPlot): [number, number] | undefined {
   const xs = u.data[0] as number[];
   return xs.length ? [xs[0]!, xs[xs.length - 1]!] : undefined;
+}
+
+function xExtent(u: uPlot, sync: XSync): [number, number] | undefined {
+  return sync.extent ?? ownExtent(u);
 }
 
 /** Zoom x by `factor` (< 1 zooms in) around the fraction `at` of the visible range (0 = left). */
 function zoomX(u: uPlot, sync: XSync, factor: number, at = 0.5, logX = false): void {
   const s = u.scales['x']!;
   if (s.min == null || s.max == null) return;
-  const ext = xExtent(u);
+  const ext = xExtent(u, sync);
   if (!ext) return;
   const t = (v: number): number => (logX ? Math.log(v) : v);
   const inv = (v: number): number => (logX ? Math.exp(v) : v);
@@ -95,7 +105,7 @@ function zoomX(u: uPlot, sync: XSync, factor: number, at = 0.5, logX = false): v
 
 function panX(u: uPlot, sync: XSync, fraction: number): void {
   const s = u.scales['x']!;
-  const ext = xExtent(u);
+  const ext = xExtent(u, sync);
   if (s.min == null || s.max == null || !ext) return;
   const width = s.max - s.min;
   let lo = s.min + width * fraction;
@@ -153,7 +163,10 @@ export function createChart(spec: ChartSpec, target: HTMLElement, width: number,
       setSelect: [(u) => {
         if (u.select.width > 0) {
           const s = u.scales['x']!;
-          if (s.min != null && s.max != null) sync.zoom = { min: s.min, max: s.max };
+          if (s.min != null && s.max != null) {
+            sync.zoom = { min: s.min, max: s.max };
+            sync.onChange();
+          }
         }
       }],
     },

@@ -10,7 +10,7 @@ import { clear, grouped, h, percent } from '../shared/dom';
 import { onThemeChange, palette } from '../shared/theme';
 import { connect, onHostMessage } from '../shared/vscode-api';
 import { ChartSpec, composePng, createChart, SeriesSpec, XSync } from './charts';
-import { Column, compactNumber, dofGroups, emaSmooth, exportName, joinTables, logLinearFit, runLabel, sortedUnique, toCsv, xOf, XYTable } from './transforms';
+import { Column, compactNumber, decimateM4, dofGroups, emaSmooth, exportName, joinTables, logLinearFit, runLabel, sortedUnique, toCsv, xOf, XYTable } from './transforms';
 
 const api = connect<CurvesToHost, CurvesViewState>();
 const app = document.getElementById('app')!;
@@ -35,6 +35,8 @@ const data = new Map<string, RunData>();
 const colorIndex = new Map<string, number>();
 
 const sync = new XSync();
+// A new zoom window: re-decimate the runs for it (the charts already show the old data scaled).
+sync.onChange = () => scheduleRedraw();
 let charts: { spec: ChartSpec; u: uPlot; figure: HTMLElement }[] = [];
 let chartsKey = '';
 let redrawPending = false;
@@ -65,11 +67,50 @@ function selectRuns(dirs: readonly string[], on: boolean): void {
 // ── chart data ──────────────────────────────────────────────────────────────────────────────
 type Metric = 'loss' | 'acc' | 'lr' | 'samplesPerSec';
 
-function table(x: readonly number[], y: readonly number[], smoothing: number, positiveOnly: boolean): XYTable {
+/**
+ * One series ready to plot: sorted, smoothed, and decimated to the chart's width within the
+ * visible x window (the whole run, or the zoom), so a 100k-row run draws a few thousand points.
+ */
+const prepared = new Map<string, { x: number[]; y: Column }>();
+
+/** Sorted, smoothed (and for log axes positive-only) columns, kept until their inputs change. */
+function prepare(key: string, x: readonly number[], y: readonly number[], smoothing: number, positiveOnly: boolean): { x: number[]; y: Column } {
+  const k = `${key}|${x.length}|${smoothing}|${positiveOnly}`;
+  const hit = prepared.get(k);
+  if (hit) return hit;
   const sorted = sortedUnique({ x, ys: [y] });
   let col: Column = smoothing > 0 ? emaSmooth(sorted.ys[0]!, smoothing) : sorted.ys[0]!;
   if (positiveOnly) col = col.map((v) => (v !== null && v > 0 ? v : null));
-  return { x: sorted.x, ys: [col] };
+  if (prepared.size > 256) prepared.clear();
+  const out = { x: sorted.x, y: col };
+  prepared.set(k, out);
+  return out;
+}
+
+function table(key: string, x: readonly number[], y: readonly number[], smoothing: number, positiveOnly: boolean, pixels: number): XYTable {
+  const sorted = prepare(key, x, y, smoothing, positiveOnly);
+  const col = sorted.y;
+  if (!sorted.x.length) return { x: [], ys: [[]] };
+  const lo = sync.zoom?.min ?? sorted.x[0]!;
+  const hi = sync.zoom?.max ?? sorted.x[sorted.x.length - 1]!;
+  const d = decimateM4(sorted.x, col, lo, hi, Math.max(200, Math.round(pixels)));
+  return { x: d.x, ys: [d.y] };
+}
+
+/** x range of every selected run's rows: what "reset zoom" returns to. */
+function fullExtent(runs: readonly RunData[], axis: XAxis): [number, number] | undefined {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of runs) {
+    for (const cols of [r.train, r.eval]) {
+      const xs = xOf(cols, axis);
+      for (const v of xs) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+  }
+  return lo <= hi ? [lo, hi] : undefined;
 }
 
 function visibleRuns(): RunData[] {
@@ -79,6 +120,7 @@ function visibleRuns(): RunData[] {
 function chartSpecs(width: number): ChartSpec[] {
   const runs = visibleRuns();
   const x: XAxis = state.xAxis;
+  sync.extent = fullExtent(runs, x);
   const xLabel = x === 'time' ? 'time (s)' : x;
   const spec = (id: string, title: string, yLabel: string, metric: Metric, withVal: boolean, logY: boolean, smooth: boolean, yFormat?: (v: number) => string): ChartSpec => {
     const tables: XYTable[] = [];
@@ -87,11 +129,11 @@ function chartSpecs(width: number): ChartSpec[] {
       const show = !state.hidden.includes(r.info.runDir);
       const color = colorOf(r.info.runDir);
       if (state.showTrain || !withVal) {
-        tables.push(table(xOf(r.train, x), r.train[metric], smooth ? state.smoothing : 0, logY));
+        tables.push(table(`${r.info.runDir}|train|${metric}|${x}`, xOf(r.train, x), r.train[metric], smooth ? state.smoothing : 0, logY, width));
         series.push({ label: `${runLabel(r.info)}${withVal ? ' train' : ''}`, color, show });
       }
       if (withVal && state.showVal && (metric === 'loss' || metric === 'acc')) {
-        tables.push(table(xOf(r.eval, x), r.eval[metric], 0, logY));
+        tables.push(table(`${r.info.runDir}|eval|${metric}|${x}`, xOf(r.eval, x), r.eval[metric], 0, logY, width));
         series.push({ label: `${runLabel(r.info)} val`, color, dashed: true, show });
       }
     }
@@ -376,6 +418,7 @@ function handle(m: CurvesToWebview): void {
     }
     case 'series':
       for (const s of m.series) {
+        for (const k of [...prepared.keys()]) if (k.startsWith(`${s.info.runDir}|`)) prepared.delete(k);
         data.set(s.info.runDir, { info: s.info, train: { ...s.train }, eval: { ...s.eval } });
         colorOf(s.info.runDir);
       }

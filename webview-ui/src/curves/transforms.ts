@@ -12,12 +12,12 @@ export function emaSmooth(values: readonly (number | null)[], weight: number): C
   if (weight <= 0) return values.slice();
   const w = Math.min(0.999, weight);
   let last = 0;
-  let n = 0;
+  let wn = 1; // w^n, kept as a running product (no pow per point)
   return values.map((v) => {
     if (v === null || !Number.isFinite(v)) return v ?? null;
     last = last * w + (1 - w) * v;
-    n++;
-    return last / (1 - Math.pow(w, n));
+    wn *= w;
+    return last / (1 - wn);
   });
 }
 
@@ -196,4 +196,48 @@ export function exportName(series: readonly RunSeries[], ext: string): string {
   const names = [...new Set(series.map((s) => s.info.name))];
   const stem = (names.length === 0 ? 'training-curves' : names.length === 1 ? names[0]! : `${names[0]}-and-${names.length - 1}-more`).replace(/[^\w.-]+/g, '_');
   return `${stem}.${ext}`;
+}
+
+/**
+ * M4 decimation of a sorted series for a chart `buckets` pixels wide: within [lo, hi], each
+ * bucket keeps its first, lowest, highest and last point (the drawn line looks the same), plus
+ * one point either side of the range so lines run to the edges. O(n); nulls are dropped.
+ */
+export function decimateM4(x: readonly number[], y: readonly (number | null)[], lo: number, hi: number, buckets: number): { x: number[]; y: (number | null)[] } {
+  const n = x.length;
+  if (n <= buckets * 4) return { x: x.slice(), y: y.slice() };
+  const keep: number[] = [];
+  const width = (hi - lo) / buckets || 1;
+  let bucket = -1;
+  let first = -1;
+  let min = -1;
+  let max = -1;
+  let last = -1;
+  const flush = (): void => {
+    if (first < 0) return;
+    for (const i of [first, min, max, last].sort((a, b) => a - b)) if (keep[keep.length - 1] !== i) keep.push(i);
+  };
+  let before = -1;
+  let after = -1;
+  for (let i = 0; i < n; i++) {
+    const xi = x[i]!;
+    const yi = y[i];
+    if (yi === null || yi === undefined) continue;
+    if (xi < lo) { before = i; continue; }
+    if (xi > hi) { after = i; break; }
+    const b = Math.min(buckets - 1, Math.floor((xi - lo) / width));
+    if (b !== bucket) {
+      flush();
+      bucket = b;
+      first = min = max = last = i;
+    } else {
+      if (yi < (y[min] as number)) min = i;
+      if (yi > (y[max] as number)) max = i;
+      last = i;
+    }
+  }
+  flush();
+  if (before >= 0) keep.unshift(before);
+  if (after >= 0) keep.push(after);
+  return { x: keep.map((i) => x[i]!), y: keep.map((i) => y[i] ?? null) };
 }
