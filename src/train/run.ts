@@ -14,7 +14,7 @@ import { validateConfig } from '../config/load';
 import type { RpgConfig } from '../config/schema';
 import { EvalRow, RunRecord, RunResult, TrainError, TrainEvents, TrainOptions, TrainRow } from './types';
 
-import { METRICS_FILE, readRunRecord, RUN_FILE } from './run-files';
+import { METRICS_FILE, readRunRecord, RUN_FILE, runOwner } from './run-files';
 
 export { METRICS_FILE, readRunRecord, RUN_FILE };
 
@@ -84,8 +84,9 @@ async function trainSteps(session: Session, options: TrainOptions, resumeCkpt: R
     lastAcc = m.lastAcc;
     elapsedBefore = m.elapsedSec;
     if (m.backend !== session.backend.name) log(`note: checkpoint written on backend ${m.backend}, resuming on ${session.backend.name}; results may differ in the last bits`);
-    record = { ...(readRunRecord(runDir) ?? baseRecord(session, path.basename(runDir), options)), status: 'running' };
+    record = { ...(readRunRecord(runDir) ?? baseRecord(session, path.basename(runDir), options)), status: 'running', ...runOwner() };
     delete record.error;
+    delete record.endedAt;
   } else {
     const runId = options.runId ?? newRunId();
     runDir = path.join(options.runsDir, safeName(config.name ?? 'experiment'), runId);
@@ -94,109 +95,131 @@ async function trainSteps(session: Session, options: TrainOptions, resumeCkpt: R
     record = baseRecord(session, runId, options);
   }
   writeRunRecord(runDir, record);
-  const metricsFile = path.join(runDir, METRICS_FILE);
-  if (resumeCkpt) truncateMetricsAfter(metricsFile, step);
+  try {
+    const metricsFile = path.join(runDir, METRICS_FILE);
+    if (resumeCkpt) truncateMetricsAfter(metricsFile, step);
 
-  events.onStart?.({ runDir, runId: record.runId, backend: session.backend.name, summary: resolved.summary, totalSteps, stepsPerEpoch, startStep: step, resumed: !!resumeCkpt });
-  log(`run ${record.runId}: ${resolved.spec.arch} on ${dataset.name}, ${resolved.summary.dof.toLocaleString('en-US')} DoF, backend ${session.backend.name}, ${totalSteps} steps`);
+    events.onStart?.({ runDir, runId: record.runId, backend: session.backend.name, summary: resolved.summary, totalSteps, stepsPerEpoch, startStep: step, resumed: !!resumeCkpt });
+    log(`run ${record.runId}: ${resolved.spec.arch} on ${dataset.name}, ${resolved.summary.dof.toLocaleString('en-US')} DoF, backend ${session.backend.name}, ${totalSteps} steps`);
 
-  const t0 = Date.now();
-  const elapsed = () => elapsedBefore + (Date.now() - t0) / 1000;
-  const saveCheckpoint = (epoch: number, batchInEpoch: number) => {
-    const meta: CheckpointMeta = {
-      formatVersion: 1, step, epoch, batchInEpoch, seed: config.seed, planHash: resolved.plan?.hash ?? null, planContentHash: materialized?.contentHash ?? null,
-      ringSize: resolved.plan?.ringSize ?? 0, backend: session.backend.name, optimizerStep: optimizer.step, bestAcc, lastAcc, elapsedSec: elapsed(), config, savedAt: new Date().toISOString(),
-    };
-    const tensors = snapshotTensors(new Map([...net.state(), ...optimizer.state()]));
-    const written = writeCheckpoint(runDir, meta, tensors);
-    record.step = step;
-    record.epoch = epoch;
-    record.durationSec = elapsed();
-    if (bestAcc > 0) record.bestAcc = bestAcc;
-    writeRunRecord(runDir, record);
-    events.onCheckpoint?.({ path: written.path, step, epoch, bytes: written.bytes });
-  };
-  const runEval = (epoch: number) => {
-    const r = evaluate(net, dataset, 'test');
-    lastAcc = r.acc;
-    bestAcc = Math.max(bestAcc, r.acc);
-    const row: EvalRow = { type: 'eval', step, epoch, loss: r.loss, acc: r.acc, time: elapsed() };
-    appendFileSync(metricsFile, JSON.stringify(row) + '\n');
-    events.onEval?.(row);
-  };
-
-  let windowStart = Date.now();
-  let windowSamples = 0;
-  let samplesPerSec = 0;
-  let stopped = false;
-  const [h, w, c] = [dataset.height, dataset.width, dataset.channels];
-  while (step < totalSteps && !stopped) {
-    const epoch = Math.floor(step / stepsPerEpoch);
-    const startBatch = step % stepsPerEpoch;
-    let batchIndex = startBatch;
-    for (const b of batches('train', dataset, tc.batchSize, { seed: config.seed, epoch, shuffle: true, augment, startBatch, reuseBuffers: true })) {
-      const lr = learningRate(tc, step, totalSteps);
-      const { loss, hits } = tf.tidy(() => {
-        const x = tf.tensor4d(b.x, [b.size, h, w, c]);
-        const y = tf.tensor1d(b.y, 'int32');
-        let stats: ReturnType<typeof net.forward>['bnBatchStats'] = [];
-        let hitsT: tf.Tensor | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const out = net.forward(x, true);
-          stats = out.bnBatchStats;
-          // Kept: variableGrads disposes everything else created in here.
-          hitsT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), y), 'int32')));
-          return softmaxCrossEntropy(out.logits, y);
-        }, net.variables.map((v) => v.variable));
-        optimizer.apply(grads, lr);
-        net.updateRunningStats(stats);
-        const hits = hitsT!.dataSync()[0]!;
-        hitsT!.dispose();
-        return { loss: value.dataSync()[0]!, hits };
-      });
-      step++;
-      batchIndex++;
-      if (!Number.isFinite(loss)) {
-        record.status = 'failed';
-        record.error = { code: 'nan', message: `loss became ${loss} at step ${step}`, field: 'train.lr' };
-        writeRunRecord(runDir, record);
-        throw new TrainError('nan', `training diverged: the loss became ${loss} at step ${step} (epoch ${epoch + 1}); lower train.lr (now ${tc.lr}) or use rpg.lrNormalization "projected"`, 'train.lr');
-      }
-      windowSamples += b.size;
-      const now = Date.now();
-      if (now - windowStart >= 1000 || samplesPerSec === 0) {
-        samplesPerSec = (windowSamples * 1000) / Math.max(1, now - windowStart);
-        windowStart = now;
-        windowSamples = 0;
-      }
-      const time = elapsed();
-      const done = step / totalSteps;
-      const row: TrainRow = {
-        type: 'train', step, epoch: epoch + batchIndex / stepsPerEpoch, progress: done, loss, acc: hits / b.size, lr, samplesPerSec, time,
-        etaSeconds: ((totalSteps - step) * tc.batchSize) / Math.max(1e-9, samplesPerSec),
+    const t0 = Date.now();
+    const elapsed = () => elapsedBefore + (Date.now() - t0) / 1000;
+    const saveCheckpoint = (epoch: number, batchInEpoch: number) => {
+      const meta: CheckpointMeta = {
+        formatVersion: 1, step, epoch, batchInEpoch, seed: config.seed, planHash: resolved.plan?.hash ?? null, planContentHash: materialized?.contentHash ?? null,
+        ringSize: resolved.plan?.ringSize ?? 0, backend: session.backend.name, optimizerStep: optimizer.step, bestAcc, lastAcc, elapsedSec: elapsed(), config, savedAt: new Date().toISOString(),
       };
+      const tensors = snapshotTensors(new Map([...net.state(), ...optimizer.state()]));
+      const written = writeCheckpoint(runDir, meta, tensors);
+      record.step = step;
+      record.epoch = epoch;
+      record.durationSec = elapsed();
+      if (bestAcc > 0) record.bestAcc = bestAcc;
+      writeRunRecord(runDir, record);
+      events.onCheckpoint?.({ path: written.path, step, epoch, bytes: written.bytes });
+    };
+    const runEval = (epoch: number) => {
+      const r = evaluate(net, dataset, 'test');
+      lastAcc = r.acc;
+      bestAcc = Math.max(bestAcc, r.acc);
+      const row: EvalRow = { type: 'eval', step, epoch, loss: r.loss, acc: r.acc, time: elapsed() };
       appendFileSync(metricsFile, JSON.stringify(row) + '\n');
-      events.onTrainRow?.(row);
+      events.onEval?.(row);
+    };
 
-      const epochDone = batchIndex === stepsPerEpoch;
-      if (step % evalEvery === 0 || epochDone || step === totalSteps) runEval(epoch + batchIndex / stepsPerEpoch);
-      // Let the event loop breathe: stop requests and RPC messages arrive between steps.
-      await new Promise((resolve) => setImmediate(resolve));
-      stopped = options.signal?.aborted ?? false;
-      if (step % checkpointEvery === 0 || epochDone || step === totalSteps || stopped) saveCheckpoint(epochDone ? epoch + 1 : epoch, epochDone ? 0 : batchIndex);
-      if (stopped || step >= totalSteps) break;
+    let windowStart = Date.now();
+    let windowSamples = 0;
+    let samplesPerSec = 0;
+    let stopped = false;
+    const [h, w, c] = [dataset.height, dataset.width, dataset.channels];
+    while (step < totalSteps && !stopped) {
+      const epoch = Math.floor(step / stepsPerEpoch);
+      const startBatch = step % stepsPerEpoch;
+      let batchIndex = startBatch;
+      for (const b of batches('train', dataset, tc.batchSize, { seed: config.seed, epoch, shuffle: true, augment, startBatch, reuseBuffers: true })) {
+        const lr = learningRate(tc, step, totalSteps);
+        const { loss, hits } = tf.tidy(() => {
+          const x = tf.tensor4d(b.x, [b.size, h, w, c]);
+          const y = tf.tensor1d(b.y, 'int32');
+          let stats: ReturnType<typeof net.forward>['bnBatchStats'] = [];
+          let hitsT: tf.Tensor | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const out = net.forward(x, true);
+            stats = out.bnBatchStats;
+            // Kept: variableGrads disposes everything else created in here.
+            hitsT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), y), 'int32')));
+            return softmaxCrossEntropy(out.logits, y);
+          }, net.variables.map((v) => v.variable));
+          optimizer.apply(grads, lr);
+          net.updateRunningStats(stats);
+          const hits = hitsT!.dataSync()[0]!;
+          hitsT!.dispose();
+          return { loss: value.dataSync()[0]!, hits };
+        });
+        step++;
+        batchIndex++;
+        if (!Number.isFinite(loss)) {
+          record.status = 'failed';
+          delete record.pid;
+          delete record.hostname;
+          record.error = { code: 'nan', message: `loss became ${loss} at step ${step}`, field: 'train.lr' };
+          writeRunRecord(runDir, record);
+          throw new TrainError('nan', `training diverged: the loss became ${loss} at step ${step} (epoch ${epoch + 1}); lower train.lr (now ${tc.lr}) or use rpg.lrNormalization "projected"`, 'train.lr');
+        }
+        windowSamples += b.size;
+        const now = Date.now();
+        if (now - windowStart >= 1000 || samplesPerSec === 0) {
+          samplesPerSec = (windowSamples * 1000) / Math.max(1, now - windowStart);
+          windowStart = now;
+          windowSamples = 0;
+        }
+        const time = elapsed();
+        const done = step / totalSteps;
+        const row: TrainRow = {
+          type: 'train', step, epoch: epoch + batchIndex / stepsPerEpoch, progress: done, loss, acc: hits / b.size, lr, samplesPerSec, time,
+          etaSeconds: ((totalSteps - step) * tc.batchSize) / Math.max(1e-9, samplesPerSec),
+        };
+        appendFileSync(metricsFile, JSON.stringify(row) + '\n');
+        events.onTrainRow?.(row);
+
+        const epochDone = batchIndex === stepsPerEpoch;
+        if (step % evalEvery === 0 || epochDone || step === totalSteps) runEval(epoch + batchIndex / stepsPerEpoch);
+        // Let the event loop breathe: stop requests and RPC messages arrive between steps.
+        await new Promise((resolve) => setImmediate(resolve));
+        stopped = options.signal?.aborted ?? false;
+        if (step % checkpointEvery === 0 || epochDone || step === totalSteps || stopped) saveCheckpoint(epochDone ? epoch + 1 : epoch, epochDone ? 0 : batchIndex);
+        if (stopped || step >= totalSteps) break;
+      }
     }
+    record.status = stopped && step < totalSteps ? 'stopped' : 'finished';
+    delete record.pid;
+    delete record.hostname;
+    record.endedAt = new Date().toISOString();
+    record.durationSec = elapsed();
+    record.step = step;
+    record.epoch = step / stepsPerEpoch;
+    record.bestAcc = bestAcc;
+    record.finalAcc = lastAcc;
+    writeRunRecord(runDir, record);
+    log(`run ${record.runId} ${record.status} after ${step} steps: test accuracy ${(lastAcc * 100).toFixed(2)}% (best ${(bestAcc * 100).toFixed(2)}%)`);
+    return { runDir, status: record.status, steps: step, epochs: step / stepsPerEpoch, bestAcc, finalAcc: lastAcc, durationSec: elapsed(), checkpoint: path.join(runDir, CHECKPOINT_FILE) };
+  } catch (err) {
+    // Whatever ends the run early (a bad batch, a failed checkpoint write) must not leave a
+    // record that says "running" behind a process that lives on (the trainer).
+    if (record.status === 'running') {
+      record.status = 'failed';
+      delete record.pid;
+      delete record.hostname;
+      record.endedAt = new Date().toISOString();
+      record.error ??= { code: err instanceof TrainError ? err.code : 'internal', message: (err as Error)?.message ?? String(err) };
+      try {
+        writeRunRecord(runDir, record);
+      } catch {
+        // The original error says more than this one.
+      }
+    }
+    throw err;
   }
-  record.status = stopped && step < totalSteps ? 'stopped' : 'finished';
-  record.endedAt = new Date().toISOString();
-  record.durationSec = elapsed();
-  record.step = step;
-  record.epoch = step / stepsPerEpoch;
-  record.bestAcc = bestAcc;
-  record.finalAcc = lastAcc;
-  writeRunRecord(runDir, record);
-  log(`run ${record.runId} ${record.status} after ${step} steps: test accuracy ${(lastAcc * 100).toFixed(2)}% (best ${(bestAcc * 100).toFixed(2)}%)`);
-  return { runDir, status: record.status, steps: step, epochs: step / stepsPerEpoch, bestAcc, finalAcc: lastAcc, durationSec: elapsed(), checkpoint: path.join(runDir, CHECKPOINT_FILE) };
 }
 
 function baseRecord(session: Session, runId: string, options: TrainOptions): RunRecord {
@@ -204,7 +227,7 @@ function baseRecord(session: Session, runId: string, options: TrainOptions): Run
   return {
     runId, name: config.name ?? 'experiment', ...(options.configPath ? { configPath: path.resolve(options.configPath) } : {}), config, status: 'running', backend: session.backend.name,
     arch: resolved.spec.arch, dataset: session.dataset.name, dof: resolved.summary.dof, ringSize: resolved.summary.ringSize, totalParams: resolved.summary.totalParams,
-    startedAt: new Date().toISOString(), durationSec: 0, step: 0, epoch: 0,
+    startedAt: new Date().toISOString(), durationSec: 0, step: 0, epoch: 0, ...runOwner(),
   };
 }
 

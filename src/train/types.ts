@@ -105,6 +105,10 @@ export interface RunRecord {
   bestAcc?: number;
   finalAcc?: number;
   error?: { code: string; message: string; field?: string; file?: string };
+  /** The process that trains the run while status is "running" (trainer or CLI), and its host:
+   * a reader can tell a live run from one whose process died (see run-files.ts runLiveness). */
+  pid?: number;
+  hostname?: string;
 }
 
 export type TrainErrorCode = 'config' | 'dataset' | 'plan' | 'shape' | 'backend' | 'nan' | 'checkpoint' | 'internal';
