@@ -163,7 +163,7 @@ export const trainFailedNotification = new NotificationType<TrainFailure>('train
 /** A queued run was stopped before it started: nothing was written for it. */
 export const trainCancelledNotification = new NotificationType<RunRef>('train/cancelled');
 
-/** Trainer log lines also go to stderr; this carries structured ones the client may show. */
-export const logNotification = new NotificationType<{ readonly level: 'info' | 'warn' | 'error'; readonly message: string }>('log');
+// Trainer log lines go to stderr only (timestamped "<ISO> [level] message"); there is no log
+// notification: the client reads stderr, which also carries what tfjs prints.
 
 export const shutdownRequest = new RequestType<void, void, void>('shutdown');

@@ -1,6 +1,7 @@
 // Picks the fastest tensor backend that works here and says why. Native TensorFlow
 // (tfjs-node-gpu, then tfjs-node) is an optional dependency: it needs libtensorflow, which
 // its install script downloads, so on offline machines it is simply absent.
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../config/schema';
 import type { BackendAvailability } from '../protocol';
@@ -71,10 +72,16 @@ export async function selectBackend(preference: BackendName = 'auto'): Promise<B
     const skipped = backends.filter((b) => !b.available).map((b) => `${b.name}: ${b.detail}`);
     const reason = preference === 'auto' ? `fastest available${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}` : 'requested';
     const devices = name === 'tensorflow' ? native.devices : ['CPU'];
-    chosen = { name, reason, backends, threads: 1, devices };
+    chosen = { name, reason, backends, threads: name === 'tensorflow' ? nativeThreads() : 1, devices };
     return chosen;
   }
   throw new Error('no tensor backend could be initialized');
+}
+
+/** Native TensorFlow's intra-op pool: TF_NUM_INTRAOP_THREADS when set (rpg.trainer.threads), else one per core. */
+function nativeThreads(): number {
+  const configured = Number(process.env.TF_NUM_INTRAOP_THREADS);
+  return Number.isInteger(configured) && configured > 0 ? configured : availableParallelism();
 }
 
 /** The cpu backend prints a "use tfjs-node" banner on first use; `rpg info` says it better. */

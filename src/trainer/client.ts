@@ -34,32 +34,41 @@ export interface TrainerClientOptions {
 export class TrainerClient implements Disposable {
   readonly process: ChildProcess;
   readonly connection: MessageConnection;
-  /** Settles when the trainer process has ended. */
+  /** Settles when the trainer process has ended and its output is drained ('close'). */
   readonly exited: Promise<TrainerExit>;
   private exitInfo: TrainerExit | undefined;
 
   private constructor(options: TrainerClientOptions) {
     this.process = spawn(options.nodePath ?? process.execPath, [...(options.nodeArgs ?? []), options.trainerPath], {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      // The trainer's watchdog exits when this process is gone, even if its stdin stays open.
+      env: { ...(options.env ?? process.env), RPG_PARENT_PID: String(process.pid) },
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
     });
     const child = this.process;
     this.exited = new Promise<TrainerExit>((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
+      let settled = false;
+      const settle = (exit: TrainerExit) => {
+        if (settled) return;
+        settled = true;
+        this.exitInfo ??= exit;
         resolve(this.exitInfo);
         options.onExit?.(this.exitInfo);
+        // Everything the trainer wrote has been read by now (its final train/finished too).
+        this.connection.dispose();
+      };
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        // 'close' follows once stdout and stderr are drained; a grandchild that inherited the
+        // pipes could hold them open, so do not wait for it forever.
+        setTimeout(() => settle({ code, signal }), 2000).unref();
       });
+      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => settle(this.exitInfo ?? { code, signal }));
       child.once('error', (err) => {
         // Spawning failed (no such node): report it as an exit and on stderr.
         options.onStderrLine?.(`cannot start the trainer: ${err.message}`);
-        if (!this.exitInfo) {
-          this.exitInfo = { code: -1, signal: null };
-          resolve(this.exitInfo);
-          options.onExit?.(this.exitInfo);
-        }
+        if (!this.exitInfo) settle({ code: -1, signal: null });
       });
     });
     // Writing to a trainer that just died must not throw in the caller's process.

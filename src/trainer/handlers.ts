@@ -28,7 +28,12 @@ import { invalidParams, toResponseError } from './errors';
 import { layerWeightsFor, LoadedConfig, loadConfigRef, planFor } from './planning';
 import type { RunQueue } from './runs';
 
-export function registerHandlers(connection: MessageConnection, queue: RunQueue, trainerVersion: string): void {
+/** Shared with main.ts: once the process is shutting down, no run may start. */
+export interface TrainerLifecycle {
+  exiting: boolean;
+}
+
+export function registerHandlers(connection: MessageConnection, queue: RunQueue, trainerVersion: string, lifecycle: TrainerLifecycle = { exiting: false }): void {
   /** The client's backend preference, used for runs whose config says "auto". */
   let defaultBackend: BackendName | undefined;
 
@@ -39,6 +44,12 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
       }
       if (params.maxConcurrentRuns !== undefined) queue.setMaxConcurrent(params.maxConcurrentRuns);
       defaultBackend = params.backend;
+      // Native TensorFlow reads its thread pools' sizes from the environment when it loads,
+      // which selectBackend does next. wasm runs single-threaded under Node; cpu is plain JS.
+      if (params.threads !== undefined && Number.isInteger(params.threads) && params.threads > 0) {
+        process.env.TF_NUM_INTRAOP_THREADS = String(params.threads);
+        process.env.TF_NUM_INTEROP_THREADS = String(Math.min(params.threads, 2));
+      }
       let choice: BackendChoice;
       try {
         choice = await selectBackend(params.backend ?? 'auto');
@@ -64,6 +75,9 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
 
   connection.onRequest(trainStartRequest, (params) =>
     answer(async (): Promise<TrainStartResult> => {
+      if (lifecycle.exiting) {
+        throw new ResponseError<TrainerErrorData>(REQUEST_FAILED, 'the trainer is shutting down and accepts no new runs; start the run again (a fresh trainer starts)', { code: 'internal' });
+      }
       // Everything that can be checked before the engine runs is checked here, so a bad
       // config is a request error naming its field and nothing is created on disk.
       if (!params || typeof params.runsDir !== 'string' || !params.runsDir) throw invalidParams('give runsDir: the folder that holds runs', 'runsDir');

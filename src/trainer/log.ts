@@ -6,23 +6,13 @@ import { format } from 'node:util';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
-/** A sink for log lines that also matter to the client (the `log` notification). */
-type Forwarder = (level: LogLevel, message: string) => void;
-let forward: Forwarder | undefined;
-
 export function log(level: LogLevel, message: string): void {
   process.stderr.write(`${new Date().toISOString()} [${level}] ${message}\n`);
-  forward?.(level, message);
 }
 
 export const info = (message: string): void => log('info', message);
 export const warn = (message: string): void => log('warn', message);
 export const error = (message: string): void => log('error', message);
-
-/** Also send log lines to the client once the connection exists. */
-export function forwardLogs(sink: Forwarder | undefined): void {
-  forward = sink;
-}
 
 /** Writes bytes to the real stdout; the callback reports the outcome (EPIPE once the client is gone). */
 export type ProtocolOutput = (bytes: Buffer, callback: (err?: Error | null) => void) => void;

@@ -1,13 +1,14 @@
 // The background trainer: a plain Node process that speaks JSON-RPC 2.0 (src/protocol) over
 // its stdio. stdout carries protocol messages only; logs go to stderr with timestamps.
-// It lives as long as its client: end of stdin, `shutdown`, SIGTERM or SIGINT stop every run
-// gracefully (the current step finishes and a checkpoint is written), then the process exits.
+// It lives as long as its client: end of stdin, `shutdown`, SIGTERM or SIGINT, or its parent
+// process going away (a watchdog, for when stdin never closes) stop every run gracefully (the
+// current step finishes and a checkpoint is written), then the process exits.
 import { createMessageConnection } from 'vscode-jsonrpc/node';
 import type { NotificationType } from 'vscode-jsonrpc';
 import { version as trainerVersion } from '../../package.json';
-import { logNotification, shutdownRequest } from '../protocol';
+import { shutdownRequest } from '../protocol';
 import { train } from '../train/run';
-import { registerHandlers } from './handlers';
+import { registerHandlers, TrainerLifecycle } from './handlers';
 import * as log from './log';
 import { RunQueue } from './runs';
 import { ResilientMessageReader } from './stdin-reader';
@@ -40,24 +41,28 @@ function notify<P>(type: NotificationType<P>, params: P): void {
 }
 
 const queue = new RunQueue(train, notify);
-registerHandlers(connection, queue, trainerVersion);
-log.forwardLogs((level, message) => notify(logNotification, { level, message }));
+/** Set once the process is on its way out: train/start is refused from then on. */
+const lifecycle: TrainerLifecycle = { exiting: false };
+registerHandlers(connection, queue, trainerVersion, lifecycle);
+let exited = false;
 
-let exiting = false;
 /** Stops every run (each writes its checkpoint), then exits. */
 async function shutdown(reason: string): Promise<void> {
-  if (exiting) return;
-  exiting = true;
+  if (exited) return;
+  exited = true;
+  lifecycle.exiting = true;
+  clearInterval(watchdog);
   log.info(`shutting down: ${reason}`);
   const clean = await queue.stopAll(STOP_GRACE_MS);
   if (!clean) log.warn(`runs did not stop within ${STOP_GRACE_MS / 1000} s; exiting without their final checkpoint`);
   log.info('bye');
-  log.forwardLogs(undefined);
   // Protocol writes are synchronous: everything sent is in the pipe already.
   process.exit(0);
 }
 
 connection.onRequest(shutdownRequest, async () => {
+  // No run may start between this answer and the exit.
+  lifecycle.exiting = true;
   // Answer after the runs have stopped, so the client knows their checkpoints are written.
   await queue.stopAll(STOP_GRACE_MS);
   setTimeout(() => void shutdown('shutdown requested'), 20);
@@ -68,10 +73,39 @@ connection.onClose(() => {
 });
 connection.onError(([err]) => log.error(`connection: ${err.message}`));
 
+/**
+ * The parent watchdog: a client that dies without closing our stdin (a wrapper script as
+ * rpg.trainer.nodePath keeps the pipe open, or the parent was SIGKILLed with the pipe
+ * inherited elsewhere) must not leave a trainer burning CPU. RPG_PARENT_PID names the client's
+ * process; without it, the parent we were started by. When it is gone: graceful shutdown.
+ */
+const WATCHDOG_MS = Number(process.env.RPG_TRAINER_WATCHDOG_MS) || 2000;
+const parentPid = Number(process.env.RPG_PARENT_PID) || process.ppid;
+const watchdog = setInterval(() => {
+  // Reparented (ppid changed, usually to 1 or a subreaper) also means the parent is gone.
+  const parentGone = !isAlive(parentPid) || (!process.env.RPG_PARENT_PID && process.ppid !== parentPid);
+  if (parentGone) {
+    log.warn(`the parent process ${parentPid} is gone; stopping`);
+    closed = true;
+    void shutdown('parent process gone');
+  }
+}, WATCHDOG_MS);
+watchdog.unref();
+
+function isAlive(pid: number): boolean {
+  if (!(pid > 1)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     // A second signal means "now": the checkpoint of the last finished step is already on disk.
-    if (exiting) {
+    if (exited) {
       log.warn(`${signal} again: exiting immediately`);
       process.exit(130);
     }

@@ -12,7 +12,7 @@ import type { ConfigRef, LayerWeightsParams, LayerWeightsResult, PlanLayer, Plan
 import { generateWeights, initialRing, materializePlan, MaterializedPlan } from '../rpg/materialize';
 import { ringSpans, RpgPlan } from '../rpg/plan';
 import { readCheckpoint } from '../train/checkpoint';
-import { readRunRecord } from '../train/run';
+import { readRunRecord } from '../train/run-files';
 import { TrainError } from '../train/types';
 import { invalidParams } from './errors';
 

@@ -108,15 +108,24 @@ export class RunQueue {
     while (this.training.size < this.maxConcurrent && this.waiting.length) {
       const run = this.waiting.shift()!;
       this.training.set(run.runId, run);
-      run.done = this.execute(run).finally(() => {
-        this.training.delete(run.runId);
-        this.pump();
-      });
+      // On the next turn of the event loop: the train/start answer (sent once the handler's
+      // promise settles) goes out before any notification of the run, even train/failed.
+      run.done = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => this.execute(run))
+        .finally(() => {
+          this.training.delete(run.runId);
+          this.pump();
+        });
     }
   }
 
   private async execute(run: Run): Promise<void> {
     const { runId } = run;
+    if (run.controller.signal.aborted) {
+      // Stopped between its start and its first step: nothing was written for it.
+      this.notify(trainCancelledNotification, { runId });
+      return;
+    }
     let totals = { totalSteps: 0, totalEpochs: 0 };
     let runDir = run.options.resumeFrom;
     const progress = new ProgressThrottle<TrainRow>(1000 / PROGRESS_PER_SECOND, (row) => this.notify(trainProgressNotification, { ...row, runId, ...totals }));
