@@ -96,6 +96,11 @@ function makeBench(arch: string, kind: Kind, batch: number, dof?: number | strin
 }
 
 const now = () => performance.now();
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 // ---------------------------------------------------------------- child: memory of one model
 async function childMemory(): Promise<void> {
@@ -129,8 +134,8 @@ interface ThroughputRow {
 
 async function throughput(arch: string, backend: string, batch: number, steps: number, warmup: number, rounds: number, log: (s: string) => void): Promise<ThroughputRow> {
   await selectBackend(backend as 'wasm' | 'cpu');
-  const time: Record<Kind, number> = { plain: 0, rpg: 0 };
-  const count: Record<Kind, number> = { plain: 0, rpg: 0 };
+  // Per-step times; the median is robust to the preemptions of a shared machine.
+  const times: Record<Kind, number[]> = { plain: [], rpg: [] };
   let genFwdMs = 0;
   let genFwdBwdMs = 0;
   let params = 0;
@@ -140,10 +145,11 @@ async function throughput(arch: string, backend: string, batch: number, steps: n
       const b = makeBench(arch, kind, batch);
       params = b.resolved.summary.totalParams;
       for (let k = 0; k < warmup; k++) b.step();
-      const t0 = now();
-      for (let k = 0; k < steps; k++) b.step();
-      time[kind] += now() - t0;
-      count[kind] += steps * batch;
+      for (let k = 0; k < steps; k++) {
+        const t0 = now();
+        b.step();
+        times[kind].push(now() - t0);
+      }
       if (kind === 'rpg' && r === 0) {
         // Generation alone: forward (gather·signScale + split) and forward + ring gradient.
         ringSize = b.resolved.plan!.ringSize;
@@ -160,19 +166,22 @@ async function throughput(arch: string, backend: string, batch: number, steps: n
         });
         f();
         g();
-        let t1 = now();
-        for (let k = 0; k < reps; k++) f();
-        genFwdMs = (now() - t1) / reps;
-        t1 = now();
-        for (let k = 0; k < reps; k++) g();
-        genFwdBwdMs = (now() - t1) / reps;
+        const timed = (fn: () => void) => median(Array.from({ length: reps }, () => {
+          const t1 = now();
+          fn();
+          return now() - t1;
+        }));
+        genFwdMs = timed(f);
+        genFwdBwdMs = timed(g);
         u.dispose();
         gen.dispose();
       }
       b.dispose();
     }
   }
-  const row = { arch, backend, batch, steps: steps * rounds, plain: count.plain / (time.plain / 1000), rpg: count.rpg / (time.rpg / 1000), params, ringSize, genFwdMs, genFwdBwdMs, rpgStepMs: time.rpg / (count.rpg / batch) };
+  const plainMs = median(times.plain);
+  const rpgMs = median(times.rpg);
+  const row = { arch, backend, batch, steps: steps * rounds, plain: (batch * 1000) / plainMs, rpg: (batch * 1000) / rpgMs, params, ringSize, genFwdMs, genFwdBwdMs, rpgStepMs: rpgMs };
   log(`${LABEL[arch]} on ${backend}: plain ${row.plain.toFixed(1)} samples/s, RPG ${row.rpg.toFixed(1)} samples/s (step time ratio ${(row.plain / row.rpg).toFixed(3)}), generation ${genFwdMs.toFixed(2)} ms fwd / ${genFwdBwdMs.toFixed(2)} ms fwd+bwd`);
   return row;
 }
@@ -193,6 +202,7 @@ function memory(arch: string, kind: Kind, backend: string, batch: number, steps:
 
 async function leakCheck(steps: number, batch: number): Promise<{ steps: number; tensorsAt10: number; bytesAt10: number; tensorsEnd: number; bytesEnd: number; min: number; max: number; tensorsAfterDispose: number; bytesAfterDispose: number }> {
   await selectBackend('wasm');
+  const start = tf.memory().numTensors;
   const b = makeBench('lenet5', 'rpg', batch);
   let tensorsAt10 = 0;
   let bytesAt10 = 0;
@@ -213,7 +223,7 @@ async function leakCheck(steps: number, batch: number): Promise<{ steps: number;
   const end = tf.memory();
   b.dispose();
   const after = tf.memory();
-  return { steps, tensorsAt10, bytesAt10, tensorsEnd: end.numTensors, bytesEnd: end.numBytes, min, max, tensorsAfterDispose: after.numTensors, bytesAfterDispose: after.numBytes };
+  return { steps, tensorsAt10, bytesAt10, tensorsEnd: end.numTensors, bytesEnd: end.numBytes, min, max, tensorsAfterDispose: after.numTensors - start, bytesAfterDispose: after.numBytes };
 }
 
 async function checkpointSizes(dofs: number[]): Promise<{ label: string; ringSize: number; dof: number; ckptBytes: number; rpgzBytes: number | null }[]> {
@@ -306,7 +316,7 @@ async function main(): Promise<void> {
   const batch = QUICK ? 8 : 64;
   const plan: [string, string, number, number, number][] = QUICK
     ? [['mlp', 'wasm', 2, 1, 1], ['lenet5', 'wasm', 1, 1, 1], ['mlp', 'cpu', 1, 0, 1]]
-    : [['mlp', 'wasm', 40, 3, 4], ['lenet5', 'wasm', 20, 3, 4], ['resnet20', 'wasm', 6, 2, 2], ['resnet18', 'wasm', 2, 1, 2], ['mlp', 'cpu', 10, 2, 2], ['lenet5', 'cpu', 3, 1, 2]];
+    : [['mlp', 'wasm', 40, 3, 4], ['lenet5', 'wasm', 20, 3, 4], ['resnet20', 'wasm', 6, 2, 2], ['resnet18', 'wasm', 2, 1, 1], ['mlp', 'cpu', 10, 2, 2], ['lenet5', 'cpu', 3, 1, 2]];
   log(`benchmark (${QUICK ? 'quick' : 'full'}): batch ${batch}, load average ${loadStart.map((l) => l.toFixed(2)).join(' ')}`);
   const rows: ThroughputRow[] = [];
   for (const [arch, backend, steps, warmup, rounds] of plan) rows.push(await throughput(arch, backend, batch, steps, warmup, rounds, log));
@@ -333,14 +343,14 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   lines.push('## Training engine: setup', '');
   lines.push(`Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${QUICK ? 'node --import tsx bench/run.ts --quick' : 'npm run bench'}\` on ${cpu}, ${os.cpus().length} cores visible, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}, tfjs ${tf.version_core} (backends: wasm = WebAssembly SIMD, 1 thread; cpu = pure JS).`);
-  lines.push(`1-min load average ${loadStart[0]!.toFixed(2)} at the start and ${loadEnd[0]!.toFixed(2)} at the end (other engineers share these 2 cores: absolute numbers are noisy, the RPG/plain ratios are measured in interleaved rounds so load changes hit both). Synthetic data, batch ${batch}, Adam, RPG ring = 10% of the generated weights ("ring" sampling), training step = forward + backward + update + BN running stats, as \`train()\` takes it.`, '');
+  lines.push(`1-min load average ${loadStart[0]!.toFixed(2)} at the start and ${loadEnd[0]!.toFixed(2)} at the end (other engineers share these 2 cores: absolute numbers are noisy, the RPG/plain ratios are measured in interleaved rounds so load changes hit both). Throughput = batch / median step time (per-step times, so preemptions by other processes do not skew it). Synthetic data, batch ${batch}, Adam, RPG ring = 10% of the generated weights ("ring" sampling), training step = forward + backward + update + BN running stats, as \`train()\` takes it.`, '');
   lines.push('## Step throughput', '');
   lines.push('| model | backend | params | ring M | plain samples/s | RPG samples/s | RPG step time / plain | steps timed (each) |', '|---|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) lines.push(`| ${LABEL[r.arch]} | ${r.backend} | ${r.params.toLocaleString('en-US')} | ${r.ringSize.toLocaleString('en-US')} | ${fmt(r.plain)} | ${fmt(r.rpg)} | ${(r.plain / r.rpg).toFixed(3)}× | ${r.steps} |`);
   const worst = Math.max(...rows.map((r) => r.plain / r.rpg));
   lines.push('', `Target: RPG step time ≤ 1.15× plain on the same backend — worst ratio here ${worst.toFixed(3)}× (${worst <= 1.15 ? 'met' : 'not met'}).`, '');
   lines.push('## Ring generation cost', '');
-  lines.push('Generating every generated kernel from the ring (one gather · sign·scale, split, reshape), alone, and with its O(N) ring gradient; share = (forward + gradient) / RPG training step.', '');
+  lines.push('Generating every generated kernel from the ring (one gather · sign·scale, split, reshape), alone, and with its O(N) ring gradient (medians of repeated calls); share = (forward + gradient) / RPG training step.', '');
   lines.push('| model | backend | generated N | forward ms | forward + gradient ms | RPG step ms | share of step |', '|---|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const n = resolve(r.arch, 'rpg').plan!.generatedCount;
@@ -351,7 +361,7 @@ async function main(): Promise<void> {
   lines.push('| model | kind | max RSS | tfjs peak during a step | tfjs persistent |', '|---|---|---:|---:|---:|');
   for (const r of memRows) lines.push(`| ${LABEL[r.arch]} | ${r.kind} | ${fmt(r.maxRssMB, 0)} MB | ${mib(r.peakBytes)} | ${mib(r.persistentBytes)} |`);
   lines.push('', '## Tensor leaks', '');
-  lines.push(`${leak.steps} training steps of RPG LeNet-5 on wasm (batch ${QUICK ? 4 : 16}): ${leak.tensorsAt10} live tensors (${kib(leak.bytesAt10)}) after step 10, ${leak.tensorsAt10 === leak.tensorsEnd && leak.min === leak.max ? 'the same' : 'NOT the same'} at every later step (range ${leak.min}–${leak.max}); ${leak.tensorsEnd} after the last step; after disposing the network, optimizer and batch: ${leak.tensorsAfterDispose} tensors (${kib(leak.bytesAfterDispose)}) left in the process.`, '');
+  lines.push(`${leak.steps} training steps of RPG LeNet-5 on wasm (batch ${QUICK ? 4 : 16}): ${leak.tensorsAt10} live tensors (${kib(leak.bytesAt10)}) after step 10, ${leak.tensorsAt10 === leak.tensorsEnd && leak.min === leak.max ? 'the same' : 'NOT the same'} at every later step (range ${leak.min}–${leak.max}); ${leak.tensorsEnd} after the last step; after disposing the network, optimizer and batch, ${leak.tensorsAfterDispose} more tensors are alive than before it was built: not a per-step leak but a per-construction one — \`tf.variable(tf.tensor(init))\` in \`Network\` and \`Optimizer\` keeps each initial-value tensor registered (reported to the engine owner).`, '');
   lines.push('## Checkpoint size vs DoF', '');
   lines.push('LeNet-5 (44,190 generated weights + 236 free biases), checkpoint = ring + free parameters + Adam m and v (float32), as `train()` writes it; `.rpgz` = 8-bit ring, float32 free parameters, no pruning.', '');
   lines.push('| model | trained DoF | checkpoint.bin | .rpgz (8-bit) |', '|---|---:|---:|---:|');

@@ -22,7 +22,7 @@ const rpg = (args: string[]) => {
 before(() => {
   if (!existsSync(cli)) spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inherit' });
   const config = path.join(dir, 'tiny.rpg.json');
-  writeFileSync(config, JSON.stringify({ name: 'tiny', seed: 2, model: { arch: 'lenet5' }, rpg: { dof: 2000 }, data: { dataset: 'mnist-embedded', trainSize: 512, testSize: 200 }, train: { lr: 0.003, batchSize: 64, epochs: 1, backend: 'wasm' } }));
+  writeFileSync(config, JSON.stringify({ name: 'tiny', seed: 2, model: { arch: 'lenet5' }, rpg: { dof: 2000 }, data: { dataset: 'mnist-embedded', trainSize: 256, testSize: 200 }, train: { lr: 0.003, batchSize: 64, epochs: 1, backend: 'wasm' } }));
   const r = rpg(['train', config, '--runs', path.join(dir, 'runs'), '--plain']);
   assert.equal(r.code, 0, r.err);
   const [id] = readdirSync(path.join(dir, 'runs', 'tiny'));

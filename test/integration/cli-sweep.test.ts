@@ -22,7 +22,7 @@ const rpg = (args: string[]) => {
 test('rpg sweep: 3 ring sizes + plain + width and subspace baselines → sweep.json with a fit, sweep.svg, a text plot', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rpg-sweep-'));
   const config = path.join(dir, 'tiny.rpg.json');
-  writeFileSync(config, JSON.stringify({ name: 'tiny', seed: 4, model: { arch: 'mlp', hidden: [32] }, rpg: { dof: 100 }, data: { dataset: 'mnist-embedded', trainSize: 512, testSize: 256 }, train: { lr: 0.003, batchSize: 64, epochs: 1, backend: 'wasm' } }));
+  writeFileSync(config, JSON.stringify({ name: 'tiny', seed: 4, model: { arch: 'mlp', hidden: [32] }, rpg: { dof: 100 }, data: { dataset: 'mnist-embedded', trainSize: 512, testSize: 128 }, train: { lr: 0.003, batchSize: 64, epochs: 1, backend: 'wasm' } }));
   const r = rpg(['sweep', config, '--dof', '100,300,1000', '--baselines', '--runs', path.join(dir, 'runs')]);
   assert.equal(r.code, 0, r.err + r.out);
   assert.match(r.out, /fit over RPG points: accuracy ≈ .*· ln\(M\)\s+\(R² = /);
