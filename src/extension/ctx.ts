@@ -5,7 +5,7 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { Config, needsTrainerRestart } from './config';
 import { ConfigCodeLenses } from './codelens';
 import type { PanelDeps } from './panels';
-import { PlanService } from './plans';
+import { planInProcess, PlanService } from './plans';
 import { RunsModel } from './runs';
 import { StatusBar } from './status';
 import { TrainerService } from './trainer';
@@ -25,14 +25,18 @@ export class Ctx implements vscode.Disposable {
   readonly experimentsView: vscode.TreeView<ExperimentNode>;
   readonly layersView: vscode.TreeView<LayerNode>;
   readonly failures = new vscode.EventEmitter<ReportedFailure>();
+  /** The language client once started. */
   languageClient: LanguageClient | undefined;
+  /** The client from the moment it is created, while it may still be starting (or failed). */
+  languageClientStarting: LanguageClient | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  private restartPromptPending = false;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('RPG Studio', { log: true });
     this.trainer = new TrainerService(vscode.Uri.joinPath(extension.extensionUri, 'dist', 'trainer.js').fsPath, this.config, this.log);
     this.runs = new RunsModel(this.config, this.trainer);
-    this.plans = new PlanService(this.trainer, this.config);
+    this.plans = new PlanService(this.config);
     this.status = new StatusBar(this.trainer, this.runs);
     this.experiments = new ExperimentsTree(this.runs);
     this.layers = new LayersTree(this.plans);
@@ -71,7 +75,9 @@ export class Ctx implements vscode.Disposable {
   panelDeps(): PanelDeps {
     return {
       extensionUri: this.extension.extensionUri,
-      trainer: { plan: (ref) => this.trainer.plan(ref), layerWeights: (p) => this.trainer.layerWeights(p) },
+      // Plans are pure and computed here; layer weights (checkpoints, materialized rings) are
+      // heavy and come from the trainer.
+      trainer: { plan: (ref) => planInProcess(ref), layerWeights: (p) => this.trainer.layerWeights(p) },
       log: (m) => this.log.info(`[panels] ${m}`),
       revealLayer: (configUri, layerName) => void this.revealLayer(configUri, layerName),
       runsDir: () => {
@@ -97,7 +103,25 @@ export class Ctx implements vscode.Disposable {
   }
 
   private onConfigurationChange(e: vscode.ConfigurationChangeEvent): void {
-    if (!needsTrainerRestart(e) || this.trainer.state.kind !== 'ready') return;
+    if (!needsTrainerRestart(e)) return;
+    const kind = this.trainer.state.kind;
+    if (kind === 'starting') {
+      // The trainer may have read the settings before this change: ask once it is ready.
+      if (this.restartPromptPending) return;
+      this.restartPromptPending = true;
+      const sub = this.trainer.onDidChangeState((state) => {
+        if (state.kind === 'starting') return;
+        sub.dispose();
+        this.restartPromptPending = false;
+        if (state.kind === 'ready') this.offerRestart();
+      });
+      this.disposables.push(sub);
+      return;
+    }
+    if (kind === 'ready') this.offerRestart();
+  }
+
+  private offerRestart(): void {
     const active = this.trainer.activeRunIds.length;
     const note = active ? ` ${active} run(s) will stop at a checkpoint; resume them from the Experiments view.` : '';
     void vscode.window.showInformationMessage(`The trainer reads this setting when it starts. Restart it now?${note}`, 'Restart Trainer').then((a) => {

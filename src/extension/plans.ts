@@ -1,10 +1,26 @@
-// Plans of open configs, computed by the trainer's `plan` request on the editor's unsaved text,
-// debounced while the user types and cached per document version. The Layers view and the
-// plan CodeLens read from here, so one edit costs one request.
+// Plans of open configs, computed from the editor's unsaved text, debounced while the user
+// types and cached per document version. The Layers view and the plan CodeLens read from here,
+// so one edit costs one plan. Planning is pure (config → dataset shape → model → plan, no
+// tensors), so it runs here in the extension host with the trainer's own code (planFor): no
+// process starts for it, and it works the same in Restricted Mode.
 import * as vscode from 'vscode';
-import { PlanResult, REQUEST_FAILED, TrainerErrorData } from '../protocol';
+import type { ConfigRef, PlanResult, TrainerErrorData } from '../protocol';
+import { REQUEST_FAILED } from '../protocol';
+import { toResponseError } from '../trainer/errors';
+import { planFor } from '../trainer/planning';
 import type { Config } from './config';
-import type { TrainerService } from './trainer';
+
+/**
+ * The trainer's `plan` answer, computed in this process (never loads tfjs). Throws what the
+ * request would: a ResponseError with code REQUEST_FAILED and the field at fault in `data`.
+ */
+export async function planInProcess(ref: ConfigRef): Promise<PlanResult> {
+  try {
+    return planFor(ref);
+  } catch (err) {
+    throw toResponseError(err);
+  }
+}
 
 export type PlanOutcome =
   | { readonly ok: true; readonly plan: PlanResult; readonly version: number }
@@ -20,10 +36,7 @@ export class PlanService implements vscode.Disposable {
   /** A document's plan changed (a new outcome is cached). */
   readonly onDidChangePlan = this.changed.event;
 
-  constructor(
-    private readonly trainer: TrainerService,
-    private readonly config: Config,
-  ) {
+  constructor(private readonly config: Config) {
     this.disposables.push(
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (isConfigDocument(e.document) && e.contentChanges.length) this.schedule(e.document);
@@ -91,7 +104,7 @@ export class PlanService implements vscode.Disposable {
   private async compute(document: vscode.TextDocument, version: number): Promise<PlanOutcome> {
     const ref = { text: document.getText(), ...(document.uri.scheme === 'file' ? { configPath: document.uri.fsPath } : {}) };
     try {
-      return { ok: true, plan: await this.trainer.plan(ref), version };
+      return { ok: true, plan: await planInProcess(ref), version };
     } catch (err) {
       const data = (err as { data?: TrainerErrorData }).data;
       const transient = (err as { code?: unknown }).code !== REQUEST_FAILED;
