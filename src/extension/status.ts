@@ -8,6 +8,8 @@ import type { TrainerService, TrainerState } from './trainer';
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The last value of the `rpg.training` context key, so it is set only when it changes. */
+  private trainingContext: boolean | undefined;
 
   constructor(
     private readonly trainer: TrainerService,
@@ -36,7 +38,10 @@ export class StatusBar implements vscode.Disposable {
     const item = this.item;
     item.backgroundColor = undefined;
     item.color = undefined;
-    void vscode.commands.executeCommand('setContext', 'rpg.training', active.length > 0);
+    if (this.trainingContext !== active.length > 0) {
+      this.trainingContext = active.length > 0;
+      void vscode.commands.executeCommand('setContext', 'rpg.training', this.trainingContext);
+    }
 
     if (training.length > 0) {
       const run = training[0]!;
@@ -54,6 +59,9 @@ export class StatusBar implements vscode.Disposable {
     } else if (state.kind === 'starting') {
       item.text = '$(loading~spin) RPG: starting trainer';
       item.tooltip = 'The trainer process is starting.';
+    } else if (state.kind === 'stopping') {
+      item.text = '$(loading~spin) RPG: stopping trainer';
+      item.tooltip = 'The trainer process is stopping; the next command waits for it and starts a fresh one.';
     } else if (state.kind === 'ready') {
       item.text = `$(circuit-board) RPG: ${state.info.backend}`;
       item.tooltip = tooltip(state, active);
@@ -81,14 +89,15 @@ function tooltip(state: TrainerState, active: readonly RunInfo[]): vscode.Markdo
   }
   for (const run of active) {
     const name = run.record?.name ?? run.runId;
-    if (run.status === 'queued') md.appendMarkdown(`$(watch) ${escape(name)}: queued  \n`);
-    else if (run.live) md.appendMarkdown(`$(sync) ${escape(name)}: ${liveText(run)}, loss ${run.live.loss.toFixed(4)}, ETA ${duration(run.live.etaSeconds)}  \n`);
-    else md.appendMarkdown(`$(sync) ${escape(name)}: starting  \n`);
+    if (run.status === 'queued') md.appendMarkdown(`$(watch) ${escapeMarkdown(name)}: queued  \n`);
+    else if (run.live) md.appendMarkdown(`$(sync) ${escapeMarkdown(name)}: ${liveText(run)}, loss ${run.live.loss.toFixed(4)}, ETA ${duration(run.live.etaSeconds)}  \n`);
+    else md.appendMarkdown(`$(sync) ${escapeMarkdown(name)}: starting  \n`);
   }
   md.appendMarkdown('\nClick to open the training curves.');
   return md;
 }
 
-function escape(s: string): string {
+/** Text made literal inside a MarkdownString (run.json fields, names). */
+export function escapeMarkdown(s: string): string {
   return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }

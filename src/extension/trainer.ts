@@ -31,7 +31,8 @@ import {
   trainStopRequest,
 } from '../protocol';
 import { TrainerClient, TrainerExit } from '../trainer/client';
-import { RUN_FILE } from '../train/run-files';
+import { writeFileAtomic } from '../train/checkpoint';
+import { parseRunRecord, RUN_FILE, runOwnerAlive } from '../train/run-files';
 import type { RunRecord } from '../train/types';
 import type { Config } from './config';
 
@@ -51,7 +52,12 @@ export type TrainerState =
   | { readonly kind: 'idle' }
   | { readonly kind: 'starting' }
   | { readonly kind: 'ready'; readonly info: InitializeResult }
+  /** Shutting down (restart, settings change): the next use waits for it to exit. */
+  | { readonly kind: 'stopping' }
   | { readonly kind: 'crashed'; readonly message: string };
+
+/** Why a process ended, as far as the extension caused it. */
+type ExitCause = { readonly kind: 'shutdown' } | { readonly kind: 'corrupted' } | { readonly kind: 'startFailed' };
 
 /** What the extension knows about a run the trainer holds, to clean up if the process dies. */
 interface ActiveRun {
@@ -64,7 +70,9 @@ export class TrainerService implements vscode.Disposable {
   private starting: Promise<TrainerClient> | undefined;
   private stateValue: TrainerState = { kind: 'idle' };
   /** Set while we end the process ourselves, so its exit is not a crash. */
-  private expectedExit = new WeakSet<TrainerClient>();
+  private readonly exitCause = new WeakMap<TrainerClient, ExitCause>();
+  /** Settles when a client's exit has been handled (runs failed, state set): onExit. */
+  private readonly exitHandled = new WeakMap<TrainerClient, Promise<void>>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly stateEmitter = new vscode.EventEmitter<TrainerState>();
   private readonly runEmitter = new vscode.EventEmitter<RunEvent>();
@@ -107,8 +115,20 @@ export class TrainerService implements vscode.Disposable {
 
   async startRun(params: TrainStartParams): Promise<TrainStartResult> {
     const client = await this.ensureStarted();
-    const result = await client.request(trainStartRequest, params);
-    // train/started may already have arrived (it is sent before the response on a fast start).
+    // A run can end before its train/start answer arrives (an older trainer, a very fast
+    // failure): remember what ended meanwhile so it is not added back as active.
+    const ended = new Set<string>();
+    const sub = this.runEmitter.event((e) => {
+      if (e.kind === 'finished' || e.kind === 'failed' || e.kind === 'cancelled') ended.add(e.runId);
+    });
+    let result: TrainStartResult;
+    try {
+      result = await client.request(trainStartRequest, params);
+    } finally {
+      sub.dispose();
+    }
+    if (ended.has(result.runId) || this.client !== client) return result;
+    // train/started may already have arrived.
     const known = this.active.get(result.runId);
     this.active.set(result.runId, { ...known, runDir: known?.runDir ?? params.resumeFrom, configPath: known?.configPath ?? params.configPath });
     return result;
@@ -131,22 +151,31 @@ export class TrainerService implements vscode.Disposable {
   async shutdown(reason: string, graceMs = 15_000): Promise<void> {
     const client = this.client ?? (await this.starting?.catch(() => undefined));
     if (!client) return;
-    this.log.info(`stopping the trainer (pid ${client.pid}): ${reason}`);
-    this.expectedExit.add(client);
+    if (!client.exit && !this.exitCause.has(client)) {
+      this.log.info(`stopping the trainer (pid ${client.pid}): ${reason}`);
+      this.exitCause.set(client, { kind: 'shutdown' });
+      if (this.client === client) this.setState({ kind: 'stopping' });
+    }
     await client.shutdown(graceMs);
+    await this.exitHandled.get(client);
   }
 
-  /** Starts the trainer unless it runs; resolves once `initialize` has answered. */
+  /**
+   * Starts the trainer unless it runs; resolves once `initialize` has answered. While an old
+   * process is on its way out (restart, corrupted output), waits until it has exited and its
+   * runs are cleaned up, so nothing is sent to a process that will not run it.
+   */
   ensureStarted(): Promise<TrainerClient> {
-    if (this.client && !this.client.exit) return Promise.resolve(this.client);
-    this.starting ??= this.start().finally(() => (this.starting = undefined));
+    const current = this.client;
+    if (current && !current.exit && !this.exitCause.has(current)) return Promise.resolve(current);
+    this.starting ??= this.startAfter(current).finally(() => (this.starting = undefined));
     return this.starting;
   }
 
   dispose(): void {
     const client = this.client;
     if (client && !client.exit) {
-      this.expectedExit.add(client);
+      if (!this.exitCause.has(client)) this.exitCause.set(client, { kind: 'shutdown' });
       // Closing stdin makes the trainer stop its runs gracefully and exit on its own.
       client.process.stdin?.end();
       setTimeout(() => client.dispose(), 5000).unref();
@@ -164,6 +193,17 @@ export class TrainerService implements vscode.Disposable {
     this.stateEmitter.fire(state);
   }
 
+  private async startAfter(old: TrainerClient | undefined): Promise<TrainerClient> {
+    if (old) {
+      await old.exited;
+      await this.exitHandled.get(old);
+    }
+    // Someone else may have started one meanwhile.
+    const current = this.client;
+    if (current && current !== old && !current.exit && !this.exitCause.has(current)) return current;
+    return this.start();
+  }
+
   private async start(): Promise<TrainerClient> {
     this.setState({ kind: 'starting' });
     const t0 = performance.now();
@@ -175,7 +215,7 @@ export class TrainerService implements vscode.Disposable {
       env: runtime.env,
       cwd: path.dirname(this.trainerPath),
       onStderrLine: (line) => this.logTrainerLine(line),
-      onExit: (exit) => void this.onExit(client, exit),
+      onExit: (exit) => this.exitHandled.set(client, this.onExit(client, exit)),
     });
     this.client = client;
     this.log.info(`trainer starting: ${runtime.nodePath} ${[...runtime.nodeArgs, this.trainerPath].join(' ')} (pid ${client.pid ?? '?'})`);
@@ -195,9 +235,9 @@ export class TrainerService implements vscode.Disposable {
       return client;
     } catch (err) {
       const message = client.exit ? `the trainer exited during startup (${describeExit(client.exit)})` : (err as Error).message;
-      this.expectedExit.add(client);
+      // onExit clears the client once the process is gone; the crashed state stays.
+      this.exitCause.set(client, { kind: 'startFailed' });
       client.dispose();
-      if (this.client === client) this.client = undefined;
       this.setState({ kind: 'crashed', message: `Could not start the trainer: ${message}` });
       throw new Error(`Could not start the trainer: ${message}`);
     }
@@ -230,53 +270,54 @@ export class TrainerService implements vscode.Disposable {
     // Bytes on the trainer's stdout that are not protocol messages desynchronise the stream:
     // log them and restart cleanly (runs get SIGTERM, so they stop at a checkpoint).
     client.connection.onError(([err]) => {
-      if (this.client !== client || this.expectedExit.has(client)) return;
+      if (this.client !== client || this.exitCause.has(client)) return;
       this.log.error(`trainer output is not a protocol message (${err.message.split('\n')[0]}); restarting the trainer`);
-      this.expectedExit.add(client);
-      void this.endCorrupted(client);
+      this.endCorrupted(client);
     });
     client.connection.onClose(() => {
       if (this.client === client && !client.exit) this.log.warn('trainer connection closed');
     });
   }
 
-  private async endCorrupted(client: TrainerClient): Promise<void> {
+  /** Ends a process whose output is corrupted; onExit cleans up (the one cleanup path). */
+  private endCorrupted(client: TrainerClient): void {
+    this.exitCause.set(client, { kind: 'corrupted' });
+    if (this.client === client) this.setState({ kind: 'stopping' });
     client.process.kill('SIGTERM');
     const timer = setTimeout(() => client.dispose(), 20_000);
-    const exit = await client.exited;
-    clearTimeout(timer);
-    await this.failActiveRuns(`The trainer was restarted because its output was corrupted (${describeExit(exit)}). The run stopped at its last checkpoint; resume it from the Experiments view.`);
-    if (this.client === client) this.client = undefined;
-    this.setState({ kind: 'idle' });
+    void client.exited.then(() => clearTimeout(timer));
   }
 
+  /** The single cleanup path of every process end: fails its runs, then sets the state. */
   private async onExit(client: TrainerClient, exit: TrainerExit): Promise<void> {
     // Requests still waiting on the dead process fail now instead of never settling.
     client.dispose();
-    if (this.client !== client) return;
-    const expected = this.expectedExit.has(client);
+    const cause = this.exitCause.get(client);
+    const expected = cause !== undefined;
     this.log[expected ? 'info' : 'error'](`trainer (pid ${client.pid}) exited: ${describeExit(exit)}`);
-    if (expected && this.active.size === 0) {
-      this.client = undefined;
-      this.setState({ kind: 'idle' });
-      return;
-    }
-    if (!expected) {
-      this.client = undefined;
+    // A new process starts only after this one is handled, so active runs are this one's.
+    let state: TrainerState = { kind: 'idle' };
+    if (!cause) {
       const message = `The trainer process ended unexpectedly (${describeExit(exit)}).`;
       await this.failActiveRuns(`${message} The run's last checkpoint is intact: resume it from the Experiments view.`);
-      this.setState({ kind: 'crashed', message: `${message} The next command starts a fresh one.` });
-      return;
+      state = { kind: 'crashed', message: `${message} The next command starts a fresh one.` };
+    } else if (cause.kind === 'corrupted') {
+      await this.failActiveRuns(`The trainer was restarted because its output was corrupted (${describeExit(exit)}). The run stopped at its last checkpoint; resume it from the Experiments view.`);
+    } else {
+      // Expected, with runs still active: a graceful shutdown whose finished notifications were
+      // lost; runs whose record still says "running" did not finish cleanly.
+      await this.failActiveRuns(`The trainer stopped (${describeExit(exit)}) before the run reported its end.`);
     }
-    // Expected, with runs still active: a graceful shutdown whose finished notifications were
-    // lost; runs whose record still says "running" did not finish cleanly.
+    // Only the newest process decides the state: a newer client (or none) is never overwritten.
+    if (this.client !== client && this.client !== undefined) return;
     this.client = undefined;
-    await this.failActiveRuns(`The trainer stopped (${describeExit(exit)}) before the run reported its end.`);
-    this.setState({ kind: 'idle' });
+    // A failed start already says why (crashed); keep that message.
+    if (cause?.kind !== 'startFailed') this.setState(state);
   }
 
   /** Marks every active run failed: on disk (when its record still says running) and as an event. */
   private async failActiveRuns(message: string): Promise<void> {
+    if (this.active.size === 0) return;
     const runs = [...this.active.entries()];
     this.active.clear();
     for (const [runId, run] of runs) {
@@ -303,17 +344,19 @@ export class TrainerService implements vscode.Disposable {
  */
 export async function markRunFailed(runDir: string, message: string): Promise<boolean> {
   const file = path.join(runDir, RUN_FILE);
-  let record: RunRecord;
+  let text: string;
   try {
-    record = JSON.parse(await fs.readFile(file, 'utf8')) as RunRecord;
+    text = await fs.readFile(file, 'utf8');
   } catch {
     return false;
   }
-  if (record.status !== 'running') return false;
-  const updated: RunRecord = { ...record, status: 'failed', endedAt: new Date().toISOString(), error: { code: 'internal', message } };
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(updated, null, 2) + '\n');
-  await fs.rename(tmp, file);
+  const record = parseRunRecord(text, runDir);
+  if (record?.status !== 'running') return false;
+  // Another live process (the CLI, a resumed run in a new trainer) owns the record now.
+  if (runOwnerAlive(record) === true) return false;
+  const { pid: _pid, hostname: _host, ...rest } = record;
+  const updated: RunRecord = { ...rest, status: 'failed', endedAt: new Date().toISOString(), error: { code: 'internal', message } };
+  writeFileAtomic(file, JSON.stringify(updated, null, 2) + '\n');
   return true;
 }
 

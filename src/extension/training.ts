@@ -38,6 +38,9 @@ export async function startRun(ctx: Ctx, target: { configUri?: vscode.Uri; resum
   const runsDir = resume ? path.dirname(path.dirname(resume.dir)) : ctx.runs.runsDirFor(configUri!);
   let runId: string;
   let queuePosition: number;
+  // Listen before sending: a run can report (even end) before the answer to train/start.
+  const early: RunEvent[] = [];
+  const recorder = ctx.trainer.onRunEvent((e) => early.push(e));
   try {
     ({ runId, queuePosition } = await ctx.trainer.startRun({
       runsDir,
@@ -50,10 +53,13 @@ export async function startRun(ctx: Ctx, target: { configUri?: vscode.Uri; resum
     const message = (err as Error).message;
     reportFailure(ctx, { message: `Cannot ${resume ? 'resume' : 'train'} ${displayName}: ${message}`, ...(data?.field ? { field: data.field } : {}), ...(configPath ? { configUri: vscode.Uri.file(configPath) } : {}) });
     return { ok: false, message, ...(data?.field ? { field: data.field } : {}) };
+  } finally {
+    recorder.dispose();
   }
+  const before = early.filter((e) => e.runId === runId);
   ctx.log.info(`${resume ? 'resuming' : 'training'} ${displayName}: run ${runId}${queuePosition ? `, queued behind ${queuePosition}` : ''}`);
-  ctx.runs.noteQueued(runId, configPath, resume?.dir);
-  followRun(ctx, runId, displayName, configPath);
+  if (!before.some(isEnd)) ctx.runs.noteQueued(runId, configPath, resume?.dir);
+  followRun(ctx, runId, displayName, configPath, before);
   if (queuePosition > 0 && ctx.config.notifications === 'all') {
     void vscode.window.showInformationMessage(`${displayName} is queued behind ${queuePosition} run(s) (setting rpg.trainer.maxConcurrentRuns).`);
   }
@@ -61,17 +67,20 @@ export async function startRun(ctx: Ctx, target: { configUri?: vscode.Uri; resum
 }
 
 /** Shows the run's progress (when notifications allow) and a message when it ends. */
-function followRun(ctx: Ctx, runId: string, name: string, configPath: string | undefined): void {
-  const ended = new Promise<RunEvent>((resolve) => {
-    const sub = ctx.trainer.onRunEvent((e) => {
-      if (e.runId !== runId) return;
-      if (e.kind === 'finished' || e.kind === 'failed' || e.kind === 'cancelled') {
-        sub.dispose();
-        resolve(e);
-      }
-    });
-  });
-  if (ctx.config.notifications === 'all') {
+function followRun(ctx: Ctx, runId: string, name: string, configPath: string | undefined, before: readonly RunEvent[]): void {
+  const endedEarly = before.find(isEnd);
+  const ended = endedEarly
+    ? Promise.resolve(endedEarly)
+    : new Promise<RunEvent>((resolve) => {
+        const sub = ctx.trainer.onRunEvent((e) => {
+          if (e.runId !== runId) return;
+          if (isEnd(e)) {
+            sub.dispose();
+            resolve(e);
+          }
+        });
+      });
+  if (ctx.config.notifications === 'all' && !endedEarly) {
     void vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Training ${name}`, cancellable: true },
       async (progress, token) => {
@@ -109,6 +118,10 @@ function followRun(ctx: Ctx, runId: string, name: string, configPath: string | u
       reportFailure(ctx, { message: `${name} failed: ${e.message}`, runId, ...(e.field ? { field: e.field } : {}), ...(file ? { configUri: vscode.Uri.file(file) } : {}) });
     }
   });
+}
+
+function isEnd(e: RunEvent): boolean {
+  return e.kind === 'finished' || e.kind === 'failed' || e.kind === 'cancelled';
 }
 
 /** Logs a failure and (unless notifications are off) shows it, with "Open config" when a field is at fault. */
