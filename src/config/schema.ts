@@ -15,7 +15,8 @@ export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export const LR_NORMALIZATIONS = ['projected', 'official'] as const;
 
-const DOF_PERCENT_PATTERN = '^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*%\\s*$';
+/** A DoF given as a percentage ("10%"); shared by the schema and the New Experiment wizard. */
+export const DOF_PERCENT_PATTERN = '^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*%\\s*$';
 
 export const modelSchema = obj(
   {

@@ -103,8 +103,13 @@ export const COMMANDS: Record<string, CommandFactory> = {
   },
 
   'rpg.deleteRun': (ctx) => async (arg) => {
-    const run = runOf(ctx, arg);
+    // Only a run the model found by scanning a runs folder, never a path the caller made up.
+    const run = knownRunOf(ctx, arg);
     if (!run?.dir || run.status === 'running' || run.status === 'queued') return false;
+    if (!(await ctx.runs.isDeletableRunDir(run.dir))) {
+      ctx.log.warn(`rpg.deleteRun: refused ${run.dir}: not a run folder inside a known runs folder`);
+      return false;
+    }
     const answer = await vscode.window.showWarningMessage(`Delete run ${run.runId} (metrics and checkpoint)?`, { modal: true, detail: run.dir }, 'Delete');
     if (answer !== 'Delete') return false;
     await fs.rm(run.dir, { recursive: true, force: true });
@@ -180,6 +185,19 @@ function runOf(ctx: Ctx, arg: unknown): RunInfo | undefined {
   if (node.kind === 'run' && node.run) return ctx.runs.findRun(node.run.runId) ?? node.run;
   if (typeof node.runId === 'string') return ctx.runs.findRun(node.runId) ?? (arg as RunInfo);
   return undefined;
+}
+
+/** Like runOf, but only what RunsModel.findRun knows: no fallback to the argument itself. */
+function knownRunOf(ctx: Ctx, arg: unknown): RunInfo | undefined {
+  if (!arg) return undefined;
+  if (typeof arg === 'string') return ctx.runs.findRun(arg);
+  if (arg instanceof vscode.Uri) return arg.scheme === 'file' ? ctx.runs.findRun(arg.fsPath) : undefined;
+  const node = arg as { kind?: unknown; run?: { runId?: unknown; dir?: unknown }; runId?: unknown; dir?: unknown };
+  const ref = node.kind === 'run' && node.run ? node.run : node;
+  // By folder when given (two runs of different experiments can share an id), else by id.
+  const found = typeof ref.dir === 'string' && ref.dir ? ctx.runs.findRun(ref.dir) : typeof ref.runId === 'string' ? ctx.runs.findRun(ref.runId) : undefined;
+  if (found && typeof ref.runId === 'string' && found.runId !== ref.runId) return undefined;
+  return found;
 }
 
 async function pickRun(ctx: Ctx, title: string): Promise<RunInfo | undefined> {

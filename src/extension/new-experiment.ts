@@ -4,6 +4,9 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { Architecture, ARCHITECTURES, DATASETS as SCHEMA_DATASETS, DOF_PERCENT_PATTERN } from '../config/schema';
+
+type DatasetName = (typeof SCHEMA_DATASETS)[number];
 
 export interface ExperimentChoices {
   readonly arch: string;
@@ -20,28 +23,54 @@ interface Option {
   readonly detail: string;
 }
 
-const ARCHS: readonly Option[] = [
-  { id: 'mlp', label: 'MLP', detail: 'Fully connected net: input → hidden layers → classes. Trains in seconds.' },
-  { id: 'lenet5', label: 'LeNet-5', detail: 'conv 6@5×5 → pool → conv 16@5×5 → pool → 120 → 84 → classes (44k weights).' },
-  { id: 'resnet20', label: 'ResNet-20', detail: 'CIFAR ResNet, 0.27M weights: the paper\'s small benchmark.' },
-  { id: 'resnet32', label: 'ResNet-32', detail: 'CIFAR ResNet, 3 × 5 blocks.' },
-  { id: 'resnet56', label: 'ResNet-56', detail: 'CIFAR ResNet, 3 × 9 blocks.' },
-  { id: 'resnet18', label: 'ResNet-18', detail: 'ImageNet-style ResNet (use smallInput for 32×32 images).' },
-];
+// Keyed by the schema's enums: a new architecture or dataset does not compile until it is here.
+const ARCH_INFO: Record<Architecture, Omit<Option, 'id'>> = {
+  mlp: { label: 'MLP', detail: 'Fully connected net: input → hidden layers → classes. Trains in seconds.' },
+  lenet5: { label: 'LeNet-5', detail: 'conv 6@5×5 → pool → conv 16@5×5 → pool → 120 → 84 → classes (44k weights).' },
+  resnet20: { label: 'ResNet-20', detail: 'CIFAR ResNet, 0.27M weights: the paper\'s small benchmark.' },
+  resnet32: { label: 'ResNet-32', detail: 'CIFAR ResNet, 3 × 5 blocks.' },
+  resnet56: { label: 'ResNet-56', detail: 'CIFAR ResNet, 3 × 9 blocks.' },
+  resnet18: { label: 'ResNet-18', detail: 'ImageNet-style ResNet (use smallInput for 32×32 images).' },
+  resnet34: { label: 'ResNet-34', detail: 'ImageNet-style ResNet, 21.8M weights (use smallInput for 32×32 images).' },
+};
 
-const DATASETS: readonly Option[] = [
-  { id: 'mnist-embedded', label: 'MNIST (embedded)', detail: '10,000 real digits shipped with the extension: no download, no path.' },
-  { id: 'mnist', label: 'MNIST', detail: 'IDX files in a folder you point `data.path` at.' },
-  { id: 'fashion-mnist', label: 'Fashion-MNIST', detail: 'IDX files in a folder you point `data.path` at.' },
-  { id: 'cifar10', label: 'CIFAR-10', detail: 'Binary batches in a folder you point `data.path` at.' },
-  { id: 'cifar100', label: 'CIFAR-100', detail: 'Binary files in a folder you point `data.path` at.' },
-  { id: 'image-folder', label: 'Image folder', detail: 'One sub-folder of PNG/JPEG images per class.' },
-];
+const DATASET_INFO: Record<DatasetName, Omit<Option, 'id'>> = {
+  'mnist-embedded': { label: 'MNIST (embedded)', detail: '10,000 real digits shipped with the extension: no download, no path.' },
+  mnist: { label: 'MNIST', detail: 'IDX files in a folder you point `data.path` at.' },
+  'fashion-mnist': { label: 'Fashion-MNIST', detail: 'IDX files in a folder you point `data.path` at.' },
+  cifar10: { label: 'CIFAR-10', detail: 'Binary batches in a folder you point `data.path` at.' },
+  cifar100: { label: 'CIFAR-100', detail: 'Binary files in a folder you point `data.path` at.' },
+  'image-folder': { label: 'Image folder', detail: 'One sub-folder of PNG/JPEG images per class.' },
+};
 
-const DOF_PATTERN = /^\s*(\d+(\.\d+)?|\.\d+)\s*%\s*$/;
+const ARCHS: readonly Option[] = ARCHITECTURES.map((id) => ({ id, ...ARCH_INFO[id] }));
+const DATASETS: readonly Option[] = SCHEMA_DATASETS.map((id) => ({ id, ...DATASET_INFO[id] }));
+
+const DOF_PATTERN = new RegExp(DOF_PERCENT_PATTERN);
+const DOF_INTEGER = /^\s*[1-9]\d*\s*$/;
+const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+
+/** Why a choice given as a command argument is not acceptable, or undefined. Pure. */
+export function invalidChoice(given: Partial<ExperimentChoices>): string | undefined {
+  if (given.arch !== undefined && !(ARCHITECTURES as readonly unknown[]).includes(given.arch)) return `unknown architecture ${JSON.stringify(given.arch)} (one of ${ARCHITECTURES.join(', ')})`;
+  if (given.dataset !== undefined && !(SCHEMA_DATASETS as readonly unknown[]).includes(given.dataset)) return `unknown dataset ${JSON.stringify(given.dataset)} (one of ${SCHEMA_DATASETS.join(', ')})`;
+  if (given.dof !== undefined) {
+    const ok = typeof given.dof === 'number' ? Number.isInteger(given.dof) && given.dof >= 1 : typeof given.dof === 'string' && (DOF_PATTERN.test(given.dof) || DOF_INTEGER.test(given.dof));
+    if (!ok) return `invalid DoF ${JSON.stringify(given.dof)}: a percentage like "10%" or a positive integer`;
+  }
+  if (given.name !== undefined && (typeof given.name !== 'string' || !NAME_PATTERN.test(given.name) || /^\.+$/.test(given.name))) return `invalid name ${JSON.stringify(given.name)}: use letters, digits, ".", "_" and "-"`;
+  if (given.folder !== undefined && typeof given.folder !== 'string') return 'invalid folder';
+  return undefined;
+}
 
 /** Runs the wizard for whatever `given` leaves out; resolves with the created file. */
 export async function newExperiment(extensionUri: vscode.Uri, given: Partial<ExperimentChoices> = {}): Promise<vscode.Uri | undefined> {
+  // Arguments skip their wizard step, so they get the checks the step would have made.
+  const invalid = invalidChoice(given);
+  if (invalid) {
+    void vscode.window.showErrorMessage(`New Experiment: ${invalid}.`);
+    return undefined;
+  }
   const arch = given.arch ?? (await pick('Architecture', 1, ARCHS));
   if (!arch) return undefined;
   const small = arch === 'mlp' || arch === 'lenet5';
@@ -71,20 +100,28 @@ export async function newExperiment(extensionUri: vscode.Uri, given: Partial<Exp
   return uri;
 }
 
-/** The template with its {{placeholders}} filled. Pure. */
+/**
+ * The template with its {{placeholders}} filled. Pure. Every value is JSON-encoded (strings
+ * inside the template's quotes too) and comment text is kept on one line, so no choice can
+ * change the file's structure.
+ */
 export function fillTemplate(template: string, c: Omit<ExperimentChoices, 'folder'>): string {
   const small = c.arch === 'mlp' || c.arch === 'lenet5';
-  const model = c.arch === 'mlp' ? `{ "arch": "mlp", "hidden": [128] }` : c.arch === 'resnet18' ? `{ "arch": "resnet18", "smallInput": true }` : `{ "arch": "${c.arch}" }`;
+  const json = (v: unknown) => JSON.stringify(v);
+  const inQuotes = (v: string) => json(v).slice(1, -1);
+  const oneLine = (v: string) => v.replace(/[\r\n\u2028\u2029]+/g, ' ').replace(/\*\//g, '* /');
+  const model = c.arch === 'mlp' ? `{ "arch": "mlp", "hidden": [128] }` : c.arch === 'resnet18' || c.arch === 'resnet34' ? `{ "arch": ${json(c.arch)}, "smallInput": true }` : `{ "arch": ${json(c.arch)} }`;
   const data =
     c.dataset === 'mnist-embedded'
       ? `{ "dataset": "mnist-embedded" }`
-      : `{ "dataset": "${c.dataset}", "path": "data/${c.dataset}"${c.dataset.startsWith('cifar') ? ', "augment": true' : ''} }`;
+      : `{ "dataset": ${json(c.dataset)}, "path": ${json(`data/${c.dataset}`)}${c.dataset.startsWith('cifar') ? ', "augment": true' : ''} }`;
+  const dof = typeof c.dof === 'number' ? json(c.dof) : DOF_INTEGER.test(c.dof) ? json(Number(c.dof)) : json(c.dof.trim());
   const values: Record<string, string> = {
-    title: `${c.arch} on ${c.dataset} at DoF ${c.dof}`,
-    name: c.name,
+    title: oneLine(`${c.arch} on ${c.dataset} at DoF ${c.dof}`),
+    name: inQuotes(c.name),
     model,
-    dof: typeof c.dof === 'number' ? String(c.dof) : JSON.stringify(c.dof.trim()),
-    dataComment: c.dataset === 'mnist-embedded' ? 'Embedded MNIST: works offline, nothing to download.' : `Point "path" at the folder holding the ${c.dataset} files (relative to this file).`,
+    dof,
+    dataComment: oneLine(c.dataset === 'mnist-embedded' ? 'Embedded MNIST: works offline, nothing to download.' : `Point "path" at the folder holding the ${c.dataset} files (relative to this file).`),
     data,
     batchSize: small ? '64' : '128',
     epochs: small ? '5' : '160',
@@ -106,7 +143,7 @@ async function askDof(): Promise<string | number | undefined> {
     prompt: 'Ring size, as a percentage of the generated weights ("10%") or an integer entry count',
     value: '10%',
     ignoreFocusOut: true,
-    validateInput: (v) => (DOF_PATTERN.test(v) || /^\s*[1-9]\d*\s*$/.test(v) ? undefined : 'Enter a percentage like 10% or a positive integer'),
+    validateInput: (v) => (DOF_PATTERN.test(v) || DOF_INTEGER.test(v) ? undefined : 'Enter a percentage like 10% or a positive integer'),
   });
   if (answer === undefined) return undefined;
   return DOF_PATTERN.test(answer) ? answer.trim() : Number(answer);
@@ -119,7 +156,7 @@ async function askName(suggested: string, folder: string): Promise<string | unde
     value: suggested,
     ignoreFocusOut: true,
     validateInput: (v) => {
-      if (!/^[A-Za-z0-9._-]+$/.test(v)) return 'Use letters, digits, ".", "_" and "-"';
+      if (!NAME_PATTERN.test(v) || /^\.+$/.test(v)) return 'Use letters, digits, ".", "_" and "-"';
       return existsSync(path.join(folder, `${v}.rpg.json`)) ? `${v}.rpg.json already exists` : undefined;
     },
   });

@@ -2,11 +2,11 @@
 // workspace, the run folders under each runs folder (read from their run.json), and the live
 // progress of runs that train right now. One model, read by the Experiments view, the status
 // bar and the public API; it refreshes on file-system changes and on trainer events.
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import * as vscode from 'vscode';
-import { METRICS_FILE, readRunRecord, RUN_CONFIG_FILE, RUN_FILE } from '../train/run-files';
+import { METRICS_FILE, readRunRecordAsync, RUN_CONFIG_FILE, RUN_FILE, runOwnerAlive } from '../train/run-files';
 import type { RunRecord, RunStatus } from '../train/types';
 import { CHECKPOINT_FILE } from '../train/checkpoint';
 import type { Config } from './config';
@@ -39,7 +39,17 @@ export interface RunInfo {
   readonly hasCheckpoint: boolean;
   readonly configPath?: string;
   readonly live?: LiveProgress;
+  /**
+   * The record says "running" but no process trains it (the trainer or CLI that did died):
+   * shown as interrupted, with status "failed" so it can be resumed and deleted.
+   */
+  readonly interrupted?: boolean;
 }
+
+/** A "running" record without an owner pid whose metrics did not grow for this long is stale. */
+const LEGACY_STALE_MS = 15 * 60_000;
+/** Scans triggered by file events and trainer notifications are at least this far apart. */
+const MIN_SCAN_INTERVAL_MS = 1000;
 
 interface LiveRun {
   runDir?: string;
@@ -57,14 +67,19 @@ export class RunsModel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  /** A refresh was asked for while a scan ran: one more scan follows it. */
+  private rescan: Promise<void> | undefined;
+  private lastScanEnd = 0;
+  private refreshDue = 0;
   private watchedDirs = new Map<string, vscode.Disposable>();
+  private scannedRunsDirs: string[] = [];
 
   /** Fires after configs or runs changed (debounced for file events, at once for live progress). */
   readonly onDidChange = this.changed.event;
 
   constructor(
     private readonly config: Config,
-    trainer: TrainerService,
+    private readonly trainer: TrainerService,
   ) {
     this.disposables.push(
       trainer.onRunEvent((e) => this.onRunEvent(e)),
@@ -104,6 +119,23 @@ export class RunsModel implements vscode.Disposable {
     return this.runList.find((r) => r.runId === runIdOrDir || samePath(r.dir, runIdOrDir));
   }
 
+  /**
+   * Whether `dir` may be deleted as a run: `<runsFolder>/<experiment>/<runId>` under a runs
+   * folder this model scans, a real folder (not a link) that holds a run.json.
+   */
+  async isDeletableRunDir(dir: string): Promise<boolean> {
+    const resolved = path.resolve(dir);
+    const parentRunsDir = path.dirname(path.dirname(resolved));
+    if (!this.scannedRunsDirs.some((d) => samePath(d, parentRunsDir))) return false;
+    try {
+      const stat = await fs.lstat(resolved);
+      if (!stat.isDirectory()) return false;
+      return (await fs.lstat(path.join(resolved, RUN_FILE))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
   configFor(uri: vscode.Uri): ConfigEntry | undefined {
     return this.configList.find((c) => samePath(c.uri.fsPath, uri.fsPath));
   }
@@ -119,15 +151,36 @@ export class RunsModel implements vscode.Disposable {
     this.rebuildLive();
   }
 
-  /** Rescans configs and run folders now. */
+  /**
+   * Rescans configs and run folders; resolves with a listing read after this call (a scan
+   * already running started too early: one more follows it, shared by every caller meanwhile).
+   */
   refresh(): Promise<void> {
-    this.refreshing ??= this.scan().finally(() => (this.refreshing = undefined));
-    return this.refreshing;
+    if (!this.refreshing) {
+      this.refreshing = this.scan().finally(() => {
+        this.refreshing = undefined;
+        this.lastScanEnd = Date.now();
+      });
+      return this.refreshing;
+    }
+    this.rescan ??= this.refreshing.then(() => {
+      this.rescan = undefined;
+      return this.refresh();
+    });
+    return this.rescan;
   }
 
+  /** A refresh soon: at most one pending, and scans at least MIN_SCAN_INTERVAL_MS apart. */
   scheduleRefresh(delayMs = 250): void {
+    const wait = Math.max(delayMs, this.lastScanEnd + MIN_SCAN_INTERVAL_MS - Date.now());
+    // A pending refresh is never postponed (a stream of events must not starve it).
+    if (this.refreshTimer && this.refreshDue <= Date.now() + wait) return;
     clearTimeout(this.refreshTimer);
-    this.refreshTimer = setTimeout(() => void this.refresh(), delayMs);
+    this.refreshDue = Date.now() + wait;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.refresh();
+    }, wait);
   }
 
   dispose(): void {
@@ -165,7 +218,10 @@ export class RunsModel implements vscode.Disposable {
       case 'failed':
       case 'cancelled':
         this.live.delete(e.runId);
-        this.scheduleRefresh(0);
+        // The run's final record is on disk now: show it at once.
+        clearTimeout(this.refreshTimer);
+        this.refreshTimer = undefined;
+        void this.refresh();
         break;
     }
     this.rebuildLive();
@@ -195,7 +251,9 @@ export class RunsModel implements vscode.Disposable {
   private async scan(): Promise<void> {
     const configs = await this.findConfigs();
     const runsDirs = [...new Set(configs.map((c) => c.runsDir).concat(this.defaultRunsDirs()))];
-    const runs = (await Promise.all(runsDirs.map((d) => scanRunsDir(d)))).flat();
+    const active = new Set(this.trainer.activeRunIds);
+    const runs = (await Promise.all(runsDirs.map((d) => scanRunsDir(d, (runId) => active.has(runId) || this.live.has(runId))))).flat();
+    this.scannedRunsDirs = runsDirs;
     this.configList = configs.sort((a, b) => a.name.localeCompare(b.name));
     this.runList = runs.sort((a, b) => b.runId.localeCompare(a.runId));
     this.watchRunsDirs(runsDirs);
@@ -212,7 +270,7 @@ export class RunsModel implements vscode.Disposable {
       uris.map(async (uri): Promise<ConfigEntry | undefined> => {
         const runsDir = this.runsDirFor(uri);
         // Run folders hold a copy of their config: it is not an experiment of its own.
-        if (isInside(uri.fsPath, runsDir) || (path.basename(uri.fsPath) === RUN_CONFIG_FILE && existsSync(path.join(path.dirname(uri.fsPath), RUN_FILE)))) return undefined;
+        if (isInside(uri.fsPath, runsDir) || (path.basename(uri.fsPath) === RUN_CONFIG_FILE && (await exists(path.join(path.dirname(uri.fsPath), RUN_FILE))))) return undefined;
         return { uri, name: await experimentName(uri), runsDir };
       }),
     );
@@ -243,25 +301,65 @@ export class RunsModel implements vscode.Disposable {
   }
 }
 
-/** `<runsDir>/<experiment>/<runId>/run.json` → RunInfo, newest first. */
-export async function scanRunsDir(runsDir: string): Promise<RunInfo[]> {
-  const runs: RunInfo[] = [];
+/**
+ * `<runsDir>/<experiment>/<runId>/run.json` → RunInfo. A "running" record that this session's
+ * trainer does not train (`isActive`) and whose process is gone reads as interrupted.
+ */
+export async function scanRunsDir(runsDir: string, isActive: (runId: string) => boolean = () => false): Promise<RunInfo[]> {
+  const dirs: string[] = [];
   for (const experiment of await listDirs(runsDir)) {
-    for (const runId of await listDirs(path.join(runsDir, experiment))) {
-      const dir = path.join(runsDir, experiment, runId);
-      const record = readRunRecord(dir);
-      if (!record) continue;
-      runs.push({
-        runId: record.runId ?? runId,
-        dir,
-        record,
-        status: record.status,
-        hasCheckpoint: existsSync(path.join(dir, CHECKPOINT_FILE)),
-        ...(record.configPath ? { configPath: record.configPath } : {}),
-      });
-    }
+    for (const runId of await listDirs(path.join(runsDir, experiment))) dirs.push(path.join(runsDir, experiment, runId));
   }
-  return runs;
+  const runs = await Promise.all(dirs.map((dir) => readRun(dir, isActive)));
+  return runs.filter((r): r is RunInfo => r !== undefined);
+}
+
+async function readRun(dir: string, isActive: (runId: string) => boolean): Promise<RunInfo | undefined> {
+  let record = await readRunRecordAsync(dir);
+  if (!record) return undefined;
+  const hasCheckpoint = await exists(path.join(dir, CHECKPOINT_FILE));
+  let interrupted = false;
+  if (record.status === 'running' && !isActive(record.runId) && (await ownerGone(dir, record))) {
+    interrupted = true;
+    const who = record.pid ? `the process that trained it (pid ${record.pid}) is gone` : 'no process has written to it for a long time';
+    record = {
+      ...record,
+      status: 'failed',
+      error: { code: 'internal', message: `Interrupted: the run was still marked running but ${who}.${hasCheckpoint ? ' Resume it from its last checkpoint.' : ''}` },
+    };
+  }
+  return {
+    runId: record.runId,
+    dir,
+    record,
+    status: record.status,
+    hasCheckpoint,
+    ...(record.configPath ? { configPath: record.configPath } : {}),
+    ...(interrupted ? { interrupted } : {}),
+  };
+}
+
+/** Whether the process that trained a "running" record is gone (never for another host's). */
+async function ownerGone(dir: string, record: RunRecord): Promise<boolean> {
+  const alive = runOwnerAlive(record);
+  if (alive !== undefined) return !alive;
+  if (record.pid !== undefined) return false;
+  // Records written before runs carried their pid: stale when metrics stopped growing long ago.
+  try {
+    const stat = await fs.stat(path.join(dir, METRICS_FILE)).catch(() => fs.stat(path.join(dir, RUN_FILE)));
+    return Date.now() - stat.mtimeMs > LEGACY_STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function listDirs(dir: string): Promise<string[]> {

@@ -1,24 +1,21 @@
 // Activation, contributions and the pure pieces behind commands (trust gate, template, field
 // location), checked inside a real VS Code.
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite, test } from 'mocha';
 import * as vscode from 'vscode';
 import { fillTemplate } from '../../src/extension/new-experiment';
 import { trainingBlockedReason } from '../../src/extension/trust';
-import { fixtureUri, rpgApi, waitFor, workspaceDir } from './util';
+import { EXTENSION_ID, fixtureUri, rpgApi, treeLines, waitFor, workspaceDir } from './util';
 
-const COMMANDS = [
-  'rpg.train',
-  'rpg.stop',
-  'rpg.resume',
-  'rpg.newExperiment',
-  'rpg.showRingMapping',
-  'rpg.showTrainingCurves',
-  'rpg.openRunFolder',
-  'rpg.restartTrainer',
-];
+/** Every command the manifest contributes. */
+function contributedCommands(): string[] {
+  const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+  const commands = (ext.packageJSON as { contributes?: { commands?: { command: string }[] } }).contributes?.commands ?? [];
+  return commands.map((c) => c.command);
+}
 
 suite('extension', () => {
   test('activates without starting the trainer and returns its API', async () => {
@@ -32,7 +29,9 @@ suite('extension', () => {
   test('registers every command', async () => {
     await rpgApi();
     const all = new Set(await vscode.commands.getCommands(true));
-    const missing = COMMANDS.filter((c) => !all.has(c));
+    const contributed = contributedCommands();
+    assert.ok(contributed.length >= 10, `${contributed.length} commands in package.json`);
+    const missing = contributed.filter((c) => !all.has(c));
     assert.deepEqual(missing, []);
   });
 
@@ -60,6 +59,58 @@ suite('extension', () => {
     assert.doesNotMatch(text, /\{\{\w+\}\}/);
     assert.match(text, /"dof": "5%"/);
     assert.match(text, /"path": "data\/cifar10"/);
+    // Values are JSON-encoded: a quote or a newline cannot change the file's structure.
+    const odd = fillTemplate(template, { arch: 'resnet34', dataset: 'mnist-embedded', dof: 12, name: 'a"b\nc' });
+    assert.match(odd, /"name": "a\\"b\\nc"/);
+    assert.match(odd, /"arch": "resnet34", "smallInput": true/);
+    assert.match(odd, /"dof": 12/);
+  });
+
+  test('New Experiment refuses invalid arguments instead of writing them', async () => {
+    for (const bad of [{ arch: 'vgg', dataset: 'mnist-embedded', dof: '5%', name: 'bad1' }, { arch: 'mlp', dataset: 'mnist-embedded', dof: 'lots', name: 'bad2' }, { arch: 'mlp', dataset: 'mnist-embedded', dof: '5%', name: '../escape' }]) {
+      const uri = await vscode.commands.executeCommand('rpg.newExperiment', bad);
+      assert.equal(uri, undefined, JSON.stringify(bad));
+    }
+    assert.ok(!existsSync(path.join(workspaceDir(), 'bad1.rpg.json')) && !existsSync(path.join(path.dirname(workspaceDir()), 'escape.rpg.json')));
+  });
+
+  test('a run left "running" by a dead process reads as interrupted: resumable, deletable, not active', async () => {
+    const api = await rpgApi();
+    const runDir = path.join(workspaceDir(), 'runs', 'tiny', '1999-01-01T00-00-00-000Z');
+    mkdirSync(runDir, { recursive: true });
+    const record = { runId: '1999-01-01T00-00-00-000Z', name: 'tiny', config: {}, status: 'running', backend: 'cpu', arch: 'mlp', dataset: 'mnist-embedded', dof: 10, ringSize: 10, totalParams: 100, startedAt: '1999-01-01T00:00:00.000Z', durationSec: 1, step: 3, epoch: 0, pid: 2 ** 22 + 4321, hostname: os.hostname() };
+    writeFileSync(path.join(runDir, 'run.json'), JSON.stringify(record));
+    writeFileSync(path.join(runDir, 'checkpoint.bin'), 'not read by the tree');
+    try {
+      await api.refreshRuns();
+      const run = api.runs.find((r) => r.dir === runDir);
+      assert.ok(run, 'the run is listed');
+      assert.equal(run.status, 'failed');
+      assert.equal(run.interrupted, true);
+      assert.ok(!api.runs.some((r) => r.dir === runDir && (r.status === 'running' || r.status === 'queued')));
+      const lines = await treeLines(api.experimentsTree);
+      assert.ok(lines.some((l) => l.includes('1999-01-01 00:00:00') && / — interrupted/.test(l)), lines.join('\n'));
+      // The record on disk is left alone (another process may own the folder).
+      assert.equal(JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')).status, 'running');
+    } finally {
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+
+  test('Delete Run only deletes run folders the model found', async () => {
+    const api = await rpgApi();
+    const victim = path.join(workspaceDir(), 'not-a-run');
+    mkdirSync(victim, { recursive: true });
+    writeFileSync(path.join(victim, 'keep.txt'), 'x');
+    try {
+      for (const arg of [victim, vscode.Uri.file(victim), { runId: 'x', dir: victim, status: 'finished' }, { kind: 'run', run: { runId: 'x', dir: victim, status: 'finished' } }]) {
+        assert.equal(await vscode.commands.executeCommand('rpg.deleteRun', arg), false);
+      }
+      assert.ok(existsSync(path.join(victim, 'keep.txt')), 'an arbitrary folder survives');
+      await api.refreshRuns();
+    } finally {
+      rmSync(victim, { recursive: true, force: true });
+    }
   });
 
   test('New Experiment scaffolds a commented config and opens it', async () => {

@@ -1,6 +1,5 @@
 // The extension's panel commands call the webview owner's panels: Show Ring Mapping and Show
 // Training Curves open webview tabs (their content is tested by the webview suites).
-import * as assert from 'node:assert/strict';
 import { suite, test } from 'mocha';
 import * as vscode from 'vscode';
 import { fixtureUri, rpgApi, waitFor } from './util';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { count, duration, percent } from '../format';
 import type { ConfigEntry, RunInfo, RunsModel } from '../runs';
-import { liveText } from '../status';
+import { escapeMarkdown, liveText } from '../status';
 
 export type ExperimentNode =
   | { readonly kind: 'config'; readonly entry: ConfigEntry }
@@ -80,7 +80,7 @@ const STATUS_ICONS: Record<RunInfo['status'], [string, string | undefined]> = {
 export function runItem(run: RunInfo): vscode.TreeItem {
   const item = new vscode.TreeItem(runLabel(run), vscode.TreeItemCollapsibleState.None);
   item.id = `run:${run.dir || run.runId}`;
-  const [icon, color] = STATUS_ICONS[run.status];
+  const [icon, color] = run.interrupted ? ['debug-disconnect', 'charts.yellow'] : (STATUS_ICONS[run.status] ?? STATUS_ICONS.failed);
   item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
   item.description = runDescription(run);
   item.tooltip = runTooltip(run);
@@ -100,7 +100,7 @@ export function runDescription(run: RunInfo): string {
   if (run.status === 'queued') return 'queued';
   if (run.status === 'running') return liveText(run);
   const r = run.record;
-  const parts: string[] = [run.status];
+  const parts: string[] = [run.interrupted ? 'interrupted' : run.status];
   if (r?.bestAcc !== undefined && r.bestAcc > 0) parts.push(`best ${percent(r.bestAcc)}`);
   if (r?.dof) parts.push(`DoF ${count(r.dof)}`);
   if (r?.durationSec !== undefined) parts.push(duration(r.durationSec));
@@ -109,17 +109,21 @@ export function runDescription(run: RunInfo): string {
 
 function runTooltip(run: RunInfo): vscode.MarkdownString {
   const r = run.record;
+  // Every value from run.json is escaped: a record is data, never markup.
+  const e = (v: unknown) => escapeMarkdown(String(v));
   const md = new vscode.MarkdownString('', true);
-  md.appendMarkdown(`**${r?.name ?? 'run'}** \`${run.runId}\` — ${run.status}\n\n`);
+  md.appendMarkdown(`**${e(r?.name ?? 'run')}** — ${run.interrupted ? 'interrupted' : run.status}  \n`);
+  md.appendText(run.runId);
+  md.appendMarkdown('\n\n');
   if (r) {
     md.appendMarkdown(`| | |\n|---|---|\n`);
-    md.appendMarkdown(`| model | ${r.arch} on ${r.dataset} |\n`);
-    md.appendMarkdown(`| DoF | ${count(r.dof)} of ${count(r.totalParams)} (ring ${count(r.ringSize)}) |\n`);
-    md.appendMarkdown(`| backend | ${r.backend} |\n`);
-    md.appendMarkdown(`| steps | ${count(r.step)} (epoch ${r.epoch}) |\n`);
-    if (r.bestAcc !== undefined) md.appendMarkdown(`| best accuracy | ${percent(r.bestAcc, 2)} |\n`);
-    if (r.finalAcc !== undefined) md.appendMarkdown(`| final accuracy | ${percent(r.finalAcc, 2)} |\n`);
-    md.appendMarkdown(`| duration | ${duration(r.durationSec)} |\n`);
+    md.appendMarkdown(`| model | ${e(r.arch)} on ${e(r.dataset)} |\n`);
+    md.appendMarkdown(`| DoF | ${e(count(r.dof))} of ${e(count(r.totalParams))} (ring ${e(count(r.ringSize))}) |\n`);
+    md.appendMarkdown(`| backend | ${e(r.backend)} |\n`);
+    md.appendMarkdown(`| steps | ${e(count(r.step))} (epoch ${e(r.epoch)}) |\n`);
+    if (r.bestAcc !== undefined) md.appendMarkdown(`| best accuracy | ${e(percent(r.bestAcc, 2))} |\n`);
+    if (r.finalAcc !== undefined) md.appendMarkdown(`| final accuracy | ${e(percent(r.finalAcc, 2))} |\n`);
+    md.appendMarkdown(`| duration | ${e(duration(r.durationSec))} |\n`);
     md.appendMarkdown(`| checkpoint | ${run.hasCheckpoint ? 'yes' : 'none'} |\n`);
   }
   if (r?.error) {
