@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { ConfigEntry, RunInfo } from './runs';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
+import { State } from 'vscode-languageclient/node';
 import { startLanguageClient } from './language-client';
 import { postTrainingEvent, registerPanelSerializers } from './panels';
 import type { TrainerClient } from '../trainer/client';
@@ -51,13 +52,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<RpgStu
     // The language server is cheap to start and owns diagnostics; never block activation on it.
     const lspDisposables: vscode.Disposable[] = [];
     context.subscriptions.push({ dispose: () => lspDisposables.forEach((d) => d.dispose()) });
-    startLanguageClient(context.extensionUri, c.log, lspDisposables).then(
+    const starting = startLanguageClient(context.extensionUri, c.log, lspDisposables, (client) => (c.languageClientStarting = client));
+    starting.then(
       (client) => {
         c.languageClient = client;
         c.log.info('language server started');
       },
       (err: Error) => {
         c.log.error(`language server failed to start: ${err.stack ?? err.message}`);
+        // A client whose start failed still holds its process and channels.
+        const failed = c.languageClientStarting;
+        c.languageClientStarting = undefined;
+        void failed?.dispose(2000).catch(() => undefined);
         void vscode.window.showErrorMessage(`RPG Studio: the language server did not start (${err.message}). Diagnostics for .rpg.json files are unavailable.`, 'Show Log').then((a) => a && c.log.show());
       },
     );
@@ -75,7 +81,20 @@ export async function deactivate(): Promise<void> {
   ctx = undefined;
   if (!c) return;
   // Running runs stop at a checkpoint; the rest of Ctx is disposed through subscriptions.
-  await Promise.allSettled([c.languageClient?.stop(), c.trainer.shutdown('VS Code is closing', 5000)]);
+  await Promise.allSettled([stopLanguageClient(c), c.trainer.shutdown('VS Code is closing', 5000)]);
+}
+
+/** Stops the language client whether it runs, is still starting, or failed to start. */
+async function stopLanguageClient(c: Ctx): Promise<void> {
+  const client = c.languageClient ?? c.languageClientStarting;
+  if (!client) return;
+  try {
+    // stop() waits for a start in progress; a client whose start failed is disposed instead.
+    if (client.isRunning() || client.state === State.Starting) await client.stop(2000);
+    else await client.dispose(2000);
+  } catch {
+    await Promise.resolve(client.dispose(2000)).catch(() => undefined);
+  }
 }
 
 function api(c: Ctx): RpgStudioApi {

@@ -32,6 +32,7 @@ let settings: ServerSettings = DEFAULT_SETTINGS;
 let clientHasConfiguration = false;
 let clientCanWatchFiles = false;
 let sweeps: SweepIndex | undefined;
+let sweepRoots: string[] = [];
 
 /** The latest analysis of each open document, keyed by URI; valid for one version. */
 const analyses = new Map<string, { version: number; analysis: Analysis }>();
@@ -113,6 +114,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
     const dir = uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
     return dir ? [dir] : [];
   });
+  sweepRoots = roots;
   sweeps = new SweepIndex({ roots, rescanMs: settings.sweepRescanSeconds * 1000, onChange: revalidateAll });
   return {
     capabilities: {
@@ -133,8 +135,15 @@ connection.onInitialized(async () => {
 });
 
 connection.onDidChangeConfiguration(async (change) => {
+  const rescanBefore = settings.sweepRescanSeconds;
   if (clientHasConfiguration) await refreshSettings();
   else settings = readSettings((change.settings as Record<string, unknown> | undefined)?.rpg ?? {}, settings);
+  if (sweeps && settings.sweepRescanSeconds !== rescanBefore) {
+    // The rescan timer is made with the index: a new period needs a new index.
+    sweeps.dispose();
+    sweeps = new SweepIndex({ roots: sweepRoots, rescanMs: settings.sweepRescanSeconds * 1000, onChange: revalidateAll });
+    await sweeps.refresh();
+  }
   revalidateAll();
 });
 
