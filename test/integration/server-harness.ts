@@ -1,7 +1,7 @@
 // Starts the real bundled language server (dist/server.js) over stdio and speaks LSP to it, for
 // the integration tests, the fuzz test and the latency benchmark.
-import { spawn, spawnSync, ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn, ChildProcess } from 'node:child_process';
+import { ensureBuilt } from '../helpers/build';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
@@ -11,21 +11,9 @@ import { AnalysisStatus, AnalysisStatusNotification } from '../../src/server/pro
 export const REPO = path.resolve(__dirname, '../..');
 export const SERVER_JS = path.join(REPO, 'dist', 'server.js');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist/server.js when it is missing or older than the server's sources. */
+/** Builds dist/server.js when it is missing or older than any source. */
 export function ensureServerBuilt(): void {
-  const stale = !existsSync(SERVER_JS) || statSync(SERVER_JS).mtimeMs < newestMtime(path.join(REPO, 'src', 'server'));
-  if (!stale) return;
-  const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: REPO, encoding: 'utf8' });
-  if (r.status !== 0 || !existsSync(SERVER_JS)) throw new Error(`building the server failed:\n${r.stderr}`);
+  ensureBuilt('server');
 }
 
 export const fileUri = (file: string): string => pathToFileURL(file).href;

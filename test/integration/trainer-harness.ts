@@ -1,8 +1,8 @@
 // Starts the real bundled trainer (dist/trainer.js) through the client helper the extension
 // uses, records every notification with its arrival time, and builds tiny configs, for the
 // trainer-*.test.ts integration tests.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { ensureBuilt } from '../helpers/build';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { initializeRequest, InitializeResult, PROTOCOL_VERSION } from '../../src/protocol';
@@ -11,20 +11,9 @@ import { TrainerClient } from '../../src/trainer/client';
 export const REPO = path.resolve(__dirname, '../..');
 export const TRAINER_JS = path.join(REPO, 'dist', 'trainer.js');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
 /** Builds dist/trainer.js when it is missing or older than any source. */
 export function ensureTrainerBuilt(): void {
-  if (existsSync(TRAINER_JS) && statSync(TRAINER_JS).mtimeMs >= newestMtime(path.join(REPO, 'src'))) return;
-  const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: REPO, encoding: 'utf8' });
-  if (r.status !== 0 || !existsSync(TRAINER_JS)) throw new Error(`building the trainer failed:\n${r.stderr}`);
+  ensureBuilt('trainer');
 }
 
 export interface Received {
