@@ -16,7 +16,7 @@ before(async () => {
   mkdirSync(path.join(workspace, 'runs', 'sweep-lenet'), { recursive: true });
   writeFileSync(
     path.join(workspace, 'runs', 'sweep-lenet', 'sweep.json'),
-    JSON.stringify({ arch: 'lenet5', dataset: 'mnist-embedded', fit: { a: 0.5, b: 0.05, r2: 0.97 }, points: [{ dof: 500, ringSize: 264, bestAcc: 0.8, finalAcc: 0.79 }, { dof: 44426, ringSize: 44190, bestAcc: 0.98, finalAcc: 0.98 }] }),
+    JSON.stringify({ arch: 'lenet5', dataset: 'mnist-embedded', fit: { a: 0.5, b: 0.05, r2: 0.97 }, points: [{ kind: 'rpg', dof: 264, ringSize: 264, bestAcc: 0.8, finalAcc: 0.79 }, { kind: 'rpg', dof: 44190, ringSize: 44190, bestAcc: 0.98, finalAcc: 0.98 }] }),
   );
   mkdirSync(path.join(workspace, 'experiments'));
   server = await ServerHarness.start({ workspaceFolder: workspace });
@@ -78,9 +78,9 @@ test('numClasses mismatch with its quick fix; sweep prediction from the workspac
   assert.deepEqual(fix!.edit!.changes![uri], [{ range: classes.range, newText: '10' }]);
 
   const sweep = diagnostics.find((d) => d.code === 'rpg-sweep-prediction')!;
-  const dof = 4436 + 238; // ring + free parameters of LeNet-5 with 12 classes
-  const expected = ((0.5 + 0.05 * Math.log(dof)) * 100).toFixed(1);
-  assert.equal(summary(sweep), `rpg-sweep-prediction 2:18-2:23 The lenet5/mnist-embedded sweep (../runs/sweep-lenet/sweep.json, R² 0.97) predicts ≈ ${expected}% accuracy at DoF 4,674`);
+  const ring = 4436; // 10% of LeNet-5's generated weights with 12 classes: the fit's x axis
+  const expected = ((0.5 + 0.05 * Math.log(ring)) * 100).toFixed(1);
+  assert.equal(summary(sweep), `rpg-sweep-prediction 2:18-2:23 The lenet5/mnist-embedded sweep (../runs/sweep-lenet/sweep.json, R² 0.97) predicts ≈ ${expected}% accuracy at ring size 4,436`);
   assert.equal(sweep.severity, 3);
   await server.close(uri);
 });
