@@ -49,7 +49,9 @@ export function textPlot(input: PlotInput, width = 64, height = 16): string {
       put(row(input.fit.a + input.fit.b * Math.log(Math.pow(10, lx))), c, '·');
     }
   }
-  for (const p of input.points) put(row(p.acc), col(Math.log10(p.dof)), MARK[p.kind]);
+  // RPG last: where marks share a cell, the main series stays visible.
+  const order = [...input.points].sort((a, b) => Number(a.kind === 'rpg') - Number(b.kind === 'rpg'));
+  for (const p of order) put(row(p.acc), col(Math.log10(p.dof)), MARK[p.kind]);
   const label = (r: number) => {
     const y = y1 - ((y1 - y0) * r) / (height - 1);
     return r === 0 || r === height - 1 || r === Math.floor(height / 2) ? `${(y * 100).toFixed(1)}%`.padStart(7) : ''.padStart(7);
