@@ -41,11 +41,19 @@ async function openFile(page, name) {
   await page.locator(`.tab.active[aria-label*="${name}"]`).waitFor({ state: 'visible', timeout: 15_000 });
 }
 
+/** Keyboard focus out of any webview (F1 pressed inside one does not always reach the
+ * workbench): a click on the middle of the status bar, which is empty. */
+async function unfocusWebview(page) {
+  const bar = await page.locator('.part.statusbar').boundingBox();
+  if (bar) await page.mouse.click(bar.x + bar.width / 2, bar.y + bar.height / 2);
+}
+
 /** Runs a command that may ask which config: answers its quick pick with `config`. */
 async function runForConfig(ctx, title, config) {
+  await unfocusWebview(ctx.page);
   await ctx.runCommand(title);
   const pick = ctx.page.locator('.quick-input-list .monaco-list-row', { hasText: config });
-  if (await pick.first().isVisible().catch(() => false)) {
+  if (await pick.first().waitFor({ state: 'visible', timeout: 4000 }).then(() => true, () => false)) {
     await ctx.page.keyboard.type(config);
     await ctx.page.keyboard.press('Enter');
   }
@@ -55,6 +63,15 @@ export default async function (ctx) {
   const { page, log, screenshot, workspaceDir, theme } = ctx;
   const { planFor } = await tsImport('../../../src/trainer/planning.ts', import.meta.url);
   const report = (m) => log(`[panels] ${m}`);
+  // The harness writes workbench.colorTheme, but code-server comes up light regardless: pick
+  // the theme as a user would, so the screenshots really show both.
+  const themeName = theme === 'dark' ? 'Default Dark Modern' : 'Default Light Modern';
+  const rows = await ctx.palette('Preferences: Color Theme');
+  await rows.filter({ hasNotText: 'Browse' }).filter({ hasNotText: 'Generate' }).first().click();
+  await page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
+  await page.keyboard.type(themeName);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: themeName }).first().click();
+  await sleep(1000);
   // Written before the first Quick Open, which lists the workspace's files once.
   writeFileSync(join(workspaceDir, 'resnet34.rpg.json'), JSON.stringify({ name: 'resnet34-1pct', seed: 1, model: { arch: 'resnet34' }, rpg: { dof: '1%' }, data: { dataset: 'mnist-embedded' } }, null, 2) + '\n');
 
@@ -113,15 +130,24 @@ export default async function (ctx) {
   await mapping.waitForSelector('canvas.heatmap', { timeout: 60_000 });
   const source = await mapping.locator('.source').innerText();
   report(`ring mapping detail: ${source}`);
-  // Both panels side by side for the picture: mapping into its own group on the right, the
-  // editors closed, no side bar, no toasts. Moving a webview reloads it: it restores itself.
-  await ctx.runCommand('View: Move Editor into Right Group').catch((e) => log(`layout: ${e.message}`));
+  // Both panels side by side for the picture. (Moving a webview between groups reloads it, and
+  // code-server's webview service worker sometimes never serves the reload: open it afresh.)
+  const mappingTab = page.locator('.tab', { hasText: 'Ring Mapping' }).first();
+  await mappingTab.hover();
+  await mappingTab.locator('.codicon-close').click();
+  await mappingTab.waitFor({ state: 'detached' });
+  await page.locator('.tab', { hasText: 'Training Curves' }).first().click();
+  await runForConfig(ctx, 'RPG: Show Ring Mapping', 'long');
+  const fresh = await webviewFrame(page, 'button.layer-button', 60_000);
+  await fresh.locator('button.layer-button').nth(1).click(); // selects, and reveals in the editor
+  await fresh.waitForSelector('canvas.heatmap', { timeout: 60_000 });
+  await sleep(1000);
   await page.locator('.part.editor .tabs-container .tab').first().click();
+  await unfocusWebview(page);
   await ctx.runCommand('View: Close All Editors in Group').catch((e) => log(`layout: ${e.message}`));
   await ctx.runCommand('Notifications: Clear All Notifications').catch(() => undefined);
   await ctx.runCommand('View: Close Primary Side Bar').catch(() => undefined);
-  const restored = await webviewFrame(page, 'canvas.heatmap', 60_000);
-  await restored.waitForSelector('.layer-row[aria-selected="true"]');
-  await sleep(1000);
+  await page.mouse.move(23, 600); // empty activity bar: no hover anywhere
+  await sleep(1500);
   await screenshot(`panels-curves-and-mapping-${theme}`);
 }

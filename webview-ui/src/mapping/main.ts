@@ -63,8 +63,11 @@ function factList(facts: [string, string][]): HTMLDListElement {
   return h('dl', {}, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
 
+let tipAt: { layer: PlanLayer; x: number; y: number } | undefined;
+
 function showTip(l: PlanLayer, x: number, y: number): void {
   if (!plan) return;
+  tipAt = { layer: l, x, y };
   clear(tooltip);
   tooltip.append(h('strong', {}, l.name), factList(layerFacts(l, plan.ringSize)));
   tooltip.hidden = false;
@@ -75,6 +78,7 @@ function showTip(l: PlanLayer, x: number, y: number): void {
 
 function hideTip(): void {
   tooltip.hidden = true;
+  tipAt = undefined;
 }
 
 /** Highlights one layer's arcs and row (or none). */
@@ -325,6 +329,8 @@ function handle(m: MappingToWebview): void {
       weights.set(m.result.layer, m.result);
       requested.delete(m.result.layer);
       if (state.selectedLayer === m.result.layer) renderDetail();
+      // The open tooltip of this layer gains its sign balance.
+      if (tipAt && !tooltip.hidden && tipAt.layer.name === m.result.layer) showTip(tipAt.layer, tipAt.x, tipAt.y);
       return;
     case 'error':
       if (m.layer) requested.delete(m.layer);
