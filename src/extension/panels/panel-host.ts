@@ -19,8 +19,16 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
   return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')], retainContextWhenHidden: false };
 }
 
+/** A webview that has not said "ready" this long after (re)loading gets its HTML again. */
+const READY_WATCHDOG_MS = 5000;
+const READY_RETRIES = 3;
+
 export class PanelHost<ToWebview extends { type: string }, ToHost extends { type: string }> implements vscode.Disposable {
   private ready = false;
+  private readies = 0;
+  private retries = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly render: () => void;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
@@ -33,27 +41,56 @@ export class PanelHost<ToWebview extends { type: string }, ToHost extends { type
   ) {
     const dist = vscode.Uri.joinPath(options.extensionUri, 'dist');
     panel.webview.options = webviewOptions(options.extensionUri);
-    panel.webview.html = webviewHtml({
-      cspSource: panel.webview.cspSource,
-      nonce: makeNonce(),
-      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, `${options.bundle}.js`)).toString(),
-      styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, `${options.bundle}.css`)).toString(),
-      title: options.title,
-      label: options.label,
-    });
+    this.render = () => {
+      panel.webview.html = webviewHtml({
+        cspSource: panel.webview.cspSource,
+        nonce: makeNonce(),
+        scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, `${options.bundle}.js`)).toString(),
+        styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, `${options.bundle}.css`)).toString(),
+        title: options.title,
+        label: options.label,
+      });
+    };
+    this.render();
+    this.armWatchdog();
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: ToHost) => {
-        if (m.type === 'ready') this.ready = true;
+        if (m.type === 'ready') {
+          this.ready = true;
+          this.readies++;
+        }
         Promise.resolve()
           .then(() => this.onMessage(m))
           .catch(this.onError);
       }),
+      // Shown again: the webview reloads; watch that it comes up.
+      panel.onDidChangeViewState(() => {
+        if (panel.visible) this.armWatchdog();
+      }),
       panel.onDidDispose(() => {
+        clearTimeout(this.watchdog);
         this.disposed = true;
         this.dispose();
         onDispose();
       }),
     );
+  }
+
+  /**
+   * A webview's page sometimes never gets its script (code-server's webview service worker can
+   * fail the fetch after a move or a window reload, leaving "Loading…"): if no "ready" arrives
+   * in time, set the HTML again, which reloads the page.
+   */
+  private armWatchdog(): void {
+    clearTimeout(this.watchdog);
+    const seen = this.readies;
+    this.watchdog = setTimeout(() => {
+      if (this.disposed || !this.panel.visible || this.readies !== seen || this.retries >= READY_RETRIES) return;
+      this.retries++;
+      this.onError(new Error(`the webview did not say "ready" within ${READY_WATCHDOG_MS} ms: reloading it (${this.retries}/${READY_RETRIES})`));
+      this.render();
+      this.armWatchdog();
+    }, READY_WATCHDOG_MS);
   }
 
   /** Ready and visible: posts reach the webview now. */

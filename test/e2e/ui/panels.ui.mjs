@@ -22,7 +22,14 @@ async function webviewFrame(page, selector, timeoutMs = 30_000) {
     }
     await sleep(100);
   }
-  const frames = await Promise.all(page.frames().map(async (f) => `${f.url().slice(0, 80)} ${(await f.title().catch(() => '?'))}`));
+  // What each webview document holds and which of its resources loaded (status, ms).
+  const frames = await Promise.all(page.frames().map(async (f) => {
+    const d = await f.evaluate(() => ({
+      app: document.getElementById('app')?.textContent?.slice(0, 40),
+      res: performance.getEntriesByType('resource').map((e) => `${e.name.split('/').pop()} ${e.responseStatus} ${Math.round(e.duration)}ms`).join(', '),
+    })).catch(() => ({}));
+    return `${await f.title().catch(() => '?')} ${d.app === undefined ? '' : JSON.stringify(d)}`;
+  }));
   throw new Error(`no webview shows ${selector}; frames:\n  ${frames.join('\n  ')}`);
 }
 
@@ -137,6 +144,12 @@ export default async function (ctx) {
   await mappingTab.locator('.codicon-close').click();
   await mappingTab.waitFor({ state: 'detached' });
   await page.locator('.tab', { hasText: 'Training Curves' }).first().click();
+  // The curves panel was hidden behind the mapping since the ResNet-34 step while the run went on
+  // until stopped: shown again, it has the rows that came meanwhile (held by the extension).
+  const shown = await webviewFrame(page, '.legend-item', 60_000);
+  await shown.waitForFunction((n) => Number((/([\d,]+) pts/.exec(document.querySelector('.legend-item')?.textContent ?? '') ?? [])[1]?.replace(/,/g, '')) > n, after, { timeout: 30_000 });
+  const resumed = Number(/([\d,]+) pts/.exec(await shown.locator('.legend-item').first().innerText())?.[1].replace(/,/g, ''));
+  report(`training curves hidden then shown again: ${after} → ${resumed} points (rows that arrived while hidden were kept)`);
   await runForConfig(ctx, 'RPG: Show Ring Mapping', 'long');
   const fresh = await webviewFrame(page, 'button.layer-button', 60_000);
   await fresh.locator('button.layer-button').nth(1).click(); // selects, and reveals in the editor
@@ -150,4 +163,14 @@ export default async function (ctx) {
   await page.mouse.move(23, 600); // empty activity bar: no hover anywhere
   await sleep(1500);
   await screenshot(`panels-curves-and-mapping-${theme}`);
+
+  // ── restart: both panels come back (WebviewPanelSerializer + the webviews' saved state) ──
+  await unfocusWebview(page);
+  await ctx.runCommand('Developer: Reload Window');
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  const curvesBack = await webviewFrame(page, '.legend-item', 90_000);
+  const mappingBack = await webviewFrame(page, 'canvas.heatmap', 90_000);
+  const legend = await curvesBack.locator('.legend-item').first().innerText();
+  const selected = await mappingBack.locator('.layer-row[aria-selected="true"]').getAttribute('data-layer');
+  report(`after Reload Window: curves restored with "${legend.replace(/\s+/g, ' ')}", mapping restored with ${selected} selected`);
 }
