@@ -65,6 +65,9 @@ export async function selectBackend(preference: BackendName = 'auto'): Promise<B
     }
     if (!(await tf.setBackend(name))) {
       if (preference !== 'auto') throw new Error(`backend "${name}" failed to initialize`);
+      // Say so in the reason: a silent fall back to cpu is 10–30× slower.
+      const failed = backends.findIndex((b) => b.name === name);
+      backends[failed] = { ...backends[failed]!, available: false, detail: `${backends[failed]!.detail}, but it failed to initialize (see the log)` };
       continue;
     }
     await tf.ready();
