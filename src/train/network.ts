@@ -37,6 +37,11 @@ export function initialFreeValue(p: ParamSpec, seed: number): Float32Array {
   return v;
 }
 
+/** A variable whose initial tensor is released (tidy keeps variables, disposes the rest). */
+export function newVariable(initial: () => tf.Tensor, trainable: boolean): tf.Variable {
+  return tf.tidy(() => tf.variable(initial(), trainable));
+}
+
 export class Network {
   readonly variables: NamedVariable[] = [];
   readonly ring: tf.Variable | undefined;
@@ -52,7 +57,7 @@ export class Network {
   ) {
     const plan = materialized?.plan;
     if (plan && materialized) {
-      this.ring = tf.variable(tf.tensor1d(initialRing(plan)), true);
+      this.ring = newVariable(() => tf.tensor1d(initialRing(plan)), true);
       this.variables.push({ name: 'ring', variable: this.ring, role: 'ring' });
       this.generator = new RingGenerator(materialized);
     }
@@ -60,14 +65,14 @@ export class Network {
     const generated = new Set(this.generatedNames);
     for (const p of spec.params) {
       if (generated.has(p.name)) continue;
-      const v = tf.variable(tf.tensor(initialFreeValue(p, seed), [...p.shape]), true);
+      const v = newVariable(() => tf.tensor(initialFreeValue(p, seed), [...p.shape]), true);
       this.free.set(p.name, v);
       this.variables.push({ name: p.name, variable: v, role: 'free' });
     }
     for (const op of spec.ops) {
       if (op.op !== 'batchnorm') continue;
       const c = spec.params.find((p) => p.name === op.gamma)!.size;
-      this.bnRunning.set(op.name, { mean: tf.variable(tf.zeros([c]), false), variance: tf.variable(tf.ones([c]), false) });
+      this.bnRunning.set(op.name, { mean: newVariable(() => tf.zeros([c]), false), variance: newVariable(() => tf.ones([c]), false) });
     }
   }
 

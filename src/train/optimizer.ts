@@ -10,7 +10,7 @@
 // "official" uses raw gradients, as the published code (much smaller lrs needed on small nets).
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaterializedPlan } from '../rpg/materialize';
-import type { NamedVariable } from './network';
+import { newVariable, NamedVariable } from './network';
 
 export type OptimizerName = 'sgd' | 'adam';
 export type LrNormalization = 'projected' | 'official';
@@ -47,8 +47,8 @@ export class Optimizer {
     materialized: MaterializedPlan | undefined,
   ) {
     this.slots = variables.map((nv) => {
-      const zeros = () => tf.variable(tf.zerosLike(nv.variable), false);
-      const base = { nv, m: zeros(), ...(settings.name === 'adam' ? { v: tf.variable(tf.zerosLike(nv.variable), false) } : {}) };
+      const zeros = () => newVariable(() => tf.zerosLike(nv.variable), false);
+      const base = { nv, m: zeros(), ...(settings.name === 'adam' ? { v: zeros() } : {}) };
       if (nv.role !== 'ring' || !materialized || settings.normalization === 'official') return base;
       return { ...base, ...ringMultipliers(settings.name, materialized) };
     });

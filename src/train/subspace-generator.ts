@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelSpec } from '../models/spec';
 import { Rng } from '../rpg/prng';
-import { Network } from './network';
+import { Network, newVariable } from './network';
 import { withCustomGrad } from './ops';
 
 export interface SubspaceProjection {
@@ -117,7 +117,8 @@ export class SubspaceNetwork extends Network {
       off += v.size;
     }
     this.sub = new SubspaceGenerator(buildSubspaceProjection(N, dim, seed, nonzeros), theta0);
-    this.z = tf.variable(tf.zeros([dim]), true, 'subspace-z');
+    // Unnamed: tfjs variable names are process-global and a trainer may hold several runs.
+    this.z = newVariable(() => tf.zeros([dim]), true);
     this.variables.unshift({ name: 'subspace-z', variable: this.z, role: 'free' });
     this.names = params.map((p) => p.name);
     this.sizes = params.map((p) => p.size);

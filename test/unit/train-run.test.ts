@@ -131,3 +131,10 @@ test('checkpoints hold the seed and plan hash, never the index arrays', async ()
   // ring + free + Adam m and v for each: 3 × (500 + free); far below the 25,408 generated weights.
   assert.ok(floats < 3 * (500 + 32 + 10 + 10) + 10, `stored ${floats} floats`);
 });
+
+test('building and disposing a run leaves no tensors behind', async () => {
+  await useBackend('wasm');
+  const before = tf.memory().numTensors;
+  await train({ config: tiny({ train: { optimizer: 'adam', batchSize: 32, epochs: 1, maxSteps: 2, backend: 'wasm' } }), runsDir: tmp() });
+  assert.equal(tf.memory().numTensors, before);
+});
