@@ -1,5 +1,6 @@
 // Pure data transforms of the training-curves panel: smoothing, aligning runs on one x axis
 // (uPlot plots columns sharing one x array), the DoF-vs-accuracy fit, and CSV export.
+import { fitLogLinear, LogFit } from '../../../src/sweep/fit';
 import type { EvalColumns, RunInfo, RunSeries, TrainColumns, XAxis } from '../../../src/webview-contract';
 
 export type Column = (number | null)[];
@@ -80,35 +81,14 @@ export function xOf(cols: TrainColumns | EvalColumns, axis: XAxis): number[] {
   return axis === 'epoch' ? cols.epoch : axis === 'time' ? cols.time : cols.step;
 }
 
-export interface Fit {
-  readonly a: number;
-  readonly b: number;
-  readonly r2: number;
-  readonly n: number;
-}
+export type Fit = LogFit;
 
-/** Least squares acc ≈ a + b·ln(dof); undefined with < 3 points or all at one DoF. */
+/**
+ * The sweep's least-squares fit acc ≈ a + b·ln(dof) (src/sweep/fit.ts, one implementation for
+ * CLI, language server and panel); the panel draws it only from 3 runs on.
+ */
 export function logLinearFit(points: readonly { readonly dof: number; readonly acc: number }[]): Fit | undefined {
-  const pts = points.filter((p) => p.dof > 0 && Number.isFinite(p.acc));
-  const n = pts.length;
-  if (n < 3) return undefined;
-  const xs = pts.map((p) => Math.log(p.dof));
-  const ys = pts.map((p) => p.acc);
-  const mx = xs.reduce((s, v) => s + v, 0) / n;
-  const my = ys.reduce((s, v) => s + v, 0) / n;
-  let sxx = 0;
-  let sxy = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxx += (xs[i]! - mx) ** 2;
-    sxy += (xs[i]! - mx) * (ys[i]! - my);
-    syy += (ys[i]! - my) ** 2;
-  }
-  if (sxx === 0) return undefined;
-  const b = sxy / sxx;
-  const a = my - b * mx;
-  const sse = ys.reduce((s, y, i) => s + (y - (a + b * xs[i]!)) ** 2, 0);
-  return { a, b, n, r2: syy === 0 ? 1 : 1 - sse / syy };
+  return points.filter((p) => p.dof > 0 && Number.isFinite(p.acc)).length < 3 ? undefined : fitLogLinear(points);
 }
 
 /** "arch · dataset": runs comparable on the DoF-vs-accuracy view. */
