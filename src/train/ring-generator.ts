@@ -9,17 +9,32 @@ import { withCustomGrad } from './ops';
 export class RingGenerator {
   private readonly index: tf.Tensor2D;
   private readonly signScale: tf.Tensor1D;
-  private readonly gradGather: tf.Tensor2D;
-  private readonly rowOnes: tf.Tensor2D;
+  /** The ⌊N/M⌋ complete rows of the gradient table: every entry's first uses. */
+  private readonly fullRows: tf.Tensor2D;
+  private readonly fullOnes: tf.Tensor2D;
+  /** The last, partial row (N mod M uses), as positions plus a 0/1 mask for missing entries. */
+  private readonly lastRow: { readonly index: tf.Tensor2D; readonly mask: tf.Tensor1D } | undefined;
   private readonly sizes: number[];
   private readonly shapes: number[][];
 
   constructor(readonly m: MaterializedPlan) {
+    const N = m.index.length;
+    const M = m.plan.ringSize;
+    const q = Math.floor(N / M);
     // gatherND with [N, 1] indices: on wasm it is 10–20× faster than GatherV2 (measured).
-    this.index = tf.tensor2d(m.index, [m.index.length, 1], 'int32');
+    this.index = tf.tensor2d(m.index, [N, 1], 'int32');
     this.signScale = tf.tensor1d(m.signScale, 'float32');
-    this.gradGather = tf.tensor2d(m.gradGather, [m.gradGather.length, 1], 'int32');
-    this.rowOnes = tf.ones([1, m.rows]);
+    this.fullRows = tf.tensor2d(m.gradGather.subarray(0, q * M), [q * M, 1], 'int32');
+    this.fullOnes = tf.ones([q, 1]);
+    if (m.rows > q) {
+      // Missing entries point at position 0 and are masked out: no zero slot, so the gradient
+      // needs no concat (a copy of all N values) before its gather.
+      const last = m.gradGather.subarray(q * M, (q + 1) * M);
+      this.lastRow = {
+        index: tf.tensor2d(last.map((p) => (p === N ? 0 : p)), [M, 1], 'int32'),
+        mask: tf.tensor1d(Float32Array.from(last, (p) => (p === N ? 0 : 1))),
+      };
+    }
     this.sizes = m.plan.layers.map((l) => l.size);
     this.shapes = m.plan.layers.map((l) => [...l.param.shape]);
   }
@@ -33,22 +48,23 @@ export class RingGenerator {
 
   /** vec(W) for all layers concatenated: signScale ⊙ ring[index]. */
   generateFlat(ring: tf.Tensor1D): tf.Tensor1D {
-    const { index, signScale, gradGather, rowOnes } = this;
+    const { index, signScale, fullRows, fullOnes, lastRow } = this;
     const M = this.m.plan.ringSize;
-    const rows = this.m.rows;
+    const q = fullOnes.shape[0];
     const f = withCustomGrad(([r]) => ({
       value: tf.mul(tf.gatherND(r!, index), signScale) as tf.Tensor1D,
       gradFunc: (dy: tf.Tensor) => {
-        // Slot N is a zero: entries with fewer uses point there.
-        const g = tf.concat([tf.mul(dy, signScale), tf.zeros([1])]);
-        const table = tf.reshape(tf.gatherND(g, gradGather), [rows, M]) as tf.Tensor2D;
-        return tf.reshape(tf.matMul(rowOnes, table), [M]);
+        const g = tf.mul(dy, signScale);
+        const table = tf.reshape(tf.gatherND(g, fullRows), [q, M]) as tf.Tensor2D;
+        // Column sums as tableᵀ·ones: the table is the matmul's input, never re-packed weights.
+        const sums = tf.reshape(tf.matMul(table, fullOnes, true, false), [M]);
+        return lastRow ? tf.add(sums, tf.mul(tf.gatherND(g, lastRow.index), lastRow.mask)) : sums;
       },
     }));
     return f(ring) as tf.Tensor1D;
   }
 
   dispose(): void {
-    tf.dispose([this.index, this.signScale, this.gradGather, this.rowOnes]);
+    tf.dispose([this.index, this.signScale, this.fullRows, this.fullOnes, ...(this.lastRow ? [this.lastRow.index, this.lastRow.mask] : [])]);
   }
 }
