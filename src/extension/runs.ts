@@ -59,11 +59,15 @@ interface LiveRun {
   progress?: LiveProgress;
 }
 
+const CHANGE_INTERVAL_MS = 500;
+
 export class RunsModel implements vscode.Disposable {
   private configList: ConfigEntry[] = [];
   private runList: RunInfo[] = [];
   private readonly live = new Map<string, LiveRun>();
   private readonly changed = new vscode.EventEmitter<void>();
+  private lastFire = 0;
+  private fireTimer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -185,6 +189,7 @@ export class RunsModel implements vscode.Disposable {
 
   dispose(): void {
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.fireTimer);
     for (const d of [...this.disposables, ...this.watchedDirs.values()]) d.dispose();
     this.changed.dispose();
   }
@@ -227,6 +232,26 @@ export class RunsModel implements vscode.Disposable {
     this.rebuildLive();
   }
 
+  /**
+   * Listeners (the trees re-render whole) hear at most one change per CHANGE_INTERVAL_MS, the
+   * last one always: a fast run sends progress 10×/s, and a tree view refreshed that often never
+   * settles long enough to show its rows.
+   */
+  private fireChanged(): void {
+    if (this.fireTimer) return;
+    const wait = this.lastFire + CHANGE_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.lastFire = Date.now();
+      this.changed.fire();
+      return;
+    }
+    this.fireTimer = setTimeout(() => {
+      this.fireTimer = undefined;
+      this.lastFire = Date.now();
+      this.changed.fire();
+    }, wait);
+  }
+
   /** Applies live progress to the scanned runs without touching the disk. */
   private rebuildLive(): void {
     const scanned = this.runList.filter((r) => r.status !== 'queued').map((r) => this.withLive(r));
@@ -235,7 +260,7 @@ export class RunsModel implements vscode.Disposable {
       .filter(([runId, l]) => !present.has(runId) && (l.queued || !l.runDir))
       .map(([runId, l]) => ({ runId, dir: l.runDir ?? '', status: 'queued', hasCheckpoint: false, ...(l.configPath ? { configPath: l.configPath } : {}) }));
     this.runList = [...scanned, ...queued];
-    this.changed.fire();
+    this.fireChanged();
   }
 
   private withLive(run: RunInfo): RunInfo {
