@@ -18,7 +18,7 @@ import { materializePlan } from '../src/rpg/materialize';
 import { selectBackend } from '../src/train/backend';
 import { encodeCheckpoint, CheckpointMeta } from '../src/train/checkpoint';
 import { Network } from '../src/train/network';
-import { softmaxCrossEntropy } from '../src/train/ops';
+import { trainStep } from '../src/train/step';
 import { Optimizer } from '../src/train/optimizer';
 import { RingGenerator } from '../src/train/ring-generator';
 import { encodeRpgz } from '../src/compress/rpgz';
@@ -75,17 +75,7 @@ function makeBench(arch: string, kind: Kind, batch: number, dof?: number | strin
   return {
     resolved, net, optimizer,
     step() {
-      return tf.tidy(() => {
-        let stats: ReturnType<Network['forward']>['bnBatchStats'] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const out = net.forward(x, true);
-          stats = out.bnBatchStats;
-          return softmaxCrossEntropy(out.logits, y);
-        }, net.variables.map((v) => v.variable));
-        optimizer.apply(grads, 0.001);
-        net.updateRunningStats(stats);
-        return value.dataSync()[0]!;
-      });
+      return trainStep(net, optimizer, x, y, 0.001).loss;
     },
     dispose() {
       optimizer.dispose();

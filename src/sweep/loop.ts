@@ -7,7 +7,7 @@ import type { RpgConfig } from '../config/schema';
 import type { Network } from '../train/network';
 import { Optimizer } from '../train/optimizer';
 import { learningRate } from '../train/schedule';
-import { softmaxCrossEntropy } from '../train/ops';
+import { trainStep } from '../train/step';
 import { evaluate } from '../train/session';
 import { TrainError } from '../train/types';
 
@@ -44,19 +44,10 @@ export async function trainLoop(net: Network, dataset: Dataset, config: RpgConfi
     for (let epoch = 0; step < totalSteps; epoch++) {
       for (const b of batches('train', dataset, tc.batchSize, { seed: config.seed, epoch, shuffle: true, augment: config.data.augment, reuseBuffers: true })) {
         const lr = opts.lr ?? learningRate(tc, step, totalSteps);
-        const loss = tf.tidy(() => {
-          const x = tf.tensor4d(b.x, [b.size, h, w, c]);
-          const y = tf.tensor1d(b.y, 'int32');
-          let stats: ReturnType<Network['forward']>['bnBatchStats'] = [];
-          const { value, grads } = tf.variableGrads(() => {
-            const out = net.forward(x, true);
-            stats = out.bnBatchStats;
-            return softmaxCrossEntropy(out.logits, y);
-          }, net.variables.map((v) => v.variable));
-          optimizer.apply(grads, lr);
-          net.updateRunningStats(stats);
-          return value.dataSync()[0]!;
-        });
+        const x = tf.tensor4d(b.x, [b.size, h, w, c]);
+        const y = tf.tensor1d(b.y, 'int32');
+        const { loss } = trainStep(net, optimizer, x, y, lr);
+        tf.dispose([x, y]);
         opts.afterStep?.();
         step++;
         if (!Number.isFinite(loss)) throw new TrainError('nan', `training diverged: the loss became ${loss} at step ${step}; lower train.lr (now ${opts.lr ?? tc.lr})`, 'train.lr');

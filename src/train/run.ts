@@ -9,7 +9,7 @@ import { Optimizer } from './optimizer';
 import { learningRate } from './schedule';
 import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, writeFileAtomic, CheckpointMeta } from './checkpoint';
 import { evaluate, openSession, restoreTensors, Session, snapshotTensors } from './session';
-import { softmaxCrossEntropy } from './ops';
+import { trainStep } from './step';
 import { validateConfig } from '../config/load';
 import type { RpgConfig } from '../config/schema';
 import { EvalRow, RunRecord, RunResult, TrainError, TrainEvents, TrainOptions, TrainRow } from './types';
@@ -138,24 +138,10 @@ async function trainSteps(session: Session, options: TrainOptions, resumeCkpt: R
       let batchIndex = startBatch;
       for (const b of batches('train', dataset, tc.batchSize, { seed: config.seed, epoch, shuffle: true, augment, startBatch, reuseBuffers: true })) {
         const lr = learningRate(tc, step, totalSteps);
-        const { loss, hits } = tf.tidy(() => {
-          const x = tf.tensor4d(b.x, [b.size, h, w, c]);
-          const y = tf.tensor1d(b.y, 'int32');
-          let stats: ReturnType<typeof net.forward>['bnBatchStats'] = [];
-          let hitsT: tf.Tensor | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            const out = net.forward(x, true);
-            stats = out.bnBatchStats;
-            // Kept: variableGrads disposes everything else created in here.
-            hitsT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), y), 'int32')));
-            return softmaxCrossEntropy(out.logits, y);
-          }, net.variables.map((v) => v.variable));
-          optimizer.apply(grads, lr);
-          net.updateRunningStats(stats);
-          const hits = hitsT!.dataSync()[0]!;
-          hitsT!.dispose();
-          return { loss: value.dataSync()[0]!, hits };
-        });
+        const x = tf.tensor4d(b.x, [b.size, h, w, c]);
+        const y = tf.tensor1d(b.y, 'int32');
+        const { loss, hits } = trainStep(net, optimizer, x, y, lr);
+        tf.dispose([x, y]);
         step++;
         batchIndex++;
         if (!Number.isFinite(loss)) {
