@@ -20,8 +20,8 @@ export interface RpgzTensor {
   readonly values: Float32Array;
 }
 
-/** What a .rpgz holds, decoded. */
-export interface RpgzArtifact {
+/** What identifies the model a .rpgz regenerates, and how its ring is quantized (header and artifact alike). */
+interface RpgzIdentity {
   readonly config: RpgConfig;
   readonly seed: number;
   readonly planHash: string;
@@ -29,33 +29,28 @@ export interface RpgzArtifact {
   readonly ringSize: number;
   readonly bits: number;
   readonly block: number;
-  readonly mask: Uint8Array;
-  readonly scales: Float32Array;
-  readonly codes: Int8Array;
   /** 32 or 16: how the free parameters and BN statistics are stored. */
   readonly freeBits: 16 | 32;
-  /** Free parameters and BN running statistics, by checkpoint name (ring excluded). */
-  readonly tensors: readonly RpgzTensor[];
   /** Informational: where it came from and how it scored. */
   readonly info?: Record<string, unknown>;
 }
 
-interface Header {
+/** What a .rpgz holds, decoded. */
+export interface RpgzArtifact extends RpgzIdentity {
+  readonly mask: Uint8Array;
+  readonly scales: Float32Array;
+  readonly codes: Int8Array;
+  /** Free parameters and BN running statistics, by checkpoint name (ring excluded). */
+  readonly tensors: readonly RpgzTensor[];
+}
+
+interface Header extends RpgzIdentity {
   readonly format: 'rpgz';
   readonly formatVersion: number;
-  readonly config: RpgConfig;
-  readonly seed: number;
-  readonly planHash: string;
-  readonly planContentHash: string;
-  readonly ringSize: number;
-  readonly bits: number;
-  readonly block: number;
   readonly kept: number;
   readonly maskEncoding: MaskEncoding;
-  readonly freeBits: 16 | 32;
   readonly tensors: { name: string; shape: number[]; length: number }[];
   readonly sections: { mask: number; scales: number; codes: number; free: number };
-  readonly info?: Record<string, unknown>;
 }
 
 const CRC_TABLE = (() => {

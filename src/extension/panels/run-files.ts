@@ -5,8 +5,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { EvalColumns, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
 
-export const RUN_FILE = 'run.json';
-export const METRICS_FILE = 'metrics.jsonl';
+import { METRICS_FILE, RUN_FILE } from '../../train/run-files';
+
+export { METRICS_FILE, RUN_FILE };
 
 export function emptyTrain(): TrainColumns {
   return { step: [], epoch: [], loss: [], acc: [], lr: [], samplesPerSec: [], time: [] };
