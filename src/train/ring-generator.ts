@@ -1,12 +1,57 @@
-// One generation pass per step: every generated kernel from the ring with a single gather, a
-// sign/scale multiply and a split. The ring gradient is O(N): the weight gradients are gathered
-// into a (rows × M) layout where column j lists entry j's uses, then summed over rows —
+// One generation pass per step. On cpu and wasm it is one host-memory kernel
+// (host-generate-kernel.ts). Elsewhere (native TensorFlow, GPU) it is tensor ops: a single
+// gather, a sign/scale multiply and a split; the ring gradient is O(N): the weight gradients are
+// gathered into a (rows × M) layout where column j lists entry j's uses, then summed over rows —
 // never tfjs's per-slot UnsortedSegmentSum (O(N·M) on cpu, missing on wasm).
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaterializedPlan } from '../rpg/materialize';
+import { HostGenerateKernel, HOST_MEMORY_BACKENDS } from './host-generate-kernel';
 import { withCustomGrad } from './ops';
 
+/** 'auto': the host kernel where tensors live in host memory, tensor ops elsewhere. */
+export type GeneratorKernel = 'auto' | 'host' | 'tensor';
+
 export class RingGenerator {
+  /** Set when generation runs as the host-memory kernel; then no index tensors are made. */
+  private readonly host: HostGenerateKernel | undefined;
+  private readonly tensors: TensorTables | undefined;
+  private readonly sizes: number[];
+  private readonly shapes: number[][];
+
+  constructor(readonly m: MaterializedPlan, kernel: GeneratorKernel = 'auto') {
+    const useHost = kernel === 'host' || (kernel === 'auto' && HOST_MEMORY_BACKENDS.includes(tf.getBackend()));
+    if (useHost) this.host = new HostGenerateKernel(m);
+    else this.tensors = new TensorTables(m);
+    this.sizes = m.plan.layers.map((l) => l.size);
+    this.shapes = m.plan.layers.map((l) => [...l.param.shape]);
+  }
+
+  get kernel(): 'host' | 'tensor' {
+    return this.host ? 'host' : 'tensor';
+  }
+
+  /** All generated kernels (in plan order, with their shapes), differentiable w.r.t. the ring. */
+  generate(ring: tf.Tensor1D): tf.Tensor[] {
+    if (this.host) return this.host.run(ring);
+    const flat = this.tensors!.generateFlat(ring);
+    const parts = this.sizes.length === 1 ? [flat] : tf.split(flat, this.sizes);
+    return parts.map((p, i) => tf.reshape(p, this.shapes[i]!));
+  }
+
+  /** vec(W) for all layers concatenated: signScale ⊙ ring[index]. */
+  generateFlat(ring: tf.Tensor1D): tf.Tensor1D {
+    if (this.tensors) return this.tensors.generateFlat(ring);
+    return tf.tidy(() => tf.concat(this.host!.run(ring).map((w) => tf.reshape(w, [-1]))) as tf.Tensor1D);
+  }
+
+  dispose(): void {
+    this.host?.dispose();
+    this.tensors?.dispose();
+  }
+}
+
+/** The tensor-op path's constant tables, on the backend. */
+class TensorTables {
   private readonly index: tf.Tensor2D;
   private readonly signScale: tf.Tensor1D;
   /** The ⌊N/M⌋ complete rows of the gradient table: every entry's first uses. */
@@ -14,10 +59,8 @@ export class RingGenerator {
   private readonly fullOnes: tf.Tensor2D;
   /** The last, partial row (N mod M uses), as positions plus a 0/1 mask for missing entries. */
   private readonly lastRow: { readonly index: tf.Tensor2D; readonly mask: tf.Tensor1D } | undefined;
-  private readonly sizes: number[];
-  private readonly shapes: number[][];
 
-  constructor(readonly m: MaterializedPlan) {
+  constructor(private readonly m: MaterializedPlan) {
     const N = m.index.length;
     const M = m.plan.ringSize;
     const q = Math.floor(N / M);
@@ -35,18 +78,8 @@ export class RingGenerator {
         mask: tf.tensor1d(Float32Array.from(last, (p) => (p === N ? 0 : 1))),
       };
     }
-    this.sizes = m.plan.layers.map((l) => l.size);
-    this.shapes = m.plan.layers.map((l) => [...l.param.shape]);
   }
 
-  /** All generated kernels (in plan order, with their shapes), differentiable w.r.t. the ring. */
-  generate(ring: tf.Tensor1D): tf.Tensor[] {
-    const flat = this.generateFlat(ring);
-    const parts = this.sizes.length === 1 ? [flat] : tf.split(flat, this.sizes);
-    return parts.map((p, i) => tf.reshape(p, this.shapes[i]!));
-  }
-
-  /** vec(W) for all layers concatenated: signScale ⊙ ring[index]. */
   generateFlat(ring: tf.Tensor1D): tf.Tensor1D {
     const { index, signScale, fullRows, fullOnes, lastRow } = this;
     const M = this.m.plan.ringSize;

@@ -101,14 +101,28 @@ for (const sampling of ['ring', 'shuffled'] as const) {
     const m = materializePlan(plan);
     const ringValues = initialRing(plan);
     const expected = generateWeights(m, ringValues);
-    for (const backend of ['cpu', 'wasm'] as const) {
+    for (const [backend, kernel] of [['cpu', 'host'], ['wasm', 'host'], ['cpu', 'tensor'], ['wasm', 'tensor']] as const) {
       await useBackend(backend);
-      const gen = new RingGenerator(m);
+      const gen = new RingGenerator(m, kernel);
+      assert.equal(gen.kernel, kernel);
       const ring = tf.tensor1d(ringValues);
+      // Per-layer outputs: the plan's shapes, and the same values as the flat form.
+      const layers = gen.generate(ring);
+      assert.deepEqual(layers.map((w) => w.shape), plan.layers.map((l) => [...l.param.shape]));
+      assert.ok(relError(Float32Array.from(layers.flatMap((w) => [...w.dataSync()])), expected) < 1e-7, `${backend}/${kernel} layers`);
       const flat = gen.generateFlat(ring);
-      assert.ok(relError(flat.dataSync(), expected) < 1e-7, `${backend} weights`);
+      assert.ok(relError(flat.dataSync(), expected) < 1e-7, `${backend}/${kernel} weights`);
       const probe = seededTensor([plan.generatedCount], 10);
       const mine = tf.grad((r: tf.Tensor) => tf.sum(tf.mul(gen.generateFlat(r as tf.Tensor1D), probe)))(ring).dataSync();
+      // The per-layer form's gradient, each layer weighted differently (one dy per output).
+      const perLayer = tf.grad((r: tf.Tensor) => tf.addN(gen.generate(r as tf.Tensor1D).map((w, l) => tf.sum(tf.mul(w, tf.reshape(tf.slice(probe, plan.layers[l]!.offset, plan.layers[l]!.size), w.shape))))))(ring).dataSync();
+      assert.ok(relError(perLayer, mine) < 1e-5, `${backend}/${kernel} per-layer gradient`);
+      // Only the last layer used: the other outputs get no gradient (tfjs passes zeros for them).
+      const last = plan.layers[plan.layers.length - 1]!;
+      const lastOnly = tf.grad((r: tf.Tensor) => tf.sum(tf.mul(tf.reshape(gen.generate(r as tf.Tensor1D)[plan.layers.length - 1]!, [-1]), tf.slice(probe, last.offset, last.size))))(ring).dataSync();
+      const masked = tf.mul(probe, tf.concat([tf.zeros([last.offset]), tf.ones([last.size])]));
+      const lastExpected = tf.grad((r: tf.Tensor) => tf.sum(tf.mul(gen.generateFlat(r as tf.Tensor1D), masked)))(ring).dataSync();
+      assert.ok(relError(lastOnly, lastExpected) < 1e-5, `${backend}/${kernel} last layer only`);
       if (backend === 'cpu') {
         const naive = tf.grad((r: tf.Tensor) => tf.sum(tf.mul(tf.mul(tf.gather(r, tf.tensor1d(m.index, 'int32')), tf.tensor1d(m.signScale)), probe)))(ring).dataSync();
         assert.ok(relError(mine, naive) < 1e-5, `vs naive ${relError(mine, naive)}`);
