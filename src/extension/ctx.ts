@@ -5,7 +5,7 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { Config, needsTrainerRestart } from './config';
 import { ConfigCodeLenses } from './codelens';
 import type { PanelDeps } from './panels';
-import { planInProcess, PlanService } from './plans';
+import { layerWeightsInProcess, planInProcess, PlanService } from './plans';
 import { RunsModel } from './runs';
 import { StatusBar } from './status';
 import { TrainerService } from './trainer';
@@ -75,9 +75,9 @@ export class Ctx implements vscode.Disposable {
   panelDeps(): PanelDeps {
     return {
       extensionUri: this.extension.extensionUri,
-      // Plans are pure and computed here; layer weights (checkpoints, materialized rings) are
-      // heavy and come from the trainer.
-      trainer: { plan: (ref) => planInProcess(ref), layerWeights: (p) => this.trainer.layerWeights(p) },
+      // Plans and layer weights are pure JS (plus reading a checkpoint) and computed here: no
+      // trainer process starts to look at a config, so the panel works in Restricted Mode.
+      planning: { plan: (ref) => planInProcess(ref), layerWeights: (p) => layerWeightsInProcess(p) },
       log: (m) => this.log.info(`[panels] ${m}`),
       revealLayer: (configUri, layerName) => void this.revealLayer(configUri, layerName),
       runsDir: () => {

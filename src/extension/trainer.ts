@@ -11,9 +11,6 @@ import {
   ConfigRef,
   initializeRequest,
   InitializeResult,
-  layerWeightsRequest,
-  LayerWeightsParams,
-  LayerWeightsResult,
   planRequest,
   PlanResult,
   PROTOCOL_VERSION,
@@ -107,10 +104,6 @@ export class TrainerService implements vscode.Disposable {
 
   plan(ref: ConfigRef, token?: vscode.CancellationToken): Promise<PlanResult> {
     return this.request((c) => c.request(planRequest, ref, token));
-  }
-
-  layerWeights(params: LayerWeightsParams, token?: vscode.CancellationToken): Promise<LayerWeightsResult> {
-    return this.request((c) => c.request(layerWeightsRequest, params, token));
   }
 
   async startRun(params: TrainStartParams): Promise<TrainStartResult> {

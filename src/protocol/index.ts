@@ -93,7 +93,10 @@ export const planRequest = new RequestType<ConfigRef, PlanResult, TrainerErrorDa
 // ── layer weights (ring mapping detail view) ───────────────────────────────────────────────
 export interface LayerWeightsParams extends ConfigRef {
   readonly layer: string;
-  /** Use this run's latest checkpoint ring; else the initial ring. */
+  /**
+   * Use this run's checkpoint ring when it was trained with the config's plan; else (or when
+   * it is unreadable) the initial ring, and the result's `note` says why.
+   */
   readonly runDir?: string;
   /** At most this many values are returned (a deterministic sample). */
   readonly maxValues?: number;
@@ -110,6 +113,8 @@ export interface LayerWeightsResult {
   /** Over every weight of the layer, bins symmetric around 0. */
   readonly histogram: { readonly edges: readonly number[]; readonly counts: readonly number[] };
   readonly source: 'checkpoint' | 'initial';
+  /** Why a runDir's checkpoint was passed over for the initial ring (names the file). */
+  readonly note?: string;
   /** Share of positive weights among the layer's non-zero weights (0.5 = balanced); over all weights, not the sample. */
   readonly signBalance: number;
 }

@@ -1,7 +1,7 @@
 // Expands a counted plan into the per-weight arrays the generator needs. Every array is a
 // pure function of (plan, seed): checkpoints store only the seed and the plan hash.
-import { Rng } from './prng';
-import type { RpgPlan } from './plan';
+import { Rng, RngState } from './prng';
+import type { GeneratedLayer, RpgPlan } from './plan';
 
 export interface MaterializedPlan {
   readonly plan: RpgPlan;
@@ -44,21 +44,12 @@ export function materializePlan(plan: RpgPlan): MaterializedPlan {
       }
     }
   } else {
-    // Official code: ⌊N/M⌋ copies of 0..M−1 plus a random subset of size N mod M, shuffled once.
-    const full = Math.floor(N / M) * M;
-    const extra = N - full;
-    const subset = new Rng(plan.seed, 'shuffled-subset').permutation(M).subarray(0, extra);
-    const order = new Rng(plan.seed, 'shuffled-order').permutation(N);
+    const { full, subset, order } = shuffledDraw(plan);
     for (let i = 0; i < N; i++) {
       const p = order[i]!;
-      if (p < full) {
-        index[i] = p % M;
-        gradGather[p] = i;
-      } else {
-        const entry = subset[p - full]!;
-        index[i] = entry;
-        gradGather[full + entry] = i;
-      }
+      const entry = shuffledEntry(p, full, M, subset);
+      index[i] = entry;
+      gradGather[p < full ? p : full + entry] = i;
     }
   }
 
@@ -81,6 +72,80 @@ export function materializePlan(plan: RpgPlan): MaterializedPlan {
   return { plan, index, sign, signScale, gradGather, rows, scaleSquareSum, useCount, contentHash: hashArrays(index, sign) };
 }
 
+/**
+ * "shuffled" mode, as the official code: ⌊N/M⌋ copies of 0..M−1 plus a random subset of size
+ * N mod M, shuffled once. Position p of the shuffled order reads entry shuffledEntry(p).
+ */
+function shuffledDraw(plan: RpgPlan): { full: number; subset: Int32Array; order: Int32Array } {
+  const N = plan.generatedCount;
+  const M = plan.ringSize;
+  const full = Math.floor(N / M) * M;
+  const subset = new Rng(plan.seed, 'shuffled-subset').permutation(M).subarray(0, N - full);
+  const order = new Rng(plan.seed, 'shuffled-order').permutation(N);
+  return { full, subset, order };
+}
+
+function shuffledEntry(p: number, full: number, M: number, subset: Int32Array): number {
+  return p < full ? p % M : subset[p - full]!;
+}
+
+/** What generation needs of a plan, or of one layer of it. */
+export interface GatherScale {
+  readonly index: Int32Array;
+  readonly signScale: Float32Array;
+}
+
+/**
+ * One layer's ring indices and fixed multipliers, equal to materializePlan's over the layer's
+ * range, without the plan-sized arrays: the random streams are advanced past the layers
+ * before it instead. (In "shuffled" mode the one global order is still drawn whole.)
+ */
+export function materializeLayer(plan: RpgPlan, layer: GeneratedLayer): GatherScale {
+  const at = plan.layers.indexOf(layer);
+  if (at < 0) throw new Error(`materializeLayer: ${layer.param.name} is not a layer of this plan`);
+  const streams = streamsAt(plan, at);
+  const M = plan.ringSize;
+  const index = new Int32Array(layer.size);
+  if (plan.mode === 'ring') {
+    const perm = streams.permutation!.permutation(layer.size);
+    for (let k = 0; k < layer.size; k++) index[k] = (layer.offset + perm[k]!) % M;
+  } else {
+    const { full, subset, order } = shuffledDraw(plan);
+    for (let k = 0; k < layer.size; k++) index[k] = shuffledEntry(order[layer.offset + k]!, full, M, subset);
+  }
+  const signScale = new Float32Array(layer.size);
+  for (let k = 0; k < layer.size; k++) signScale[k] = streams.signs.nextSign() * layer.scale;
+  return { index, signScale };
+}
+
+/**
+ * The "ring-layer-permutation" and "signs" streams at the start of each layer, for the last
+ * plan asked about. Reaching ResNet-34's last layer takes ~40M draws (about a second here); the
+ * ring mapping then asks for one layer after another of the same plan, each O(layer) after this.
+ */
+let layerStarts: { hash: string; permutation: RngState[]; signs: RngState[] } | undefined;
+
+function streamsAt(plan: RpgPlan, at: number): { permutation: Rng | undefined; signs: Rng } {
+  // The hash covers everything the streams depend on: seed, mode and every layer's size.
+  if (layerStarts?.hash !== plan.hash) {
+    layerStarts = { hash: plan.hash, permutation: [new Rng(plan.seed, 'ring-layer-permutation').state()], signs: [new Rng(plan.seed, 'signs').state()] };
+  }
+  const { permutation, signs } = layerStarts;
+  while (signs.length <= at) {
+    const size = plan.layers[signs.length - 1]!.size;
+    const s = Rng.fromState(signs[signs.length - 1]!);
+    s.skip(size); // one sign per weight, in flat order across layers
+    signs.push(s.state());
+    // "shuffled" mode draws no per-layer permutations.
+    if (plan.mode === 'ring') {
+      const p = Rng.fromState(permutation[permutation.length - 1]!);
+      p.skipPermutation(size);
+      permutation.push(p.state());
+    }
+  }
+  return { permutation: plan.mode === 'ring' ? Rng.fromState(permutation[at]!) : undefined, signs: Rng.fromState(signs[at]!) };
+}
+
 function hashArrays(index: Int32Array, sign: Int8Array): string {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
@@ -99,8 +164,11 @@ export function initialRing(plan: RpgPlan): Float32Array {
   return ring;
 }
 
-/** Reference generation in plain JS: vec(W_l) = c_l · s_l ⊙ ring[idx_l], all layers concatenated. */
-export function generateWeights(m: MaterializedPlan, ring: Float32Array): Float32Array {
+/**
+ * Reference generation in plain JS: vec(W_l) = c_l · s_l ⊙ ring[idx_l], all layers
+ * concatenated for a MaterializedPlan, one layer for materializeLayer's answer.
+ */
+export function generateWeights(m: GatherScale, ring: Float32Array): Float32Array {
   const out = new Float32Array(m.index.length);
   for (let i = 0; i < out.length; i++) out[i] = m.signScale[i]! * ring[m.index[i]!]!;
   return out;

@@ -22,6 +22,9 @@ function splitmix32(state: { s: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/** A generator's whole state, to resume a stream where it was (see Rng.fromState). */
+export type RngState = readonly [number, number, number, number, number | undefined];
+
 export class Rng {
   private a: number;
   private b: number;
@@ -37,6 +40,17 @@ export class Rng {
     this.c = splitmix32(st);
     this.d = splitmix32(st);
     if ((this.a | this.b | this.c | this.d) === 0) this.d = 1;
+  }
+
+  /** A generator that continues exactly where the one that gave `state` stood. */
+  static fromState(state: RngState): Rng {
+    const rng = new Rng(0);
+    [rng.a, rng.b, rng.c, rng.d, rng.spareNormal] = state;
+    return rng;
+  }
+
+  state(): RngState {
+    return [this.a, this.b, this.c, this.d, this.spareNormal];
   }
 
   /** Next uniform 32-bit unsigned integer (xoshiro128**). */
@@ -102,6 +116,19 @@ export class Rng {
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     return this.shuffle(p);
+  }
+
+  /**
+   * Advances exactly as `permutation(n)` would, without allocating it: lets one layer's
+   * draws be reached without materializing the layers before it.
+   */
+  skipPermutation(n: number): void {
+    for (let i = n - 1; i > 0; i--) this.nextInt(i + 1);
+  }
+
+  /** Advances past `n` draws of nextUint32 (or nextSign, which takes one each). */
+  skip(n: number): void {
+    for (let i = 0; i < n; i++) this.nextUint32();
   }
 }
 

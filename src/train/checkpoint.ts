@@ -9,6 +9,8 @@ import { TrainError } from './types';
 
 const MAGIC = 'RPGCKPT1';
 export const CHECKPOINT_FILE = 'checkpoint.bin';
+/** The ring's name among a checkpoint's tensors (Network names its variable so). */
+export const RING_TENSOR = 'ring';
 
 export interface TensorEntry {
   readonly name: string;
@@ -80,6 +82,7 @@ export function decodeCheckpoint(bytes: Buffer, file: string): Checkpoint {
   } catch {
     throw fail('corrupt header');
   }
+  if (!header || typeof header !== 'object' || !header.meta || !Array.isArray(header.tensors)) throw fail('corrupt header (no meta or tensor list)');
   const start = 12 + headerLength + ((4 - ((12 + headerLength) % 4)) % 4);
   const floats = header.tensors.reduce((s, t) => s + t.length, 0);
   if (bytes.length !== start + floats * 4) throw fail(`truncated payload (${bytes.length - start} of ${floats * 4} bytes)`);

@@ -6,6 +6,7 @@ import type { ModelSpec, Op, ParamSpec } from '../models/spec';
 import { Rng } from '../rpg/prng';
 import { heStd } from '../rpg/plan';
 import { initialRing, MaterializedPlan } from '../rpg/materialize';
+import { RING_TENSOR } from './checkpoint';
 import { RingGenerator } from './ring-generator';
 import { batchNormInfer, batchNormTrain, conv2d, globalAvgPool, matMul, maxPool2x2, padShortcut, relu } from './ops';
 
@@ -58,7 +59,7 @@ export class Network {
     const plan = materialized?.plan;
     if (plan && materialized) {
       this.ring = newVariable(() => tf.tensor1d(initialRing(plan)), true);
-      this.variables.push({ name: 'ring', variable: this.ring, role: 'ring' });
+      this.variables.push({ name: RING_TENSOR, variable: this.ring, role: 'ring' });
       this.generator = new RingGenerator(materialized);
     }
     this.generatedNames = plan ? plan.layers.map((l) => l.param.name) : [];

@@ -71,7 +71,7 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
 
   connection.onRequest(planRequest, (params) => answer(async () => planFor(params ?? {})));
 
-  connection.onRequest(layerWeightsRequest, (params) => answer(() => layerWeightsFor(params ?? { layer: '' })));
+  connection.onRequest(layerWeightsRequest, (params) => answer(async () => layerWeightsFor(params ?? { layer: '' })));
 
   connection.onRequest(trainStartRequest, (params) =>
     answer(async (): Promise<TrainStartResult> => {

@@ -6,15 +6,15 @@ import type {
 } from '../../protocol';
 import type { EvalRow, RunResult, RunStart, TrainRow } from '../../train/types';
 
-/** What the panels need from the trainer: the extension passes its trainer client in. */
-export interface TrainerAccess {
+/** Plans and layer weights, as the trainer's plan requests answer them (the extension computes them in-process). */
+export interface PlanningAccess {
   plan(ref: ConfigRef): Promise<PlanResult>;
   layerWeights(params: LayerWeightsParams): Promise<LayerWeightsResult>;
 }
 
 export interface PanelDeps {
   readonly extensionUri: vscode.Uri;
-  readonly trainer: TrainerAccess;
+  readonly planning: PlanningAccess;
   readonly log: (m: string) => void;
   /** Reveal a generated layer in the Layers tree and in the config editor. */
   readonly revealLayer?: (configUri: vscode.Uri, layerName: string) => void;

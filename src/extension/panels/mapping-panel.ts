@@ -1,6 +1,7 @@
-// The ring mapping panel's host: asks the trainer for the config's plan, finds the config's
-// latest run with a checkpoint (the detail view shows its trained ring, else the initial one),
-// and answers the webview's layer selections with plan/layerWeights.
+// The ring mapping panel's host: plans the config, finds the config's latest run with a
+// checkpoint (the detail view shows its trained ring, else the initial one), and answers the
+// webview's layer selections with the layer's weights. Both are computed in this process
+// (deps.planning), so looking at a config never starts the trainer, in Restricted Mode too.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -20,6 +21,8 @@ class MappingPanel {
   private readonly host: PanelHost<MappingToWebview, MappingToHost>;
   private configUri: vscode.Uri | undefined;
   private plan: PlanResult | undefined;
+  /** The config as it was planned: layer weights are drawn from the same text. */
+  private ref: ConfigRef | undefined;
   private runDir: string | undefined;
   private error: string | undefined;
   private openedAt = Date.now();
@@ -47,15 +50,18 @@ class MappingPanel {
     this.configUri = configUri;
     this.openedAt = Date.now();
     this.plan = undefined;
+    this.ref = undefined;
     this.error = undefined;
     this.host.panel.title = `Ring Mapping: ${path.basename(configUri.fsPath).replace(/\.rpg\.json$/, '')}`;
     this.host.post({ type: 'loading', configPath: configUri.fsPath });
     const started = Date.now();
     const loading = (async () => {
       try {
-        const plan = await this.deps.trainer.plan(configRefOf(configUri));
+        const ref = configRefOf(configUri);
+        const plan = await this.deps.planning.plan(ref);
         if (this.configUri !== configUri) return;
         this.plan = plan;
+        this.ref = ref;
         this.planMs = Date.now() - started;
         this.runDir = latestCheckpointedRun(this.deps, configUri, plan);
         this.deps.log(`ring mapping: plan of ${plan.name} (${plan.layers.length} generated layers) in ${Date.now() - started} ms`);
@@ -102,18 +108,12 @@ class MappingPanel {
 
   private async sendLayerWeights(layer: string): Promise<void> {
     await this.loading;
-    if (!this.configUri) return;
-    const params = { ...configRefOf(this.configUri), layer, maxValues: HEATMAP_VALUES };
+    if (!this.ref) return;
+    const params = { ...this.ref, layer, maxValues: HEATMAP_VALUES, ...(this.runDir ? { runDir: this.runDir } : {}) };
     try {
-      let result;
-      try {
-        result = await this.deps.trainer.layerWeights(this.runDir ? { ...params, runDir: this.runDir } : params);
-      } catch (e) {
-        // A checkpoint of an older config (or a half-written one): fall back to the initial ring.
-        if (!this.runDir) throw e;
-        this.deps.log(`ring mapping: ${this.runDir}: ${e instanceof Error ? e.message : String(e)}; showing the initial ring`);
-        result = await this.deps.trainer.layerWeights(params);
-      }
+      // A checkpoint of an older config, or a corrupt one, comes back as the initial ring with a note.
+      const result = await this.deps.planning.layerWeights(params);
+      if (result.note) this.deps.log(`ring mapping: ${result.note}`);
       this.host.post({ type: 'layerWeights', result });
     } catch (e) {
       this.host.post({ type: 'error', message: e instanceof Error ? e.message : String(e), layer });

@@ -1,0 +1,48 @@
+// Which ring a view of a plan's weights is drawn from: a run's checkpoint ring when that
+// checkpoint was trained with this very plan, else the initial ring with a note saying which
+// file was passed over and why. Never throws for a bad checkpoint: a view falls back, only
+// training refuses. node:fs only (through checkpoint.ts), so the extension runs it in-process.
+import * as path from 'node:path';
+import type { RingView } from '../rpg/layer-weights';
+import { initialRing } from '../rpg/materialize';
+import type { RpgPlan } from '../rpg/plan';
+import { Checkpoint, CHECKPOINT_FILE, readCheckpoint, RING_TENSOR } from './checkpoint';
+
+/** The ring to show for `plan`: runDir's checkpoint ring if it fits the plan, else the initial one. */
+export function ringToView(plan: RpgPlan, runDir?: string): RingView {
+  if (!runDir) return { ring: initialRing(plan), source: 'initial' };
+  const file = path.join(runDir, CHECKPOINT_FILE);
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = readCheckpoint(file);
+  } catch (err) {
+    // readCheckpoint's own errors name the file; anything else (a permission error) may not.
+    const message = err instanceof Error ? err.message : String(err);
+    return initialWithNote(plan, message.includes(file) ? message : `${file}: ${message}`);
+  }
+  const why = mismatch(plan, checkpoint);
+  if (why) return initialWithNote(plan, `${file}: ${why}`);
+  return { ring: checkpoint.tensors.get(RING_TENSOR)!.values, source: 'checkpoint' };
+}
+
+function initialWithNote(plan: RpgPlan, why: string): RingView {
+  return { ring: initialRing(plan), source: 'initial', note: `${why}; showing the initial ring instead` };
+}
+
+/** Why the checkpoint's ring cannot stand in for `plan`'s, or undefined when it can. */
+function mismatch(plan: RpgPlan, checkpoint: Checkpoint): string | undefined {
+  // The header is JSON from disk: read it as untrusted, whatever its type says.
+  const meta = checkpoint.meta as Partial<Checkpoint['meta']> | undefined;
+  const ring = checkpoint.tensors.get(RING_TENSOR);
+  if (!ring) return 'has no ring tensor (the run trained the plain model)';
+  if (meta?.planHash !== plan.hash) {
+    return `was trained with plan ${String(meta?.planHash)}, but this config plans ${plan.hash} (the seed, sampling, ring size or architecture changed since the run)`;
+  }
+  if (ring.values.length !== plan.ringSize) return `holds a ring of ${ring.values.length} entries, the plan has ${plan.ringSize}`;
+  // The plan hash leaves out ringInitStd, which sets every layer's fixed scale c_l.
+  const std = (meta.config as { rpg?: { ringInitStd?: unknown } } | undefined)?.rpg?.ringInitStd;
+  if (typeof std === 'number' && std !== plan.ringInitStd) {
+    return `was trained with rpg.ringInitStd ${std}, but this config says ${plan.ringInitStd} (the layers' fixed scales differ)`;
+  }
+  return undefined;
+}
