@@ -9,8 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaterializedPlan } from '../rpg/materialize';
 
-const KERNEL = 'RpgRingGenerate';
-const GRAD_KERNEL = 'RpgRingGenerateGrad';
+export const GENERATE_KERNEL = 'RpgRingGenerate';
+export const GENERATE_GRAD_KERNEL = 'RpgRingGenerateGrad';
 export const HOST_MEMORY_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 interface Tables {
@@ -27,7 +27,7 @@ let nextId = 1;
 
 function tablesOf(attrs: tf.NamedAttrMap | undefined): Tables {
   const t = tablesById.get(attrs?.['tables'] as number);
-  if (!t) throw new Error(`${KERNEL}: generator ${String(attrs?.['tables'])} was disposed`);
+  if (!t) throw new Error(`${GENERATE_KERNEL}: generator ${String(attrs?.['tables'])} was disposed`);
   return t;
 }
 
@@ -91,13 +91,13 @@ const gradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 
 const gradFunc: tf.GradFunc = (dy, _saved, attrs) => {
   const dys = Array.isArray(dy) ? dy : [dy];
-  return { ring: () => tf.engine().runKernel(GRAD_KERNEL, Object.fromEntries(dys.map((d, l) => [`dy${l}`, d])), attrs) as tf.Tensor };
+  return { ring: () => tf.engine().runKernel(GENERATE_GRAD_KERNEL, Object.fromEntries(dys.map((d, l) => [`dy${l}`, d])), attrs) as tf.Tensor };
 };
 
 function register(backendName: string): void {
-  if (!tf.getKernel(KERNEL, backendName)) tf.registerKernel({ kernelName: KERNEL, backendName, kernelFunc: generateKernel });
-  if (!tf.getKernel(GRAD_KERNEL, backendName)) tf.registerKernel({ kernelName: GRAD_KERNEL, backendName, kernelFunc: gradKernel });
-  if (!tf.getGradient(KERNEL)) tf.registerGradient({ kernelName: KERNEL, gradFunc });
+  if (!tf.getKernel(GENERATE_KERNEL, backendName)) tf.registerKernel({ kernelName: GENERATE_KERNEL, backendName, kernelFunc: generateKernel });
+  if (!tf.getKernel(GENERATE_GRAD_KERNEL, backendName)) tf.registerKernel({ kernelName: GENERATE_GRAD_KERNEL, backendName, kernelFunc: gradKernel });
+  if (!tf.getGradient(GENERATE_KERNEL)) tf.registerGradient({ kernelName: GENERATE_KERNEL, gradFunc });
 }
 
 /** The host-memory generation kernel bound to one materialized plan. */
@@ -117,7 +117,7 @@ export class HostGenerateKernel {
 
   /** Every generated kernel, in plan order and shaped; differentiable w.r.t. the ring. */
   run(ring: tf.Tensor1D): tf.Tensor[] {
-    const out = tf.engine().runKernel(KERNEL, { ring }, { tables: this.id }) as tf.Tensor | tf.Tensor[];
+    const out = tf.engine().runKernel(GENERATE_KERNEL, { ring }, { tables: this.id }) as tf.Tensor | tf.Tensor[];
     return Array.isArray(out) ? out : [out];
   }
 
