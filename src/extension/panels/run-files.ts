@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { EvalColumns, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
 
-import { METRICS_FILE, RUN_FILE } from '../../train/run-files';
+import { METRICS_FILE, parseRunRecord, RUN_FILE } from '../../train/run-files';
 
 export { METRICS_FILE, RUN_FILE };
 
@@ -60,27 +60,22 @@ export function parseMetricsJsonl(text: string): { train: TrainColumns; eval: Ev
   return { train, eval: evals, skipped };
 }
 
-/** run.json text → RunInfo; undefined when it is not a run record. */
+/** run.json text → RunInfo (through the trainer's own run.json parser); undefined when it is not a run record. */
 export function parseRunJson(text: string, runDir: string): RunInfo | undefined {
-  let r: Record<string, unknown>;
-  try {
-    r = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  if (!r || typeof r !== 'object') return undefined;
-  const str = (k: string, d: string): string => (typeof r[k] === 'string' ? (r[k] as string) : d);
+  const r = parseRunRecord(text, runDir);
+  if (!r) return undefined;
   return {
     runDir,
-    runId: str('runId', path.basename(runDir)),
-    name: str('name', path.basename(path.dirname(runDir))),
-    arch: str('arch', '?'),
-    dataset: str('dataset', '?'),
-    dof: typeof r['dof'] === 'number' ? r['dof'] : 0,
-    ringSize: typeof r['ringSize'] === 'number' ? r['ringSize'] : 0,
-    status: str('status', 'unknown'),
-    ...(typeof r['bestAcc'] === 'number' ? { bestAcc: r['bestAcc'] } : {}),
-    ...(typeof r['startedAt'] === 'string' ? { startedAt: r['startedAt'] } : {}),
+    runId: r.runId,
+    // An unnamed run is labelled by its experiment folder, more telling in a legend than its id.
+    name: r.name !== r.runId ? r.name : path.basename(path.dirname(runDir)),
+    arch: r.arch,
+    dataset: r.dataset,
+    dof: r.dof,
+    ringSize: r.ringSize,
+    status: r.status,
+    ...(r.bestAcc !== undefined ? { bestAcc: r.bestAcc } : {}),
+    ...(r.startedAt ? { startedAt: r.startedAt } : {}),
   };
 }
 
