@@ -1,8 +1,9 @@
 // Plain-text rendering for the CLI: tables, numbers, durations, a progress bar.
 import type { DofSummary } from '../rpg/dof';
 
-export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
-export const fmtPct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
+import { count as fmtInt, percent as fmtPct } from '../format/numbers';
+
+export { fmtInt, fmtPct };
 
 export function fmtDuration(sec: number): string {
   if (!Number.isFinite(sec) || sec < 0) return '--';

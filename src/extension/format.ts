@@ -1,21 +1,9 @@
 // How numbers, durations and shapes read in the UI: one place, so the status bar, the trees
 // and the CodeLens agree.
-const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-
-export function count(n: number): string {
-  return integer.format(n);
-}
-
-export function percent(fraction: number, digits = 1): string {
-  return `${(fraction * 100).toFixed(digits)}%`;
-}
+export { count, percent, ratio } from '../format/numbers';
 
 export function shape(dims: readonly number[]): string {
   return dims.length ? dims.join('×') : 'scalar';
-}
-
-export function ratio(x: number): string {
-  return x >= 100 ? `${count(x)}×` : `${x.toFixed(x >= 10 ? 1 : 2)}×`;
 }
 
 export function duration(seconds: number): string {

@@ -51,14 +51,4 @@ export interface Finding {
   readonly fixes?: readonly QuickFix[];
 }
 
-export const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
-
-/** A ratio shown with 3 significant digits ("12.3×", "1,234×"). */
-export function ratio(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  return n >= 100 ? `${fmt(n)}×` : `${Number(n.toPrecision(3))}×`;
-}
-
-export function percent(fraction: number, digits = 1): string {
-  return `${(fraction * 100).toFixed(digits)}%`;
-}
+export { count as fmt, percent, ratio } from '../format/numbers';

@@ -29,14 +29,7 @@ export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
 
-/** 21800000 → "21,800,000". */
-export function grouped(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-export function percent(x: number, digits = 1): string {
-  return `${(x * 100).toFixed(digits)}%`;
-}
+export { count as grouped, percent } from '../../../src/format/numbers';
 
 /** Arrow/Home/End keys move focus among `items` (a roving tabindex list). */
 export function rovingFocus(container: HTMLElement, selector: string): void {

@@ -1,0 +1,19 @@
+// How numbers read everywhere a person sees them (CLI, extension, language server, webviews):
+// one module, so a parameter count or a ratio is written the same way in all of them.
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** 21800000 → "21,800,000" (rounded to an integer). */
+export function count(n: number): string {
+  return integer.format(n);
+}
+
+/** 0.1234 → "12.3%". */
+export function percent(fraction: number, digits = 1): string {
+  return `${(fraction * 100).toFixed(digits)}%`;
+}
+
+/** A ratio with 3 significant digits ("9.87×", "12.3×", "1,234×"). */
+export function ratio(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  return x >= 100 ? `${count(x)}×` : `${Number(x.toPrecision(3))}×`;
+}
