@@ -31,55 +31,116 @@ function explicitPadding(h: number, w: number, k: number, stride: number, paddin
   return padding === 'same' ? [samePadding(h, k, stride), samePadding(w, k, stride)] : [[0, 0], [0, 0]];
 }
 
+type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
+
+/**
+ * [n,h,w,c] → [c,h,w,n] as a 2-D transpose [n, hwc] → [hwc, n] and a 3-D one moving whole
+ * rows of n: ~2× faster on wasm than the 4-D Transpose, whose innermost loop would stride
+ * over the whole tensor once per channel.
+ */
+function channelsFirstBatchLast(x: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const t = tf.reshape(tf.transpose(tf.reshape(x, [n, h * w * c])), [h * w, c, n]);
+  return tf.reshape(tf.transpose(t, [1, 0, 2]), [c, h, w, n]);
+}
+
 /**
  * dW of a convolution as a forward convolution: batch and input channels swap roles, and dy
  * becomes a filter dilated by the stride. x: [n,h,w,cin], dy: [n,oh,ow,cout] → [k,k,cin,cout].
+ * The input's zero padding is the convolution's own (explicit) padding, not a PadV2 pass.
  */
 export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number, stride: number, padding: Padding): tf.Tensor4D {
   return tf.tidy(() => {
     const [, h, w] = x.shape;
     const [, oh, ow] = dy.shape;
-    const [[pt, pb], [pl, pr]] = explicitPadding(h, w, k, stride, padding);
+    const [[pt], [pl]] = explicitPadding(h, w, k, stride, padding);
     // Only rows/cols actually read by the forward conv: (o−1)·s + k of the padded input.
-    const needH = (oh - 1) * stride + k;
-    const needW = (ow - 1) * stride + k;
-    let xp: tf.Tensor4D = pt || pb || pl || pr ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x;
-    if (xp.shape[1] !== needH || xp.shape[2] !== needW) xp = tf.slice(xp, [0, 0, 0, 0], [-1, needH, needW, -1]);
-    const xt = tf.transpose(xp, [3, 1, 2, 0]); // [cin, H, W, n]
+    const pb = (oh - 1) * stride + k - pt - h;
+    const pr = (ow - 1) * stride + k - pl - w;
+    // A negative trailing pad (valid padding with a remainder) crops: a Slice, which on wasm
+    // copies its whole input, so only then.
+    const xs = pb < 0 || pr < 0 ? (tf.slice(x, [0, 0, 0, 0], [-1, h + Math.min(pb, 0), w + Math.min(pr, 0), -1]) as tf.Tensor4D) : x;
+    const xt = channelsFirstBatchLast(xs as tf.Tensor4D); // [cin, h, w, n]
     const filter = tf.transpose(dy, [1, 2, 0, 3]); // [oh, ow, n, cout]
-    const out = tf.conv2d(xt, filter, 1, 'valid', 'NHWC', stride > 1 ? [stride, stride] : 1); // [cin, k, k, cout]
+    const pad: Pad4 = [[0, 0], [pt, Math.max(pb, 0)], [pl, Math.max(pr, 0)], [0, 0]];
+    const out = tf.conv2d(xt, filter, 1, pad, 'NHWC', stride > 1 ? [stride, stride] : 1); // [cin, k, k, cout]
     return tf.transpose(out, [1, 2, 0, 3]);
   });
 }
 
-/** Inserts stride−1 zeros between rows and columns: [n,h,w,c] → [n,(h−1)s+1,(w−1)s+1,c]. */
-function dilate(x: tf.Tensor4D, stride: number): tf.Tensor4D {
-  if (stride === 1) return x;
-  const [n, h, w, c] = x.shape;
-  // Two ≤3-D pads (every backend has them) instead of one 6-D pad.
-  const rows = tf.reshape(tf.pad(tf.reshape(x, [n * h, 1, w * c]), [[0, 0], [0, stride - 1], [0, 0]]), [n, h * stride, w, c]);
-  const cols = tf.reshape(tf.pad(tf.reshape(rows, [n * h * stride * w, 1, c]), [[0, 0], [0, stride - 1], [0, 0]]), [n, h * stride, w * stride, c]);
-  return tf.slice(cols, [0, 0, 0, 0], [n, (h - 1) * stride + 1, (w - 1) * stride + 1, c]) as tf.Tensor4D;
+/**
+ * How the input gradient of a stride-s convolution splits into s phases per axis: output row
+ * p = s·u + r receives dy[u + d]·W[i] for every tap i ≡ r + pad (mod s), d = (r + pad − i)/s.
+ * taps[t·s + r] is the kernel index i applied at offset d = t + dMin (or k: a zero tap).
+ */
+function phaseTaps(k: number, stride: number, pad: number): { taps: number[]; count: number; dMin: number; dMax: number } {
+  let dMin = Infinity;
+  let dMax = -Infinity;
+  for (let r = 0; r < stride; r++) {
+    for (let i = 0; i < k; i++) {
+      if ((((r + pad - i) % stride) + stride) % stride !== 0) continue;
+      const d = (r + pad - i) / stride;
+      dMin = Math.min(dMin, d);
+      dMax = Math.max(dMax, d);
+    }
+  }
+  const count = dMax - dMin + 1;
+  const taps = new Array<number>(count * stride).fill(k);
+  for (let r = 0; r < stride; r++) {
+    for (let i = 0; i < k; i++) {
+      if ((((r + pad - i) % stride) + stride) % stride !== 0) continue;
+      taps[((r + pad - i) / stride - dMin) * stride + r] = i;
+    }
+  }
+  return { taps, count, dMin, dMax };
 }
 
 /**
- * dx of a convolution as a forward convolution: dy dilated by the stride, padded to a "full"
- * convolution, against the kernel flipped in space with in/out channels swapped. (wasm's
- * Conv2DBackpropInput is markedly slower than its forward Conv2D.)
+ * dx of a convolution as one forward convolution over dy ("sub-pixel" form): for stride s,
+ * each of the s×s output phases is a small correlation of dy with a subset of the kernel taps,
+ * so the s² phases become s²·cin output channels of a single stride-1 convolution (no zeros
+ * inserted into dy, no wasted multiplications on them), interleaved back by a transpose.
+ * For stride 1 it is the classic full correlation with the flipped kernel, channels swapped;
+ * the padding is the convolution's own. (wasm's Conv2DBackpropInput is markedly slower than
+ * its forward Conv2D.)
  */
 export function conv2dInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly [number, number, number, number], stride: number, padding: Padding): tf.Tensor4D {
   return tf.tidy(() => {
-    const [, h, wd] = xShape;
+    const [n, h, wd, cin] = xShape;
+    const [, oh, ow, cout] = dy.shape;
     const k = w.shape[0];
-    const [[pt], [pl]] = explicitPadding(h, wd, k, stride, padding);
-    const d = dilate(dy, stride);
-    const top = k - 1 - pt;
-    const left = k - 1 - pl;
-    const bottom = h + k - 1 - d.shape[1] - top;
-    const right = wd + k - 1 - d.shape[2] - left;
-    const padded = tf.pad(d, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-    const flipped = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    return tf.conv2d(padded, flipped, 1, 'valid');
+    const s = stride;
+    const [[pt], [pl]] = explicitPadding(h, wd, k, s, padding);
+    const rows = phaseTaps(k, s, pt);
+    const cols = phaseTaps(k, s, pl);
+    const U = Math.ceil(h / s);
+    const V = Math.ceil(wd / s);
+    // dy rows dMin … U−1+dMax are read; what lies outside dy is the convolution's zero padding.
+    const pad: Pad4 = [[0, 0], [-rows.dMin, U - 1 + rows.dMax - (oh - 1)], [-cols.dMin, V - 1 + cols.dMax - (ow - 1)], [0, 0]];
+    if (pad.some(([a, b]) => a < 0 || b < 0)) throw new Error(`conv2dInputGrad: unsupported geometry ${xShape.join('×')} k${k} s${s} ${padding}`);
+    // Filter [tr, tc, cout, (r, c, cin)]: one gather of the (zero-padded) kernel taps.
+    const index: number[] = [];
+    for (let tr = 0; tr < rows.count; tr++) {
+      for (let tc = 0; tc < cols.count; tc++) {
+        for (let r = 0; r < s; r++) {
+          for (let c = 0; c < s; c++) index.push(rows.taps[tr * s + r]! * (k + 1) + cols.taps[tc * s + c]!);
+        }
+      }
+    }
+    // The gather as a product with a 0/1 selection matrix (exact: one 1 per row, or none for a
+    // zero tap): on wasm a 9×4096 GatherV2 or Reverse takes ~2.4 ms, this matmul ~0.5 ms.
+    const select = new Float32Array(index.length * k * k);
+    index.forEach((ik, row) => {
+      const [i, j] = [Math.floor(ik / (k + 1)), ik % (k + 1)];
+      if (i < k && j < k) select[row * k * k + i * k + j] = 1;
+    });
+    const picked = tf.matMul(tf.tensor2d(select, [index.length, k * k]), tf.reshape(w, [k * k, cin * cout]));
+    const taps = tf.reshape(picked, [rows.count * cols.count, s * s, cin, cout]);
+    const filter = tf.reshape(tf.transpose(taps, [0, 3, 1, 2]), [rows.count, cols.count, cout, s * s * cin]) as tf.Tensor4D;
+    let dx = tf.conv2d(dy, filter, 1, pad); // [n, U, V, (r, c, cin)]
+    if (s > 1) dx = tf.reshape(tf.transpose(tf.reshape(dx, [n * U, V, s, s * cin]), [0, 2, 1, 3]), [n, U * s, V * s, cin]);
+    if (U * s !== h || V * s !== wd) dx = tf.slice(dx, [0, 0, 0, 0], [n, h, wd, cin]);
+    return dx;
   });
 }
 
@@ -128,13 +189,15 @@ export function matMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return f(x, w) as tf.Tensor2D;
 }
 
-/** ReLU with the gradient dy·[x > 0] in two elementwise kernels. */
+/** ReLU with the gradient dy·step(x) in two elementwise kernels. */
 export function relu(x: tf.Tensor): tf.Tensor {
   const f = withCustomGrad(([a], save) => {
     save([a!]);
     return {
       value: tf.relu(a!),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.cast(tf.greater(saved[0]!, 0), 'float32')),
+      // step(x) = [x > 0], as tfjs's own ReluGrad; one kernel where greater + cast are two
+      // (and wasm's Greater against a broadcast scalar is ~10× slower than Step).
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.step(saved[0]!)),
     };
   });
   return f(x);
@@ -185,13 +248,61 @@ export interface BatchNormResult {
 }
 
 /**
+ * Per-channel mean of [n,h,w,c] over n, h and w, as two average poolings (XNNPACK's, SIMD
+ * across channels): ~3× faster on wasm than Xᵀ·ones, whose transposed matmul is a scalar loop.
+ */
+function channelMean(t: tf.Tensor4D): tf.Tensor1D {
+  const [n, h, w, c] = t.shape;
+  let m: tf.Tensor4D = h * w > 1 ? tf.avgPool(t, [h, w], 1, 'valid') : t; // [n,1,1,c]
+  if (n > 1) m = tf.avgPool(tf.reshape(m, [1, n, 1, c]), [n, 1], 1, 'valid');
+  return tf.reshape(m, [c]);
+}
+
+/**
+ * t·scale (+ bias) per channel of [n,h,w,c], as a 1×1 depthwise convolution: one XNNPACK pass
+ * where wasm's broadcasting Mul/Add/Sub take ~4× a same-shape elementwise op each.
+ */
+function channelAffine(t: tf.Tensor4D, scale: tf.Tensor1D, bias?: tf.Tensor1D): tf.Tensor4D {
+  const filter = tf.reshape(scale, [1, 1, t.shape[3], 1]) as tf.Tensor4D;
+  return bias ? tf.fused.depthwiseConv2d({ x: t, filter, strides: 1, pad: 'valid', bias }) : tf.depthwiseConv2d(t, filter, 1, 'valid');
+}
+
+/**
  * Training-mode BatchNorm over all but the last axis, with the closed-form backward:
- * dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)).
+ * dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)). For [n,h,w,c] (every BatchNorm of the
+ * architectures here) the statistics are average poolings and every per-channel affine map a
+ * 1×1 depthwise convolution: dx = a·dy − a·mean(dy) − (a/σ)·mean(dy·x̂)·(x − μ), a = γ/σ.
  */
 export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): BatchNormResult {
   const c = x.shape[x.shape.length - 1]!;
   const rows = x.size / c;
   const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
+  const keepStats = (mean: tf.Tensor, variance: tf.Tensor) => {
+    stats.mean = tf.keep(tf.reshape(mean, [c]) as tf.Tensor1D);
+    stats.variance = tf.keep(tf.reshape(variance, [c]) as tf.Tensor1D);
+  };
+  const f4 = withCustomGrad(([xIn, g, b], save) => {
+    const x4 = xIn as tf.Tensor4D;
+    const mean = channelMean(x4);
+    const xc = channelAffine(x4, tf.onesLike(mean), tf.neg(mean)); // x − μ
+    const variance = channelMean(tf.square(xc) as tf.Tensor4D);
+    const inv = tf.rsqrt(tf.add(variance, eps)) as tf.Tensor1D;
+    const y = channelAffine(xc, tf.mul(g!, inv) as tf.Tensor1D, b as tf.Tensor1D);
+    keepStats(mean, variance);
+    save([xc, inv, g!]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xcs, iv, gm] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+        const d = dy as tf.Tensor4D;
+        const meanDy = channelMean(d);
+        const meanDyXhat = tf.mul(channelMean(tf.mul(d, xcs) as tf.Tensor4D), iv) as tf.Tensor1D;
+        const a = tf.mul(gm, iv) as tf.Tensor1D;
+        const dx = tf.add(channelAffine(d, a, tf.neg(tf.mul(a, meanDy)) as tf.Tensor1D), channelAffine(xcs, tf.neg(tf.mul(tf.mul(a, iv), meanDyXhat)) as tf.Tensor1D));
+        return [dx, tf.mul(meanDyXhat, rows), tf.mul(meanDy, rows)];
+      },
+    };
+  });
   const f = withCustomGrad(([xIn, g, b], save) => {
     const ones = tf.fill([rows, 1], 1 / rows) as tf.Tensor2D;
     const x2 = tf.reshape(xIn!, [rows, c]) as tf.Tensor2D;
@@ -201,8 +312,7 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor
     const inv = tf.rsqrt(tf.add(variance, eps));
     const xhat = tf.mul(xc, inv) as tf.Tensor2D;
     const y = tf.reshape(tf.add(tf.mul(xhat, g!), b!), xIn!.shape);
-    stats.mean = tf.keep(tf.reshape(mean, [c]) as tf.Tensor1D);
-    stats.variance = tf.keep(tf.reshape(variance, [c]) as tf.Tensor1D);
+    keepStats(mean, variance);
     save([xhat, inv, g!, ones]);
     return {
       value: y,
@@ -218,7 +328,7 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor
       },
     };
   });
-  const y = f(x, gamma, beta);
+  const y = (x.rank === 4 ? f4 : f)(x, gamma, beta);
   return { y, mean: stats.mean!, variance: stats.variance!, rows };
 }
 
@@ -245,26 +355,41 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): t
   return f(logits) as tf.Scalar;
 }
 
-/** CIFAR "option A" shortcut: keep every stride-th pixel, zero-pad the new channels. */
+/** [c, outC] 0/1 matrix placing channel i at before + i, as a 1×1 conv filter. */
+function channelEmbedding(c: number, outC: number, before: number, transposed: boolean): tf.Tensor4D {
+  const e = new Float32Array(c * outC);
+  for (let i = 0; i < c; i++) e[transposed ? (before + i) * c + i : i * outC + before + i] = 1;
+  return tf.tensor4d(e, transposed ? [1, 1, outC, c] : [1, 1, c, outC]);
+}
+
+/**
+ * CIFAR "option A" shortcut: keep every stride-th pixel, zero-pad the new channels. Both at
+ * once as a strided 1×1 convolution with a 0/1 embedding filter (exact: each output is one
+ * input times 1 plus zeros); the gradient picks the channels back with the transposed filter
+ * and puts zeros between the pixels with two pads. (A strided slice and a channel pad would be
+ * Slices, which on wasm copy their whole input and then run a JS loop per innermost row.)
+ */
 export function padShortcut(x: tf.Tensor4D, stride: number, outChannels: number): tf.Tensor4D {
-  let y = x;
-  if (stride > 1) {
-    const [n, h, w, c] = x.shape;
-    // Reshape + slice (both with gradients everywhere) instead of a strided slice.
-    const ph = Math.ceil(h / stride) * stride - h;
-    const pw = Math.ceil(w / stride) * stride - w;
-    const padded = ph || pw ? tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]]) : x;
-    const oh = (h + ph) / stride;
-    const ow = (w + pw) / stride;
-    const r = tf.reshape(padded, [n * oh, stride, ow, stride * c]);
-    y = tf.reshape(tf.slice(r, [0, 0, 0, 0], [n * oh, 1, ow, c]), [n, oh, ow, c]);
-  }
-  const extra = outChannels - y.shape[3];
-  if (extra > 0) {
-    const before = Math.floor(extra / 2);
-    y = tf.pad(y, [[0, 0], [0, 0], [0, 0], [before, extra - before]]);
-  }
-  return y;
+  const [n, h, w, c] = x.shape;
+  const extra = outChannels - c;
+  if (stride === 1 && extra === 0) return x;
+  if (extra < 0) throw new Error(`padShortcut: ${c} channels do not fit in ${outChannels}`);
+  const before = Math.floor(extra / 2);
+  const f = withCustomGrad(([a]) => ({
+    value: tf.tidy(() => tf.conv2d(a as tf.Tensor4D, channelEmbedding(c, outChannels, before, false), stride, 'valid')),
+    gradFunc: (dy: tf.Tensor) => {
+      const [, oh, ow] = dy.shape as [number, number, number, number];
+      let dx = tf.conv2d(dy as tf.Tensor4D, channelEmbedding(c, outChannels, before, true), 1, 'valid'); // [n,oh,ow,c]
+      if (stride > 1) {
+        const s = stride;
+        const rows = tf.reshape(tf.pad(tf.reshape(dx, [n * oh, 1, ow * c]), [[0, 0], [0, s - 1], [0, 0]]), [n * oh * s * ow, 1, c]);
+        dx = tf.reshape(tf.pad(rows, [[0, 0], [0, s - 1], [0, 0]]), [n, oh * s, ow * s, c]);
+        if (oh * s !== h || ow * s !== w) dx = tf.slice(dx, [0, 0, 0, 0], [n, h, w, c]);
+      }
+      return dx;
+    },
+  }));
+  return f(x) as tf.Tensor4D;
 }
 
 /** Global average pooling [n,h,w,c] → [n,c] as a batched matmul with a row of 1/(h·w). */

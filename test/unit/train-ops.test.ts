@@ -26,6 +26,12 @@ const CONV_CASES: [number[], number, number, Padding][] = [
   [[3, 12, 12, 2], 5, 1, 'valid'],
   [[2, 8, 8, 4], 1, 2, 'same'],
   [[1, 15, 15, 3], 7, 2, 'same'],
+  // Input-gradient phases (stride 2 and 3, even kernels, remainders) and filter-gradient crops.
+  [[2, 10, 10, 3], 3, 2, 'valid'],
+  [[2, 11, 9, 2], 4, 2, 'same'],
+  [[1, 10, 8, 2], 3, 3, 'same'],
+  [[2, 7, 7, 3], 2, 2, 'valid'],
+  [[2, 8, 8, 3], 2, 1, 'same'],
 ];
 
 for (const [xs, k, stride, padding] of CONV_CASES) {
@@ -48,23 +54,31 @@ for (const [xs, k, stride, padding] of CONV_CASES) {
 }
 
 test('hand-written BatchNorm matches a reference built from tf.moments, in value and gradients', async () => {
-  for (const backend of ['cpu', 'wasm'] as const) {
-    await useBackend(backend);
-    const x = tf.add(tf.mul(seededTensor([4, 5, 5, 6], 4), 3), 1);
-    const gamma = tf.add(seededTensor([6], 5), 1) as tf.Tensor1D;
-    const beta = seededTensor([6], 6) as tf.Tensor1D;
-    const probe = seededTensor([4, 5, 5, 6], 7);
-    const reference = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-      const { mean, variance } = tf.moments(a, [0, 1, 2]);
-      return tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
-    };
-    const loss = (f: (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), probe));
-    const ref = tf.grads(loss(reference))([x, gamma, beta]);
-    const mine = tf.grads(loss((a, g, b) => batchNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D).y))([x, gamma, beta]);
-    for (let i = 0; i < 3; i++) assert.ok(relError(mine[i]!.dataSync(), ref[i]!.dataSync()) < 1e-4, `${backend} grad ${i}: ${relError(mine[i]!.dataSync(), ref[i]!.dataSync())}`);
-    const r = batchNormTrain(x, gamma, beta);
-    assert.ok(relError(r.y.dataSync(), reference(x, gamma, beta).dataSync()) < 1e-5);
-    assert.equal(r.rows, 100);
+  // [4,5,5,6]: the 4-D path (average poolings, 1×1 depthwise maps); 1×1 spatial and batch 1
+  // skip one pooling each; [20,6] is the generic 2-D path.
+  for (const shape of [[4, 5, 5, 6], [1, 3, 4, 6], [6, 1, 1, 6], [20, 6]]) {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await useBackend(backend);
+      const axes = shape.slice(0, -1).map((_, i) => i);
+      const x = tf.add(tf.mul(seededTensor(shape, 4), 3), 1);
+      const gamma = tf.add(seededTensor([6], 5), 1) as tf.Tensor1D;
+      const beta = seededTensor([6], 6) as tf.Tensor1D;
+      const probe = seededTensor(shape, 7);
+      const reference = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, axes);
+        return tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+      };
+      const loss = (f: (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), probe));
+      const ref = tf.grads(loss(reference))([x, gamma, beta]);
+      const mine = tf.grads(loss((a, g, b) => batchNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D).y))([x, gamma, beta]);
+      const where = `${backend} ${shape.join('×')}`;
+      for (let i = 0; i < 3; i++) assert.ok(relError(mine[i]!.dataSync(), ref[i]!.dataSync()) < 1e-4, `${where} grad ${i}: ${relError(mine[i]!.dataSync(), ref[i]!.dataSync())}`);
+      const r = batchNormTrain(x, gamma, beta);
+      assert.ok(relError(r.y.dataSync(), reference(x, gamma, beta).dataSync()) < 1e-5, where);
+      const { mean, variance } = tf.moments(x, axes);
+      assert.ok(relError(r.mean.dataSync(), mean.dataSync()) < 1e-5 && relError(r.variance.dataSync(), variance.dataSync()) < 1e-5, `${where} statistics`);
+      assert.equal(r.rows, x.size / 6);
+    }
   }
 });
 
@@ -91,6 +105,39 @@ test('option-A shortcut subsamples by stride and zero-pads channels, with gradie
   const g = tf.grad((a: tf.Tensor) => tf.sum(padShortcut(a as tf.Tensor4D, 2, 8)))(x).arraySync() as number[][][][];
   assert.equal(g[0]![0]![0]![0], 1);
   assert.equal(g[0]![1]![0]![0], 0);
+});
+
+test('option-A shortcut equals x[:, ::s, ::s] zero-padded in channels, values and gradients exactly (cpu and wasm)', async () => {
+  for (const [shape, stride, out] of [[[2, 6, 6, 4], 2, 8], [[2, 7, 5, 3], 2, 6], [[1, 4, 4, 2], 1, 6]] as [[number, number, number, number], number, number][]) {
+    const [n, h, w, c] = shape;
+    const [oh, ow, before] = [Math.ceil(h / stride), Math.ceil(w / stride), Math.floor((out - c) / 2)];
+    const xv = seededTensor(shape, 11).dataSync();
+    const probe = seededTensor([n, oh, ow, out], 12).dataSync();
+    // Reference by index: y[b,i,j,before+k] = x[b,s·i,s·j,k]; d(Σ y·probe)/dx is probe scattered back.
+    const yRef = new Float32Array(n * oh * ow * out);
+    const gRef = new Float32Array(xv.length);
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < oh; i++) {
+        for (let j = 0; j < ow; j++) {
+          for (let k = 0; k < c; k++) {
+            const xi = ((b * h + i * stride) * w + j * stride) * c + k;
+            const yi = ((b * oh + i) * ow + j) * out + before + k;
+            yRef[yi] = xv[xi]!;
+            gRef[xi] = probe[yi]!;
+          }
+        }
+      }
+    }
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await useBackend(backend);
+      const x = tf.tensor(xv, shape) as tf.Tensor4D;
+      const y = padShortcut(x, stride, out);
+      assert.deepEqual(y.shape, [n, oh, ow, out]);
+      assert.deepEqual([...y.dataSync()], [...yRef], `${backend} ${shape.join('×')} value`);
+      const grad = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(padShortcut(a as tf.Tensor4D, stride, out), tf.tensor(probe, y.shape))))(x).dataSync();
+      assert.deepEqual([...grad], [...gRef], `${backend} ${shape.join('×')} gradient`);
+    }
+  }
 });
 
 for (const sampling of ['ring', 'shuffled'] as const) {
