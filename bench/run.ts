@@ -5,6 +5,7 @@
 //
 // Options: --quick  --out FILE  --no-pytorch  --sweep SWEEP.json (adds the sweep and compression
 // sections from a finished `rpg sweep`)  --only-sweep (just those two sections)
+// --only ARCH[,ARCH] (just those throughput rows and their PyTorch reference, printed, not written)
 // --child ARCH KIND BACKEND BATCH STEPS (internal: memory of one model).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -242,10 +243,10 @@ async function checkpointSizes(dofs: number[]): Promise<{ label: string; ringSiz
   return rows;
 }
 
-function pytorch(threads: number, steps: number, batch: number): { arch: string; kind: string; samplesPerSec: number; torch: string }[] | string {
+function pytorch(threads: number, steps: number, batch: number, archs?: string[]): { arch: string; kind: string; samplesPerSec: number; torch: string }[] | string {
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return 'PyTorch is not importable by /usr/bin/python3 (Debian: `apt-get install -y python3-torch`); skipped';
-  const r = spawnSync('/usr/bin/python3', [path.join(REPO, 'bench', 'pytorch_rpg.py'), '--threads', String(threads), '--steps', String(steps), '--batch', String(batch)], { encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync('/usr/bin/python3', [path.join(REPO, 'bench', 'pytorch_rpg.py'), '--threads', String(threads), '--steps', String(steps), '--batch', String(batch), ...(archs ? ['--archs', archs.join(',')] : [])], { encoding: 'utf8', timeout: 900_000 });
   if (r.status !== 0) return `the PyTorch script failed: ${r.stderr.split('\n').slice(-3).join(' ')}`;
   return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
 }
@@ -307,8 +308,10 @@ async function main(): Promise<void> {
     ? [['mlp', 'wasm', 2, 1, 1], ['lenet5', 'wasm', 1, 1, 1], ['mlp', 'cpu', 1, 0, 1]]
     : [['mlp', 'wasm', 40, 3, 4], ['lenet5', 'wasm', 20, 3, 4], ['resnet20', 'wasm', 6, 2, 2], ['resnet18', 'wasm', 2, 1, 1], ['mlp', 'cpu', 10, 2, 2], ['lenet5', 'cpu', 3, 1, 2]];
   log(`benchmark (${QUICK ? 'quick' : 'full'}): batch ${batch}, load average ${loadStart.map((l) => l.toFixed(2)).join(' ')}`);
+  const only = value('only')?.split(',');
   const rows: ThroughputRow[] = [];
-  for (const [arch, backend, steps, warmup, rounds] of plan) rows.push(await throughput(arch, backend, batch, steps, warmup, rounds, log));
+  for (const [arch, backend, steps, warmup, rounds] of plan) if (!only || only.includes(arch)) rows.push(await throughput(arch, backend, batch, steps, warmup, rounds, log));
+  if (only) return onlyRows(only, rows, batch, loadStart, log);
 
   const memRows: MemRow[] = [];
   for (const arch of QUICK ? ['mlp'] : ['mlp', 'lenet5', 'resnet20', 'resnet18']) {
@@ -377,6 +380,29 @@ async function main(): Promise<void> {
     writeFileSync(outFile, mergeResults(outFile, md));
     log(`\nwrote ${outFile}`);
   }
+}
+
+/**
+ * `--only ARCH[,ARCH]`: just those architectures' throughput rows and their PyTorch reference,
+ * printed as table rows (RESULTS.md is left alone: its tables hold every architecture).
+ */
+function onlyRows(only: string[], rows: ThroughputRow[], batch: number, loadStart: number[], log: (s: string) => void): void {
+  const archs = only.filter((a) => a === 'lenet5' || a === 'resnet20');
+  const torch1 = flag('no-pytorch') || !archs.length ? 'skipped' : pytorch(1, 20, batch, archs);
+  const torch2 = flag('no-pytorch') || !archs.length ? 'skipped' : pytorch(2, 20, batch, archs);
+  const out = [`load average ${loadStart[0]!.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end; batch ${batch}`, ''];
+  for (const r of rows) out.push(`| ${LABEL[r.arch]} | ${r.backend} | ${r.params.toLocaleString('en-US')} | ${r.ringSize.toLocaleString('en-US')} | ${fmt(r.plain)} | ${fmt(r.rpg)} | ${(r.plain / r.rpg).toFixed(3)}× | ${r.steps} |`);
+  out.push('');
+  for (const r of rows) out.push(`| ${LABEL[r.arch]} | ${r.backend} | ${resolve(r.arch, 'rpg').plan!.generatedCount.toLocaleString('en-US')} | ${r.genFwdMs.toFixed(3)} | ${r.genFwdBwdMs.toFixed(3)} | ${r.rpgStepMs.toFixed(1)} | ${((100 * r.genFwdBwdMs) / r.rpgStepMs).toFixed(2)}% |`);
+  if (typeof torch1 !== 'string') {
+    out.push('');
+    for (const t of torch1) {
+      const o = rows.find((r) => r.arch === t.arch && r.backend === 'wasm')?.[t.kind as Kind];
+      const t2 = typeof torch2 === 'string' ? undefined : torch2.find((x) => x.arch === t.arch && x.kind === t.kind);
+      out.push(`| ${LABEL[t.arch]} | ${t.kind} | ${o ? fmt(o) : '—'} | ${fmt(t.samplesPerSec)} | ${o ? (o / t.samplesPerSec).toFixed(2) : '—'}× | ${t2 ? fmt(t2.samplesPerSec) : '—'} |`);
+    }
+  } else log(`PyTorch: ${torch1}`);
+  log('\n' + out.join('\n'));
 }
 
 /** The recorded sweep (table, fit, plot) and compression of its RPG runs. */

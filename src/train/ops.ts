@@ -69,6 +69,17 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number, str
 }
 
 /**
+ * Spreads [n,oh,ow,c] onto every s-th pixel of [n,h,w,c] (zeros between), h ≤ oh·s: two ≤3-D
+ * pads of reshaped views, and a Slice only when h or w is not a multiple of s.
+ */
+function zeroInsert(t: tf.Tensor4D, s: number, h: number, w: number): tf.Tensor4D {
+  const [n, oh, ow, c] = t.shape;
+  const rows = tf.reshape(tf.pad(tf.reshape(t, [n * oh, 1, ow * c]), [[0, 0], [0, s - 1], [0, 0]]), [n * oh * s * ow, 1, c]);
+  const out = tf.reshape(tf.pad(rows, [[0, 0], [0, s - 1], [0, 0]]), [n, oh * s, ow * s, c]) as tf.Tensor4D;
+  return oh * s === h && ow * s === w ? out : (tf.slice(out, [0, 0, 0, 0], [n, h, w, c]) as tf.Tensor4D);
+}
+
+/**
  * How the input gradient of a stride-s convolution splits into s phases per axis: output row
  * p = s·u + r receives dy[u + d]·W[i] for every tap i ≡ r + pad (mod s), d = (r + pad − i)/s.
  * taps[t·s + r] is the kernel index i applied at offset d = t + dMin (or k: a zero tap).
@@ -111,6 +122,11 @@ export function conv2dInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonl
     const k = w.shape[0];
     const s = stride;
     const [[pt], [pl]] = explicitPadding(h, wd, k, s, padding);
+    if (k === 1 && pt === 0 && pl === 0) {
+      // A 1×1 kernel (projection shortcuts) feeds only phase (0,0): the channel map, spread out.
+      const dxs = tf.conv2d(dy, tf.reshape(tf.transpose(tf.reshape(w, [cin, cout])), [1, 1, cout, cin]) as tf.Tensor4D, 1, 'valid');
+      return s > 1 ? zeroInsert(dxs, s, h, wd) : dxs;
+    }
     const rows = phaseTaps(k, s, pt);
     const cols = phaseTaps(k, s, pl);
     const U = Math.ceil(h / s);
@@ -370,7 +386,7 @@ function channelEmbedding(c: number, outC: number, before: number, transposed: b
  * Slices, which on wasm copy their whole input and then run a JS loop per innermost row.)
  */
 export function padShortcut(x: tf.Tensor4D, stride: number, outChannels: number): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
+  const [, h, w, c] = x.shape;
   const extra = outChannels - c;
   if (stride === 1 && extra === 0) return x;
   if (extra < 0) throw new Error(`padShortcut: ${c} channels do not fit in ${outChannels}`);
@@ -378,15 +394,8 @@ export function padShortcut(x: tf.Tensor4D, stride: number, outChannels: number)
   const f = withCustomGrad(([a]) => ({
     value: tf.tidy(() => tf.conv2d(a as tf.Tensor4D, channelEmbedding(c, outChannels, before, false), stride, 'valid')),
     gradFunc: (dy: tf.Tensor) => {
-      const [, oh, ow] = dy.shape as [number, number, number, number];
-      let dx = tf.conv2d(dy as tf.Tensor4D, channelEmbedding(c, outChannels, before, true), 1, 'valid'); // [n,oh,ow,c]
-      if (stride > 1) {
-        const s = stride;
-        const rows = tf.reshape(tf.pad(tf.reshape(dx, [n * oh, 1, ow * c]), [[0, 0], [0, s - 1], [0, 0]]), [n * oh * s * ow, 1, c]);
-        dx = tf.reshape(tf.pad(rows, [[0, 0], [0, s - 1], [0, 0]]), [n, oh * s, ow * s, c]);
-        if (oh * s !== h || ow * s !== w) dx = tf.slice(dx, [0, 0, 0, 0], [n, h, w, c]);
-      }
-      return dx;
+      const dx = tf.conv2d(dy as tf.Tensor4D, channelEmbedding(c, outChannels, before, true), 1, 'valid'); // [n,oh,ow,c]
+      return stride > 1 ? zeroInsert(dx, stride, h, w) : dx;
     },
   }));
   return f(x) as tf.Tensor4D;

@@ -32,6 +32,8 @@ const CONV_CASES: [number[], number, number, Padding][] = [
   [[1, 10, 8, 2], 3, 3, 'same'],
   [[2, 7, 7, 3], 2, 2, 'valid'],
   [[2, 8, 8, 3], 2, 1, 'same'],
+  [[2, 9, 7, 4], 1, 2, 'valid'],
+  [[2, 6, 6, 4], 1, 1, 'same'],
 ];
 
 for (const [xs, k, stride, padding] of CONV_CASES) {
