@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch CPU reference for bench/run.ts: the same RPG models (LeNet-5 28x28x1, CIFAR ResNet-20
 32x32x3 with option-A shortcuts), the same batch size, optimizer (Adam) and ring size, on
-synthetic data. Prints one JSON object per line: {"arch", "kind", "threads", "samplesPerSec"}.
+synthetic data. Prints one JSON object per line: {"arch", "kind", "threads", "samplesPerSec",
+"cpuSamplesPerSec" (per CPU-second of the process: less load-dependent; at 1 thread only comparable)}.
 
 usage: /usr/bin/python3 bench/pytorch_rpg.py --threads 1 --batch 64 --steps 20 --archs lenet5,resnet20
 (Debian: apt-get install -y python3-torch)
@@ -133,10 +134,10 @@ def bench(arch, rpg, batch, steps, warmup):
 
     for _ in range(warmup):
         step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
-    return batch * steps / (time.perf_counter() - t0)
+    return batch * steps / (time.perf_counter() - t0), batch * steps / (time.process_time() - c0)
 
 
 def main():
@@ -151,8 +152,8 @@ def main():
     torch.set_num_threads(a.threads)
     for arch in a.archs.split(","):
         for kind, frac in (("plain", 0.0), ("rpg", a.rpg)):
-            sps = bench(arch, frac, a.batch, a.steps, a.warmup)
-            print(json.dumps({"arch": arch, "kind": kind, "threads": a.threads, "samplesPerSec": sps, "torch": torch.__version__}), flush=True)
+            sps, cpu_sps = bench(arch, frac, a.batch, a.steps, a.warmup)
+            print(json.dumps({"arch": arch, "kind": kind, "threads": a.threads, "samplesPerSec": sps, "cpuSamplesPerSec": cpu_sps, "torch": torch.__version__}), flush=True)
 
 
 if __name__ == "__main__":
