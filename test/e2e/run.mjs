@@ -26,7 +26,8 @@ const USAGE = `usage: node test/e2e/run.mjs [--dev | --vsix FILE] [--ui SCRIPT] 
   --vsix FILE         install FILE with code-server --install-extension and test that instead
   --ui SCRIPT         run a Playwright UI script (export default async function (ctx)) instead
                       of the extension-host mocha suite
-  --theme dark|light  workbench.colorTheme in the user settings (default dark)
+  --theme T           workbench.colorTheme in the user settings: dark, light, hc-dark (Default
+                      High Contrast) or hc-light (Default High Contrast Light); default dark
   --ext DIR           extension folder for --dev (default: repo root)
   --tests FILE        extensionTestsPath (default: <repo>/out/test/index.js)
   --workspace DIR     folder copied and opened as the workspace (default: test/e2e/fixtures/workspace)
@@ -63,13 +64,13 @@ if (opts.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const THEMES = { dark: 'Default Dark Modern', light: 'Default Light Modern' };
+const THEMES = { dark: 'Default Dark Modern', light: 'Default Light Modern', 'hc-dark': 'Default High Contrast', 'hc-light': 'Default High Contrast Light' };
 const usageError = (msg) => {
   console.error(`[e2e] ${msg}\n${USAGE}`);
   process.exit(2);
 };
 if (opts.dev && opts.vsix) usageError('--dev and --vsix exclude each other');
-if (!THEMES[opts.theme]) usageError(`--theme must be dark or light, not ${opts.theme}`);
+if (!THEMES[opts.theme]) usageError(`--theme must be one of ${Object.keys(THEMES).join(', ')}, not ${opts.theme}`);
 const timeoutSec = Number(opts.timeout);
 if (!(timeoutSec > 0)) usageError(`bad --timeout ${opts.timeout}`);
 
@@ -147,6 +148,30 @@ writeFileSync(
     2,
   ),
 );
+
+// A UI script may name test-only extensions from test/e2e/fixtures/ to run next to ours
+// (`export const fixtureExtensions = ['blank-webview']`). They are copied into the extensions
+// folder as if installed: the workbench URL's payload holds only one extensionDevelopmentPath.
+let uiModule;
+if (uiScript) {
+  const bail = (msg) => {
+    console.error(`[e2e] ${msg}`);
+    rmSync(tmp, { recursive: true, force: true });
+    process.exit(2);
+  };
+  try {
+    uiModule = await import(pathToFileURL(uiScript).href);
+  } catch (err) {
+    bail(`cannot load ${uiScript}: ${err.stack ?? err}`);
+  }
+  if (typeof uiModule.default !== 'function') bail(`${uiScript} has no default export function`);
+  for (const name of uiModule.fixtureExtensions ?? []) {
+    const src = join(here, 'fixtures', name);
+    if (!existsSync(join(src, 'package.json'))) bail(`${uiScript} asks for a fixture extension ${src} that does not exist`);
+    const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'));
+    cpSync(src, join(dirs.extensions, `${pkg.publisher}.${pkg.name}-${pkg.version}`), { recursive: true });
+  }
+}
 
 const childEnv = {
   ...process.env,
@@ -404,6 +429,8 @@ if (!uiScript) {
     outDir,
     port,
     theme: opts.theme,
+    /** The color theme's name as the theme picker lists it ("Default High Contrast", …). */
+    themeName: THEMES[opts.theme],
     mode,
     screenshot: shot,
     log,
@@ -445,9 +472,7 @@ if (!uiScript) {
   await page.locator('.part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
   await sleep(1500);
   try {
-    const mod = await import(pathToFileURL(uiScript).href);
-    if (typeof mod.default !== 'function') throw new Error(`${uiScript} has no default export function`);
-    await mod.default(ctx);
+    await uiModule.default(ctx);
     await shot(`ui-final-${opts.theme}`);
     await finish(0);
   } catch (err) {

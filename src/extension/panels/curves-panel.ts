@@ -2,6 +2,7 @@
 // metrics.jsonl when the webview asks for it, and keeps every selected run's rows in memory,
 // so rows that arrive live while the panel is hidden are held (not dropped) and a re-shown or
 // restored webview gets them all with its "ready". Visible panels get appends at ≤ 10 per second.
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -150,6 +151,21 @@ class CurvesPanel {
     this.host.post({ type: 'select', runDirs: [run.runDir] });
   }
 
+  /**
+   * A run ended: its rows are read again from metrics.jsonl, which has every step (the live
+   * rows are thinned to ≤ 10 a second by the trainer), so the finished run's curves and its CSV
+   * export hold all of them.
+   */
+  onEnded(runDir: string, ended: { status: string; bestAcc?: number }): void {
+    const entry = this.cache.get(runDir);
+    if (!entry) return;
+    const read = readRunSeries(runDir);
+    if (read) Object.assign(entry, { info: { ...entry.info, ...read.info }, train: read.train, eval: read.eval, skipped: read.skipped });
+    entry.info = { ...entry.info, ...ended };
+    this.pending.delete(runDir); // the rows just read include them
+    this.host.post({ type: 'series', series: [{ ...entry }] });
+  }
+
   private scheduleFlush(): void {
     if (this.flushTimer || !this.pending.size) return;
     this.flushTimer = setTimeout(() => {
@@ -162,7 +178,10 @@ class CurvesPanel {
   }
 
   private async save(name: string, filters: Record<string, string[]>, data: Buffer, what: 'png' | 'csv'): Promise<void> {
-    const dir = this.runsDir() ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    // Next to the runs; the workspace folder while there is no runs folder yet (the dialog
+    // would otherwise propose a file in a folder that does not exist).
+    const runsDir = this.runsDir();
+    const dir = runsDir && existsSync(runsDir) ? runsDir : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const target = await vscode.window.showSaveDialog({ title: `Export ${what.toUpperCase()}`, filters, ...(dir ? { defaultUri: vscode.Uri.file(path.join(dir, name)) } : {}) });
     if (!target) return;
     if (target.scheme === 'file') await writeFile(target.fsPath, data);
@@ -231,7 +250,7 @@ export function postTrainingEvent(e: TrainingEvent): void {
       const run = liveRuns.get(e.runId);
       if (run) {
         run.info = { ...run.info, status: e.status, bestAcc: e.bestAcc };
-        panel?.onRows(run.runDir, { status: e.status, bestAcc: e.bestAcc });
+        panel?.onEnded(run.runDir, { status: e.status, bestAcc: e.bestAcc });
       }
       return;
     }
@@ -239,7 +258,7 @@ export function postTrainingEvent(e: TrainingEvent): void {
       const run = liveRuns.get(e.runId);
       if (run) {
         run.info = { ...run.info, status: 'failed' };
-        panel?.onRows(run.runDir, { status: 'failed' });
+        panel?.onEnded(run.runDir, { status: 'failed' });
       }
       return;
     }

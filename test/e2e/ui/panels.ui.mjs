@@ -1,84 +1,32 @@
 // The two webview panels in a real VS Code (node test/e2e/run.mjs --ui test/e2e/ui/panels.ui.mjs
 // [--theme light]): train the "long" fixture, open Training Curves and watch it gain points
 // while the run trains, open Ring Mapping and check it draws every generated layer of the
-// config, then time opening the mapping of a ResNet-34 config (21.8M generated weights).
-// Screenshots go to the output folder; timings are printed as "[panels] ..." lines.
-import { writeFileSync } from 'node:fs';
+// config, then time opening the mapping of a ResNet-34 config (21.8M generated weights); stop
+// the run, export its curves as CSV and PNG through the save dialog and check both files
+// against the run's metrics.jsonl; then Reload Window and find both panels restored.
+// --theme dark|light|hc-dark|hc-light. Screenshots (and the exported PNG) go to the output
+// folder; timings are printed as "[panels] ..." lines.
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PNG } from 'pngjs';
 import { tsImport } from 'tsx/esm/api';
-
-/** The frame (two iframes deep) of the webview whose document has `selector`. */
-async function webviewFrame(page, selector, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      if (f === page.mainFrame()) continue;
-      try {
-        if (await f.$(selector)) return f;
-      } catch {
-        /* frame navigating */
-      }
-    }
-    await sleep(100);
-  }
-  // What each webview document holds and which of its resources loaded (status, ms).
-  const frames = await Promise.all(page.frames().map(async (f) => {
-    const d = await f.evaluate(() => ({
-      app: document.getElementById('app')?.textContent?.slice(0, 40),
-      res: performance.getEntriesByType('resource').map((e) => `${e.name.split('/').pop()} ${e.responseStatus} ${Math.round(e.duration)}ms`).join(', '),
-    })).catch(() => ({}));
-    return `${await f.title().catch(() => '?')} ${d.app === undefined ? '' : JSON.stringify(d)}`;
-  }));
-  throw new Error(`no webview shows ${selector}; frames:\n  ${frames.join('\n  ')}`);
-}
-
-/** Opens a workspace file through Quick Open, as a user would (F1 reaches the workbench even
- * from inside a webview; deleting the palette's ">" turns it into Go to File). */
-async function openFile(page, name) {
-  // Focus out of any webview first: a click on the first editor group's first tab.
-  const firstTab = page.locator('.part.editor .tabs-container .tab').first();
-  if (await firstTab.isVisible().catch(() => false)) await firstTab.click();
-  await page.keyboard.press('F1');
-  await page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
-  await page.keyboard.press('Backspace');
-  await page.keyboard.type(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
-  await page.locator(`.tab.active[aria-label*="${name}"]`).waitFor({ state: 'visible', timeout: 15_000 });
-}
-
-/** Keyboard focus out of any webview (F1 pressed inside one does not always reach the
- * workbench): a click on the middle of the status bar, which is empty. */
-async function unfocusWebview(page) {
-  const bar = await page.locator('.part.statusbar').boundingBox();
-  if (bar) await page.mouse.click(bar.x + bar.width / 2, bar.y + bar.height / 2);
-}
-
-/** Runs a command that may ask which config: answers its quick pick with `config`. */
-async function runForConfig(ctx, title, config) {
-  await unfocusWebview(ctx.page);
-  await ctx.runCommand(title);
-  const pick = ctx.page.locator('.quick-input-list .monaco-list-row', { hasText: config });
-  if (await pick.first().waitFor({ state: 'visible', timeout: 4000 }).then(() => true, () => false)) {
-    await ctx.page.keyboard.type(config);
-    await ctx.page.keyboard.press('Enter');
-  }
-}
+import { openFile, pickTheme, runForConfig, unfocusWebview, webviewFrame } from './helpers.mjs';
 
 export default async function (ctx) {
   const { page, log, screenshot, workspaceDir, theme } = ctx;
   const { planFor } = await tsImport('../../../src/trainer/planning.ts', import.meta.url);
   const report = (m) => log(`[panels] ${m}`);
-  // The harness writes workbench.colorTheme, but code-server comes up light regardless: pick
-  // the theme as a user would, so the screenshots really show both.
-  const themeName = theme === 'dark' ? 'Default Dark Modern' : 'Default Light Modern';
-  const rows = await ctx.palette('Preferences: Color Theme');
-  await rows.filter({ hasNotText: 'Browse' }).filter({ hasNotText: 'Generate' }).first().click();
-  await page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
-  await page.keyboard.type(themeName);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: themeName }).first().click();
-  await sleep(1000);
+  const until = async (what, probe, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(200);
+    }
+  };
+  await pickTheme(ctx);
   // Written before the first Quick Open, which lists the workspace's files once.
   writeFileSync(join(workspaceDir, 'resnet34.rpg.json'), JSON.stringify({ name: 'resnet34-1pct', seed: 1, model: { arch: 'resnet34' }, rpg: { dof: '1%' }, data: { dataset: 'mnist-embedded' } }, null, 2) + '\n');
 
@@ -149,7 +97,30 @@ export default async function (ctx) {
   const shown = await webviewFrame(page, '.legend-item', 60_000);
   await shown.waitForFunction((n) => Number((/([\d,]+) pts/.exec(document.querySelector('.legend-item')?.textContent ?? '') ?? [])[1]?.replace(/,/g, '')) > n, after, { timeout: 30_000 });
   const resumed = Number(/([\d,]+) pts/.exec(await shown.locator('.legend-item').first().innerText())?.[1].replace(/,/g, ''));
-  report(`training curves hidden then shown again: ${after} → ${resumed} points (rows that arrived while hidden were kept)`);
+  report(`training curves hidden then shown again: ${after} → ${resumed} points (the rows of the rest of the run, stopped meanwhile)`);
+
+  // ── export: the stopped run's curves as PNG and CSV through VS Code's save dialog (in
+  // code-server the "simple" dialog: a quick input holding the proposed path) ──
+  const runDir = await until('the stopped run\'s run.json', () => stoppedRun(join(workspaceDir, 'runs', 'long')));
+  const rows = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const trainRows = rows.filter((r) => r.type === 'train');
+  const evalRows = rows.filter((r) => r.type === 'eval');
+  // Live rows are thinned to ≤ 10/s; once the run has ended the panel holds every row of metrics.jsonl.
+  await shown.waitForFunction((n) => Number((/([\d,]+) pts/.exec(document.querySelector('.legend-item')?.textContent ?? '') ?? [])[1]?.replace(/,/g, '')) === n, trainRows.length, { timeout: 30_000 })
+    .catch(async () => { throw new Error(`the stopped run shows ${await shown.locator('.legend-item').first().innerText()}; its metrics.jsonl has ${trainRows.length} train rows`); });
+  const csvFile = join(workspaceDir, 'long-curves.csv'); // typed into the dialog
+  await shown.click('#export-csv');
+  await answerSaveDialog(page, { proposed: join(workspaceDir, 'runs', 'long.csv'), type: csvFile });
+  await until(`${csvFile} and "Saved CSV" in the panel`, async () => existsSync(csvFile) && (await shown.locator('#status').innerText()).includes(`Saved CSV to ${csvFile}`));
+  checkCsv(readFileSync(csvFile, 'utf8'), runDir, trainRows, evalRows);
+  report(`Export CSV → save dialog (typed ${csvFile}): header + ${trainRows.length} train + ${evalRows.length} eval rows, equal to ${runDir}/metrics.jsonl`);
+  const pngFile = join(workspaceDir, 'runs', 'long.png'); // the proposed path, accepted with Enter
+  await shown.click('#export-png');
+  await answerSaveDialog(page, { proposed: pngFile });
+  await until(`${pngFile} and "Saved PNG" in the panel`, async () => existsSync(pngFile) && (await shown.locator('#status').innerText()).includes(`Saved PNG to ${pngFile}`));
+  const png = checkPng(readFileSync(pngFile));
+  copyFileSync(pngFile, join(ctx.outDir, `panels-export-${theme}.png`));
+  report(`Export PNG → save dialog (Enter on the proposed ${pngFile}): ${png.width}×${png.height} px, ${statSync(pngFile).size.toLocaleString('en-US')} bytes, ${png.colors} colours`);
   await runForConfig(ctx, 'RPG: Show Ring Mapping', 'long');
   const fresh = await webviewFrame(page, 'button.layer-button', 60_000);
   await fresh.locator('button.layer-button').nth(1).click(); // selects, and reveals in the editor
@@ -173,4 +144,82 @@ export default async function (ctx) {
   const legend = await curvesBack.locator('.legend-item').first().innerText();
   const selected = await mappingBack.locator('.layer-row[aria-selected="true"]').getAttribute('data-layer');
   report(`after Reload Window: curves restored with "${legend.replace(/\s+/g, ' ')}", mapping restored with ${selected} selected`);
+}
+
+/** The newest run under `dir` that has stopped (run.json says so), or undefined. */
+function stoppedRun(dir) {
+  if (!existsSync(dir)) return undefined;
+  const stopped = readdirSync(dir).map((id) => join(dir, id)).filter((d) => {
+    try {
+      return JSON.parse(readFileSync(join(d, 'run.json'), 'utf8')).status === 'stopped';
+    } catch {
+      return false;
+    }
+  });
+  return stopped.sort().at(-1);
+}
+
+/** Answers the save dialog: checks the path it proposes, optionally types another, presses Enter. */
+async function answerSaveDialog(page, { proposed, type }) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  const deadline = Date.now() + 10_000;
+  let value = await input.inputValue();
+  while (value !== proposed && Date.now() < deadline) {
+    await sleep(100);
+    value = await input.inputValue();
+  }
+  if (value !== proposed) throw new Error(`the save dialog proposes ${JSON.stringify(value)}, not ${JSON.stringify(proposed)}`);
+  if (type) {
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(type);
+    await page.waitForFunction((t) => document.querySelector('.quick-input-widget input')?.value === t, type);
+  }
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden', timeout: 15_000 });
+}
+
+const CSV_HEADER = 'run,runDir,name,arch,dataset,dof,split,step,epoch,loss,acc,lr,samplesPerSec,time';
+const cell = (v) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : '');
+
+/** The exported CSV is the run's metrics.jsonl: one line per train and eval row, same numbers. */
+function checkCsv(text, runDir, trainRows, evalRows) {
+  const lines = text.split('\n');
+  if (lines.at(-1) !== '') throw new Error('the CSV does not end with a newline');
+  lines.pop();
+  if (lines[0] !== CSV_HEADER) throw new Error(`CSV header ${JSON.stringify(lines[0])}`);
+  const body = lines.slice(1).map((l) => l.split(','));
+  const train = body.filter((c) => c[6] === 'train');
+  const evals = body.filter((c) => c[6] === 'eval');
+  if (train.length + evals.length !== body.length) throw new Error('CSV rows that are neither train nor eval');
+  if (train.length !== trainRows.length || evals.length !== evalRows.length) throw new Error(`CSV has ${train.length} train and ${evals.length} eval rows; metrics.jsonl ${trainRows.length} and ${evalRows.length}`);
+  if (!train.length || !evals.length) throw new Error('the CSV has no train or no eval rows');
+  const bad = [];
+  body.forEach((c, i) => {
+    if (c.length !== 14 || c[1] !== runDir || c[2] !== 'long' || c[3] !== 'lenet5') bad.push(`line ${i + 2}: ${c.slice(0, 7).join(',')}`);
+  });
+  train.forEach((c, k) => {
+    const r = trainRows[k];
+    const want = [r.step, r.epoch, r.loss, r.acc, r.lr, r.samplesPerSec, r.time].map(cell).join(',');
+    if (c.slice(7).join(',') !== want) bad.push(`train row ${k}: ${c.slice(7).join(',')} ≠ ${want}`);
+  });
+  evals.forEach((c, k) => {
+    const r = evalRows[k];
+    const want = [r.step, r.epoch, r.loss, r.acc, undefined, undefined, r.time].map(cell).join(',');
+    if (c.slice(7).join(',') !== want) bad.push(`eval row ${k}: ${c.slice(7).join(',')} ≠ ${want}`);
+  });
+  if (bad.length) throw new Error(`CSV differs from metrics.jsonl:\n  ${bad.slice(0, 5).join('\n  ')}${bad.length > 5 ? `\n  … ${bad.length - 5} more` : ''}`);
+}
+
+/** A real PNG of the four charts: signature, decodable, big enough, and not one flat colour. */
+function checkPng(bytes) {
+  const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  if (!bytes.subarray(0, 8).equals(SIGNATURE)) throw new Error(`not a PNG (starts ${bytes.subarray(0, 8).toString('hex')})`);
+  if (bytes.length < 10_000) throw new Error(`PNG of only ${bytes.length} bytes`);
+  const img = PNG.sync.read(bytes);
+  if (img.width < 400 || img.height < 4 * 100) throw new Error(`PNG is ${img.width}×${img.height}: too small for four charts`);
+  const colors = new Set();
+  for (let i = 0; i < img.data.length; i += 4 * 7) colors.add(img.data.readUInt32BE(i));
+  if (colors.size < 16) throw new Error(`PNG has only ${colors.size} colours: nothing drawn`);
+  return { width: img.width, height: img.height, colors: colors.size };
 }

@@ -2,13 +2,15 @@
 // open a config, F1 → "RPG: Train Model", watch the status bar move and the run appear in the
 // Experiments view, F1 → "RPG: Stop Training", and find the checkpoint in the run folder; then
 // train again and stop with the progress notification's Cancel button.
-//   node test/e2e/run.mjs --ui test/e2e/ui/train.ui.mjs --theme light|dark [--vsix F]
+//   node test/e2e/run.mjs --ui test/e2e/ui/train.ui.mjs --theme light|dark|hc-dark|hc-light [--vsix F]
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pickTheme } from './helpers.mjs';
 
 const LIVE = /epoch \d+\/\d+ · (\d+)% · [\d,]+ samples\/s/;
 
-export default async function ({ page, workspaceDir, theme, screenshot, log, runCommand }) {
+export default async function (ctx) {
+  const { page, workspaceDir, theme, screenshot, log, runCommand } = ctx;
   const until = async (what, probe, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -18,6 +20,8 @@ export default async function ({ page, workspaceDir, theme, screenshot, log, run
       await page.waitForTimeout(250);
     }
   };
+
+  await pickTheme(ctx); // the screenshots show the theme asked for
 
   // Open the config as a user would: Quick Open.
   await page.keyboard.press('Control+P');

@@ -24,6 +24,8 @@ let runDir: string | undefined;
 let openedAt = 0;
 let planMs: number | undefined;
 let planArrivedAt = 0;
+/** How long the last render() took (building the ring and the list; layout and paint follow). */
+let renderMs = 0;
 let reported = false;
 const weights = new Map<string, LayerWeightsResult>();
 const requested = new Set<string>();
@@ -292,6 +294,11 @@ function reportRendered(): void {
     // Breakdown: page script start and plan arrival, relative to the request (negative start = page already up).
     document.body.dataset['scriptMs'] = String(scriptStartedAt - openedAt);
     document.body.dataset['arrivedMs'] = String(planArrivedAt - openedAt);
+    // The same marks as absolute times (ms since the epoch; the e2e harness lines them up with
+    // the workbench's own frame timings).
+    document.body.dataset['openedAt'] = String(openedAt);
+    document.body.dataset['scriptAt'] = String(scriptStartedAt);
+    document.body.dataset['renderMs'] = renderMs.toFixed(1);
     if (!reported) {
       reported = true;
       api.postMessage({ type: 'rendered', ms, layers: plan?.layers.length ?? 0, ...(planMs !== undefined ? { planMs } : {}) });
@@ -322,7 +329,11 @@ function handle(m: MappingToWebview): void {
       planArrivedAt = Date.now();
       planMs = m.planMs;
       reported = false;
-      render();
+      {
+        const t = performance.now();
+        render();
+        renderMs = performance.now() - t;
+      }
       reportRendered();
       return;
     case 'layerWeights':
