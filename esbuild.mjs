@@ -13,6 +13,8 @@ const entries = [
   { entryPoints: { extension: 'src/extension/main.ts' }, ...node },
   { entryPoints: { trainer: 'src/trainer/main.ts' }, ...node },
   { entryPoints: { server: 'src/server/main.ts' }, ...node },
+  // The extension's worker thread for the ring mapping's layer weights (no vscode, no tfjs).
+  { entryPoints: { 'layer-weights-worker': 'src/extension/layer-weights/worker.ts' }, ...node },
   { entryPoints: { cli: 'src/cli/main.ts' }, ...node, banner: { js: '#!/usr/bin/env node' } },
   // Webview bundles are minified (mapping 28 → 17 KB, curves 183 → 73 KB): each webview page
   // loads and parses them on every open; the source maps keep them debuggable.

@@ -5,7 +5,8 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { Config, needsTrainerRestart } from './config';
 import { ConfigCodeLenses } from './codelens';
 import type { PanelDeps } from './panels';
-import { layerWeightsInProcess, planInProcess, PlanService } from './plans';
+import { LayerWeightsWorker } from './layer-weights/client';
+import { planInProcess, PlanService } from './plans';
 import { RunsModel } from './runs';
 import { StatusBar } from './status';
 import { TrainerService } from './trainer';
@@ -25,6 +26,8 @@ export class Ctx implements vscode.Disposable {
   readonly experimentsView: vscode.TreeView<ExperimentNode>;
   readonly layersView: vscode.TreeView<LayerNode>;
   readonly failures = new vscode.EventEmitter<ReportedFailure>();
+  /** The ring mapping's layer weights, off this thread (dist/layer-weights-worker.js). */
+  readonly layerWeights: LayerWeightsWorker;
   /** The language client once started. */
   languageClient: LanguageClient | undefined;
   /** The client from the moment it is created, while it may still be starting (or failed). */
@@ -37,6 +40,7 @@ export class Ctx implements vscode.Disposable {
     this.trainer = new TrainerService(vscode.Uri.joinPath(extension.extensionUri, 'dist', 'trainer.js').fsPath, this.config, this.log);
     this.runs = new RunsModel(this.config, this.trainer);
     this.plans = new PlanService(this.config);
+    this.layerWeights = new LayerWeightsWorker({ script: vscode.Uri.joinPath(extension.extensionUri, 'dist', 'layer-weights-worker.js').fsPath, log: (m) => this.log.info(m) });
     this.status = new StatusBar(this.trainer, this.runs);
     this.experiments = new ExperimentsTree(this.runs);
     this.layers = new LayersTree(this.plans);
@@ -54,6 +58,7 @@ export class Ctx implements vscode.Disposable {
       lenses,
       vscode.languages.registerCodeLensProvider({ language: 'rpg-config' }, lenses),
       this.plans,
+      this.layerWeights,
       this.runs,
       this.trainer,
       this.log,
@@ -75,9 +80,10 @@ export class Ctx implements vscode.Disposable {
   panelDeps(): PanelDeps {
     return {
       extensionUri: this.extension.extensionUri,
-      // Plans and layer weights are pure JS (plus reading a checkpoint) and computed here: no
-      // trainer process starts to look at a config, so the panel works in Restricted Mode.
-      planning: { plan: (ref) => planInProcess(ref), layerWeights: (p) => layerWeightsInProcess(p) },
+      // Plans and layer weights are pure JS (plus reading a checkpoint) and computed here, the
+      // weights in a worker thread: no trainer process starts to look at a config, so the
+      // panel works in Restricted Mode.
+      planning: { plan: (ref) => planInProcess(ref), layerWeights: (p, lane) => this.layerWeights.request(p, lane) },
       log: (m) => this.log.info(`[panels] ${m}`),
       revealLayer: (configUri, layerName) => void this.revealLayer(configUri, layerName),
       runsDir: () => {

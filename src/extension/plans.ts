@@ -4,10 +4,10 @@
 // tensors), so it runs here in the extension host with the trainer's own code (planFor): no
 // process starts for it, and it works the same in Restricted Mode.
 import * as vscode from 'vscode';
-import type { ConfigRef, LayerWeightsParams, LayerWeightsResult, PlanResult, TrainerErrorData } from '../protocol';
+import type { ConfigRef, PlanResult, TrainerErrorData } from '../protocol';
 import { REQUEST_FAILED } from '../protocol';
 import { toResponseError } from '../trainer/errors';
-import { layerWeightsFor, planFor } from '../trainer/planning';
+import { planFor } from '../trainer/planning';
 import type { Config } from './config';
 
 /**
@@ -17,18 +17,6 @@ import type { Config } from './config';
 export async function planInProcess(ref: ConfigRef): Promise<PlanResult> {
   try {
     return planFor(ref);
-  } catch (err) {
-    throw toResponseError(err);
-  }
-}
-
-/**
- * The trainer's `plan/layerWeights` answer, computed in this process the same way: only the
- * asked-for layer is generated, and a run's checkpoint is read with node:fs. Throws as planInProcess.
- */
-export async function layerWeightsInProcess(params: LayerWeightsParams): Promise<LayerWeightsResult> {
-  try {
-    return layerWeightsFor(params);
   } catch (err) {
     throw toResponseError(err);
   }

@@ -1,6 +1,6 @@
 // One generated layer's weights as the ring mapping's detail view shows them: a heatmap grid
 // (a deterministic strided sample), a histogram and the sign balance over every weight. Pure
-// JS on (plan, ring), so the extension computes it in-process, without tfjs or the trainer.
+// JS on (plan, ring), so the extension computes it in a worker thread, without tfjs or the trainer.
 import type { LayerWeightsResult } from '../protocol';
 import { generateWeights, materializeLayer } from './materialize';
 import type { GeneratedLayer, RpgPlan } from './plan';
@@ -10,6 +10,7 @@ const HISTOGRAM_BINS = 41;
 
 /** The ring a view is drawn from, and why when it is not the one asked for. */
 export interface RingView {
+  /** Read only: views of one plan share its initial ring (see ringToView). */
   readonly ring: Float32Array;
   readonly source: LayerWeightsResult['source'];
   readonly note?: string;

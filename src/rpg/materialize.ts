@@ -98,7 +98,7 @@ export interface GatherScale {
 /**
  * One layer's ring indices and fixed multipliers, equal to materializePlan's over the layer's
  * range, without the plan-sized arrays: the random streams are advanced past the layers
- * before it instead. (In "shuffled" mode the one global order is still drawn whole.)
+ * before it instead. (In "shuffled" mode the one global order is still drawn whole, once per plan.)
  */
 export function materializeLayer(plan: RpgPlan, layer: GeneratedLayer): GatherScale {
   const at = plan.layers.indexOf(layer);
@@ -110,12 +110,29 @@ export function materializeLayer(plan: RpgPlan, layer: GeneratedLayer): GatherSc
     const perm = streams.permutation!.permutation(layer.size);
     for (let k = 0; k < layer.size; k++) index[k] = (layer.offset + perm[k]!) % M;
   } else {
-    const { full, subset, order } = shuffledDraw(plan);
+    const { full, subset, order } = lastShuffledDraw(plan);
     for (let k = 0; k < layer.size; k++) index[k] = shuffledEntry(order[layer.offset + k]!, full, M, subset);
   }
   const signScale = new Float32Array(layer.size);
   for (let k = 0; k < layer.size; k++) signScale[k] = streams.signs.nextSign() * layer.scale;
   return { index, signScale };
+}
+
+/**
+ * shuffledDraw of the last "shuffled" plan asked about, for materializeLayer only: ResNet-34's
+ * order is a 21M permutation (seconds to draw, 85 MB), needed whole for any one layer, so the
+ * ring mapping's later layers reuse it. One plan is kept; materializePlan, called once per
+ * training, draws its own and keeps nothing alive.
+ */
+let lastDraw: { hash: string; draw: ReturnType<typeof shuffledDraw> } | undefined;
+
+function lastShuffledDraw(plan: RpgPlan): ReturnType<typeof shuffledDraw> {
+  // The hash covers seed, mode, ring size and every layer's size: all the draw depends on.
+  if (lastDraw?.hash !== plan.hash) {
+    lastDraw = undefined; // let the old order go before drawing the new one
+    lastDraw = { hash: plan.hash, draw: shuffledDraw(plan) };
+  }
+  return lastDraw.draw;
 }
 
 /**

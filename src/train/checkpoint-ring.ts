@@ -10,7 +10,7 @@ import { Checkpoint, CHECKPOINT_FILE, readCheckpoint, RING_TENSOR } from './chec
 
 /** The ring to show for `plan`: runDir's checkpoint ring if it fits the plan, else the initial one. */
 export function ringToView(plan: RpgPlan, runDir?: string): RingView {
-  if (!runDir) return { ring: initialRing(plan), source: 'initial' };
+  if (!runDir) return { ring: viewedInitialRing(plan), source: 'initial' };
   const file = path.join(runDir, CHECKPOINT_FILE);
   let checkpoint: Checkpoint;
   try {
@@ -26,7 +26,21 @@ export function ringToView(plan: RpgPlan, runDir?: string): RingView {
 }
 
 function initialWithNote(plan: RpgPlan, why: string): RingView {
-  return { ring: initialRing(plan), source: 'initial', note: `${why}; showing the initial ring instead` };
+  return { ring: viewedInitialRing(plan), source: 'initial', note: `${why}; showing the initial ring instead` };
+}
+
+/**
+ * The initial ring of the last plan viewed: the ring mapping asks for one layer after another
+ * of the same plan, and ResNet-34's ring takes most of a second to draw. Views only read it.
+ * Keyed by ringInitStd too, which the plan hash leaves out.
+ */
+let lastInitial: { hash: string; std: number; ring: Float32Array } | undefined;
+
+function viewedInitialRing(plan: RpgPlan): Float32Array {
+  if (lastInitial?.hash !== plan.hash || lastInitial.std !== plan.ringInitStd) {
+    lastInitial = { hash: plan.hash, std: plan.ringInitStd, ring: initialRing(plan) };
+  }
+  return lastInitial.ring;
 }
 
 /** Why the checkpoint's ring cannot stand in for `plan`'s, or undefined when it can. */

@@ -17,7 +17,7 @@ function newestMtime(dir: string): number {
 }
 
 /** The path of dist/<bundle>.js, built first when missing or stale. */
-export function ensureBuilt(bundle: 'cli' | 'server' | 'trainer'): string {
+export function ensureBuilt(bundle: 'cli' | 'server' | 'trainer' | 'layer-weights-worker'): string {
   const file = path.join(REPO, 'dist', `${bundle}.js`);
   if (existsSync(file) && statSync(file).mtimeMs >= newestMtime(path.join(REPO, 'src'))) return file;
   const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: REPO, encoding: 'utf8' });

@@ -16,6 +16,7 @@ import { generateWeights, initialRing, materializeLayer, materializePlan } from 
 import type { RpgPlan } from '../../src/rpg/plan';
 import { Rng } from '../../src/rpg/prng';
 import { CHECKPOINT_FILE, CheckpointMeta, RING_TENSOR, writeCheckpoint } from '../../src/train/checkpoint';
+import { ringToView } from '../../src/train/checkpoint-ring';
 
 const MNIST = { height: 28, width: 28, channels: 1, numClasses: 10 };
 const REPO = path.resolve(__dirname, '../..');
@@ -213,6 +214,20 @@ test('corrupt, truncated, missing and ring-less checkpoints fall back with what 
   }
 });
 
+test('the initial ring a view shares is the one of the plan and ringInitStd asked about', () => {
+  // Same plan hash, other ringInitStd (the hash leaves it out): another ring, then the first again.
+  const a = planOf(configText('ring')).plan;
+  const b = planOf(configText('ring', { ringInitStd: 0.05 })).plan;
+  const c = planOf(configText('ring', { seed: 4 })).plan;
+  assert.equal(a.hash, b.hash);
+  for (const plan of [a, b, b, c, a]) {
+    const view = ringToView(plan);
+    assert.equal(view.source, 'initial');
+    assert.deepEqual(view.ring, initialRing(plan));
+  }
+  assert.equal(ringToView(a).ring, ringToView(a).ring, 'drawn once for repeated views');
+});
+
 test('the heatmap is a deterministic strided sample; the histogram covers every weight', () => {
   const text = configText('ring');
   const full = layerWeightsFor({ text, layer: 'fc1.kernel', maxValues: 1e9 });
@@ -236,7 +251,7 @@ test('an unknown layer and a plain model are request errors naming the field', (
   assert.throws(() => layerWeightsFor({ text: plain, layer: 'conv1.kernel' }), (e: Error & { data?: { field?: string } }) => e.data?.field === 'rpg.enabled');
 });
 
-test('the extension bundle computes layer weights without tfjs', async () => {
+test('the extension and its layer weights worker compute layer weights without tfjs', async () => {
   // esbuild.mjs's options for Node bundles, in memory, to list what each entry pulls in.
   const imports = async (entry: string) => {
     const r = await build({ absWorkingDir: REPO, entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', external: ['vscode', '@tensorflow/*'], mainFields: ['module', 'main'], write: false, metafile: true, logLevel: 'silent' });
@@ -245,8 +260,11 @@ test('the extension bundle computes layer weights without tfjs', async () => {
     return { inputs, external };
   };
   const extension = await imports('src/extension/main.ts');
-  assert.ok(extension.inputs.includes('src/rpg/layer-weights.ts') && extension.inputs.includes('src/train/checkpoint-ring.ts'), 'the in-process path is bundled');
   assert.deepEqual(extension.external.filter((p) => p.startsWith('@tensorflow')), []);
+  // The worker thread (dist/layer-weights-worker.js) loads neither tfjs nor vscode.
+  const worker = await imports('src/extension/layer-weights/worker.ts');
+  assert.ok(worker.inputs.includes('src/rpg/layer-weights.ts') && worker.inputs.includes('src/train/checkpoint-ring.ts'), 'the worker bundles the computation');
+  assert.deepEqual(worker.external.filter((p) => p === 'vscode' || p.startsWith('@tensorflow')), []);
   // The check can fail: the trainer does load tfjs.
   assert.ok((await imports('src/trainer/main.ts')).external.some((p) => p.startsWith('@tensorflow')));
 });

@@ -2,14 +2,19 @@
 // commands call these; everything else under panels/ is private to the webviews owner.
 import type * as vscode from 'vscode';
 import type {
-  ConfigRef, LayerWeightsParams, LayerWeightsResult, PlanResult, RunRef, TrainFailure,
+  ConfigRef, LayerWeightsParams, PlanResult, RunRef, TrainFailure,
 } from '../../protocol';
+import type { LayerWeightsOutcome } from '../layer-weights/client';
 import type { EvalRow, RunResult, RunStart, TrainRow } from '../../train/types';
 
-/** Plans and layer weights, as the trainer's plan requests answer them (the extension computes them in-process). */
+/**
+ * Plans and layer weights, as the trainer's plan requests answer them, computed in the
+ * extension: plans in-process, layer weights in a worker thread (seconds for a large model).
+ */
 export interface PlanningAccess {
   plan(ref: ConfigRef): Promise<PlanResult>;
-  layerWeights(params: LayerWeightsParams): Promise<LayerWeightsResult>;
+  /** A newer request of the same lane (a panel) drops an older one that has not started. */
+  layerWeights(params: LayerWeightsParams, lane: string): Promise<LayerWeightsOutcome>;
 }
 
 export interface PanelDeps {

@@ -1,7 +1,8 @@
 // The ring mapping panel's host: plans the config, finds the config's latest run with a
 // checkpoint (the detail view shows its trained ring, else the initial one), and answers the
-// webview's layer selections with the layer's weights. Both are computed in this process
-// (deps.planning), so looking at a config never starts the trainer, in Restricted Mode too.
+// webview's layer selections with the layer's weights. Both are computed by the extension
+// (deps.planning; the weights in a worker thread), so looking at a config never starts the
+// trainer, in Restricted Mode too.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -15,6 +16,7 @@ import { defaultRunsDir } from './runs-dir';
 /** At most this many weights of a layer travel to the heatmap (a strided grid sample). */
 const HEATMAP_VALUES = 128 * 128;
 const CHECKPOINT_FILE = 'checkpoint.bin';
+let panels = 0;
 
 class MappingPanel {
   static current: MappingPanel | undefined;
@@ -28,6 +30,15 @@ class MappingPanel {
   private openedAt = Date.now();
   private planMs: number | undefined;
   private loading: Promise<void> | undefined;
+  /** This panel's requests replace each other in the worker's queue (deps.planning.layerWeights). */
+  private readonly lane = `ring-mapping-${++panels}`;
+  private weightsInFlight = 0;
+  /**
+   * Layers whose request a newer one replaced. The webview asks for a layer once and waits for
+   * it, so these are asked again, newest first, once nothing newer is waiting.
+   */
+  private readonly dropped = new Set<string>();
+  private disposed = false;
 
   constructor(panel: vscode.WebviewPanel, private readonly deps: PanelDeps) {
     this.host = new PanelHost<MappingToWebview, MappingToHost>(
@@ -36,6 +47,7 @@ class MappingPanel {
       (m) => this.onMessage(m),
       (e) => deps.log(`ring mapping: ${e instanceof Error ? e.message : String(e)}`),
       () => {
+        this.disposed = true;
         if (MappingPanel.current === this) MappingPanel.current = undefined;
       },
     );
@@ -60,6 +72,8 @@ class MappingPanel {
         const ref = configRefOf(configUri);
         const plan = await this.deps.planning.plan(ref);
         if (this.configUri !== configUri) return;
+        // The webview forgets its layers' weights with the plan: nothing dropped is awaited then.
+        if (this.plan && planKey(configUri, plan) !== planKey(configUri, this.plan)) this.dropped.clear();
         this.plan = plan;
         this.ref = ref;
         this.planMs = Date.now() - started;
@@ -108,21 +122,52 @@ class MappingPanel {
 
   private async sendLayerWeights(layer: string): Promise<void> {
     await this.loading;
-    if (!this.ref) return;
+    if (!this.ref || !this.plan || !this.configUri || this.disposed) return;
+    const key = planKey(this.configUri, this.plan);
     const params = { ...this.ref, layer, maxValues: HEATMAP_VALUES, ...(this.runDir ? { runDir: this.runDir } : {}) };
+    this.dropped.delete(layer);
+    this.weightsInFlight++;
     try {
       // A checkpoint of an older config, or a corrupt one, comes back as the initial ring with a note.
-      const result = await this.deps.planning.layerWeights(params);
-      if (result.note) this.deps.log(`ring mapping: ${result.note}`);
-      this.host.post({ type: 'layerWeights', result });
+      const outcome = await this.deps.planning.layerWeights(params, this.lane);
+      if (outcome.kind === 'dropped') {
+        if (outcome.reason === 'superseded') this.dropped.add(layer);
+        return;
+      }
+      // Weights of a plan the webview no longer shows would be cached there under this plan.
+      await this.loading;
+      if (!this.isCurrent(key)) return;
+      if (outcome.result.note) this.deps.log(`ring mapping: ${outcome.result.note}`);
+      this.host.post({ type: 'layerWeights', result: outcome.result });
     } catch (e) {
-      this.host.post({ type: 'error', message: e instanceof Error ? e.message : String(e), layer });
+      // The trainer's errors for this request, or the worker stopping under it (it restarts).
+      await this.loading;
+      if (this.isCurrent(key)) this.host.post({ type: 'error', message: e instanceof Error ? e.message : String(e), layer });
+    } finally {
+      this.weightsInFlight--;
+      this.askDropped();
     }
   }
 
+  private askDropped(): void {
+    if (this.weightsInFlight > 0 || this.disposed) return;
+    const newest = [...this.dropped].pop();
+    if (newest !== undefined) void this.sendLayerWeights(newest);
+  }
+
+  private isCurrent(key: string): boolean {
+    return !this.disposed && !!this.plan && !!this.configUri && planKey(this.configUri, this.plan) === key;
+  }
+
   dispose(): void {
+    this.disposed = true;
     this.host.dispose();
   }
+}
+
+/** What the webview keys its cached weights by: a new config or plan hash clears them. */
+function planKey(configUri: vscode.Uri, plan: PlanResult): string {
+  return `${configUri.fsPath}\n${plan.hash}`;
 }
 
 /** The config by path, with the editor's text when it has unsaved edits. */

@@ -1,0 +1,13 @@
+// The messages between the extension host and the layer weights worker thread. One request at
+// a time is in the worker (the client queues the rest), so an id only guards against mix-ups.
+import type { LayerWeightsParams, LayerWeightsResult, TrainerErrorData } from '../../protocol';
+
+export interface WorkerRequest {
+  readonly id: number;
+  readonly params: LayerWeightsParams;
+}
+
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly result: LayerWeightsResult }
+  /** A failure as the trainer's plan/layerWeights request reports it (a ResponseError's parts). */
+  | { readonly id: number; readonly ok: false; readonly code: number; readonly message: string; readonly data?: TrainerErrorData };
