@@ -221,8 +221,10 @@ function renderDetail(): void {
     host.append(h('p', { class: 'placeholder' }, 'Loading weights…'));
     return;
   }
-  const source = w.source === 'checkpoint' ? `latest checkpoint${runDir ? ` of ${runDir.split(/[\\/]/).slice(-2).join('/')}` : ''}` : 'initial ring (no trained run yet)';
+  const source = w.source === 'checkpoint' ? `latest checkpoint${runDir ? ` of ${runDir.split(/[\\/]/).slice(-2).join('/')}` : ''}` : w.note ? 'initial ring' : 'initial ring (no trained run yet)';
   host.append(h('p', { class: 'muted source' }, `From the ${source}.`));
+  // The run's checkpoint did not fit this plan (or was unreadable): say which file and why.
+  if (w.note) host.append(h('p', { class: 'note', role: 'status' }, w.note));
   host.append(h('div', { class: 'plots' }, heatmap(w), histogram(w)));
 }
 
