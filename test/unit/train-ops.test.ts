@@ -34,6 +34,9 @@ const CONV_CASES: [number[], number, number, Padding][] = [
   [[2, 8, 8, 3], 2, 1, 'same'],
   [[2, 9, 7, 4], 1, 2, 'valid'],
   [[2, 6, 6, 4], 1, 1, 'same'],
+  // Stride 1 with more input than output channels.
+  [[2, 9, 9, 7], 3, 1, 'same'],
+  [[2, 10, 9, 6], 5, 1, 'valid'],
 ];
 
 for (const [xs, k, stride, padding] of CONV_CASES) {
