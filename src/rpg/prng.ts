@@ -74,10 +74,13 @@ export class Rng {
   /** Uniform integer in [0, n), unbiased (rejection sampling), n ≤ 2^32. */
   nextInt(n: number): number {
     if (n <= 1) return 0;
-    const limit = 4294967296 - (4294967296 % n);
+    // a − ⌊a/n⌋·n instead of a % n: the same integer (a/n is never rounded across an integer
+    // for a < 2^33), but `%` on values above 2^31 is a call to fmod in V8, ~10× slower; a
+    // 21M-entry permutation drew in 3.7 s with it.
+    const limit = 4294967296 - (4294967296 - Math.floor(4294967296 / n) * n);
     let x = this.nextUint32();
     while (x >= limit) x = this.nextUint32();
-    return x % n;
+    return x - Math.floor(x / n) * n;
   }
 
   /** A fair ±1. */

@@ -37,6 +37,14 @@ test('PRNG output is pinned across machines', () => {
 });
 const FROZEN = [3296685081, 292216795, 3203276040];
 
+test('bounded integers and permutations are pinned too (every plan is drawn from them)', () => {
+  // Frozen from the first implementation (x % n); nextInt now avoids V8's fmod for n ≥ 2^31.
+  const r = new Rng(7, 'pin');
+  const ns = [2, 3, 10, 1000, 65537, 2147483647, 2147483648, 3000000000, 4294967295, 4294967296];
+  assert.deepEqual(ns.map((n) => r.nextInt(n)), [0, 0, 0, 887, 14867, 998964205, 123442607, 227300058, 1736589921, 2176707872]);
+  assert.deepEqual(Array.from(new Rng(1, 'pin').permutation(12)), [8, 5, 7, 9, 3, 4, 2, 10, 11, 6, 0, 1]);
+});
+
 for (const sampling of ['ring', 'shuffled'] as const) {
   for (const dof of [44190, 4419, 441, 37]) {
     test(`${sampling} sampling at M=${dof}: every entry used ⌊N/M⌋ or ⌈N/M⌉ times`, () => {
