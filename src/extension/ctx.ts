@@ -83,7 +83,7 @@ export class Ctx implements vscode.Disposable {
       // Plans and layer weights are pure JS (plus reading a checkpoint) and computed here, the
       // weights in a worker thread: no trainer process starts to look at a config, so the
       // panel works in Restricted Mode.
-      planning: { plan: (ref) => planInProcess(ref), layerWeights: (p, lane) => this.layerWeights.request(p, lane) },
+      planning: { plan: (ref) => planInProcess(ref), layerWeights: (p, lane) => this.layerWeights.request(p, lane), cancelLayerWeights: (lane) => this.layerWeights.cancelLane(lane) },
       log: (m) => this.log.info(`[panels] ${m}`),
       revealLayer: (configUri, layerName) => void this.revealLayer(configUri, layerName),
       runsDir: () => {

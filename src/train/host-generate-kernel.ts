@@ -48,7 +48,16 @@ function hostMemory(backend: tf.KernelBackend): HostMemory {
   const wasm = backend as unknown as Partial<WasmHeapAccess>;
   if (typeof wasm.makeOutput === 'function' && typeof wasm.typedArrayFromHeap === 'function') {
     const heap = wasm as WasmHeapAccess;
-    return { alloc: (shape) => heap.makeOutput([...shape], 'float32'), view: (info) => heap.typedArrayFromHeap(info) };
+    const view = (info: tf.TensorInfo): Float32Array => {
+      try {
+        return heap.typedArrayFromHeap(info);
+      } catch {
+        // Data still on another backend moves here on first access, after tfjs read the heap's
+        // buffer: when the move grew the heap, that buffer is detached. Once moved, it is not.
+        return heap.typedArrayFromHeap(info);
+      }
+    };
+    return { alloc: (shape) => heap.makeOutput([...shape], 'float32'), view };
   }
   // cpu: readSync hands back the stored array itself, so writing it fills the new tensor.
   return {
@@ -60,6 +69,9 @@ function hostMemory(backend: tf.KernelBackend): HostMemory {
 const generateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const t = tablesOf(attrs);
   const mem = hostMemory(backend as tf.KernelBackend);
+  // Touch the input first: data still on another backend moves here on first access, which can
+  // grow the wasm heap and detach views taken before it.
+  mem.view(inputs['ring'] as tf.TensorInfo);
   const outs = t.shapes.map((shape) => mem.alloc(shape));
   const ring = mem.view(inputs['ring'] as tf.TensorInfo);
   const { index, signScale } = t;
@@ -77,6 +89,7 @@ const generateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 const gradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const t = tablesOf(attrs);
   const mem = hostMemory(backend as tf.KernelBackend);
+  t.sizes.forEach((_, l) => mem.view(inputs[`dy${l}`] as tf.TensorInfo)); // moved here first, as above
   const out = mem.alloc([t.ringSize]);
   const g = mem.view(out).fill(0);
   const { index, signScale } = t;

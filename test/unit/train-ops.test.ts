@@ -218,3 +218,28 @@ test('matMul, relu and 2×2 max pooling: custom gradients equal the native ones 
     assert.ok(relError(w[0], ref[0]) < TOL && relError(w[1], ref[1]) < TOL, `${name} wasm`);
   }
 });
+
+test('host generation kernel reads a ring still on another backend (its move grows the wasm heap)', async () => {
+  // A 32 MB ring made on cpu, used on wasm: tfjs moves it on first access; the kernel must not
+  // keep a view of the heap from before that move.
+  const M = 8_000_000;
+  const n = 16;
+  const m = {
+    index: Int32Array.from({ length: n }, (_, i) => i * 499_999),
+    signScale: Float32Array.from({ length: n }, (_, i) => (i % 2 ? -0.5 : 0.5)),
+    plan: { ringSize: M, layers: [{ size: n, param: { shape: [4, 4] } }] },
+  } as unknown as Parameters<typeof generateWeights>[0] & ConstructorParameters<typeof RingGenerator>[0];
+  const ringValues = Float32Array.from({ length: M }, (_, i) => (i % 1000) / 1000);
+  await useBackend('cpu');
+  const gen = new RingGenerator(m, 'host');
+  const ring = tf.tensor1d(ringValues);
+  await useBackend('wasm');
+  const [w] = gen.generate(ring);
+  assert.deepEqual(Array.from(w!.dataSync()), Array.from(generateWeights(m, ringValues)));
+  const dy = (await useBackend('cpu'), tf.tensor2d(Float32Array.from({ length: n }, (_, i) => i + 1), [4, 4]));
+  await useBackend('wasm');
+  const g = tf.grad((r: tf.Tensor) => tf.sum(tf.mul(gen.generate(r as tf.Tensor1D)[0]!, dy)))(ring).dataSync();
+  for (let i = 0; i < n; i++) assert.equal(g[m.index[i]!], m.signScale[i]! * (i + 1));
+  tf.dispose([ring, dy, w!]);
+  gen.dispose();
+});

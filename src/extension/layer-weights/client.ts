@@ -71,6 +71,12 @@ export class LayerWeightsWorker {
     });
   }
 
+  /** Drops a lane's waiting request (its panel closed); one already running completes. */
+  cancelLane(lane: string): void {
+    const waiting = this.queue.findIndex((j) => j.lane === lane);
+    if (waiting >= 0) this.queue.splice(waiting, 1)[0]!.settle({ kind: 'dropped', reason: 'disposed' });
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -15,6 +15,8 @@ export interface PlanningAccess {
   plan(ref: ConfigRef): Promise<PlanResult>;
   /** A newer request of the same lane (a panel) drops an older one that has not started. */
   layerWeights(params: LayerWeightsParams, lane: string): Promise<LayerWeightsOutcome>;
+  /** Forgets the lane's waiting request (its panel closed). */
+  cancelLayerWeights(lane: string): void;
 }
 
 export interface PanelDeps {

@@ -37,7 +37,9 @@ class MappingPanel {
    * Layers whose request a newer one replaced. The webview asks for a layer once and waits for
    * it, so these are asked again, newest first, once nothing newer is waiting.
    */
-  private readonly dropped = new Set<string>();
+  /** Layers whose request a newer click replaced, with the plan they were asked under. */
+  private readonly dropped = new Map<string, string>();
+  private planLoading = false;
   private disposed = false;
 
   constructor(panel: vscode.WebviewPanel, private readonly deps: PanelDeps) {
@@ -48,6 +50,7 @@ class MappingPanel {
       (e) => deps.log(`ring mapping: ${e instanceof Error ? e.message : String(e)}`),
       () => {
         this.disposed = true;
+        this.deps.planning.cancelLayerWeights(this.lane);
         if (MappingPanel.current === this) MappingPanel.current = undefined;
       },
     );
@@ -67,13 +70,12 @@ class MappingPanel {
     this.host.panel.title = `Ring Mapping: ${path.basename(configUri.fsPath).replace(/\.rpg\.json$/, '')}`;
     this.host.post({ type: 'loading', configPath: configUri.fsPath });
     const started = Date.now();
+    this.planLoading = true;
     const loading = (async () => {
       try {
         const ref = configRefOf(configUri);
         const plan = await this.deps.planning.plan(ref);
         if (this.configUri !== configUri) return;
-        // The webview forgets its layers' weights with the plan: nothing dropped is awaited then.
-        if (this.plan && planKey(configUri, plan) !== planKey(configUri, this.plan)) this.dropped.clear();
         this.plan = plan;
         this.ref = ref;
         this.planMs = Date.now() - started;
@@ -83,6 +85,8 @@ class MappingPanel {
       } catch (e) {
         this.error = e instanceof Error ? e.message : String(e);
         this.host.post({ type: 'error', message: this.error });
+      } finally {
+        if (this.configUri === configUri) this.planLoading = false;
       }
     })();
     this.loading = loading;
@@ -131,7 +135,7 @@ class MappingPanel {
       // A checkpoint of an older config, or a corrupt one, comes back as the initial ring with a note.
       const outcome = await this.deps.planning.layerWeights(params, this.lane);
       if (outcome.kind === 'dropped') {
-        if (outcome.reason === 'superseded') this.dropped.add(layer);
+        if (outcome.reason === 'superseded') this.dropped.set(layer, key);
         return;
       }
       // Weights of a plan the webview no longer shows would be cached there under this plan.
@@ -150,8 +154,18 @@ class MappingPanel {
   }
 
   private askDropped(): void {
-    if (this.weightsInFlight > 0 || this.disposed) return;
-    const newest = [...this.dropped].pop();
+    if (this.weightsInFlight > 0 || this.disposed || !this.dropped.size) return;
+    if (!this.plan || !this.configUri) {
+      // A plan is loading: decide once it is there. No plan at all (an error): nothing to ask.
+      if (this.planLoading) void this.loading?.then(() => this.askDropped());
+      else this.dropped.clear();
+      return;
+    }
+    // The webview forgets a plan's weights with the plan: layers dropped under another one are
+    // awaited by nobody (and may not exist in the plan shown now).
+    const current = planKey(this.configUri, this.plan);
+    for (const [layer, key] of this.dropped) if (key !== current) this.dropped.delete(layer);
+    const newest = [...this.dropped.keys()].pop();
     if (newest !== undefined) void this.sendLayerWeights(newest);
   }
 
