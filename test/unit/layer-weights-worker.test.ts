@@ -156,3 +156,21 @@ test('dispose drops the running and waiting requests and stops the worker', asyn
   await until('the worker to exit', () => exited);
   assert.equal(threads.length, 1, 'nothing restarts after dispose');
 });
+
+test('cancelLane drops the waiting request of a closed panel; the running one and other lanes complete', async () => {
+  const { lw } = client();
+  try {
+    const text = configText('ring');
+    const ask = (layer: string, lane: string): Promise<LayerWeightsOutcome> => lw.request({ text, layer, maxValues: 200 }, lane);
+    const running = ask('conv1.kernel', 'closed'); // starts at once
+    const waiting = ask('conv2.kernel', 'closed');
+    const other = ask('fc1.kernel', 'open');
+    lw.cancelLane('closed');
+    assert.deepEqual(await waiting, { kind: 'dropped', reason: 'disposed' });
+    assert.equal(resultOf(await running).layer, 'conv1.kernel');
+    assert.equal(resultOf(await other).layer, 'fc1.kernel');
+    lw.cancelLane('nobody'); // a lane with nothing waiting: no effect
+  } finally {
+    lw.dispose();
+  }
+});
