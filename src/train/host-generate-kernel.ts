@@ -66,6 +66,16 @@ function hostMemory(backend: tf.KernelBackend): HostMemory {
   };
 }
 
+// The two hot loops as small top-level functions: V8 optimizes these well; the same loops inlined
+// in the kernels' per-layer closures ran ~2× slower inside a training step (measured).
+function gatherScaled(out: Float32Array, ring: Float32Array, index: Int32Array, signScale: Float32Array, start: number, n: number): void {
+  for (let k = 0; k < n; k++) out[k] = signScale[start + k]! * ring[index[start + k]!]!;
+}
+
+function scatterAddScaled(g: Float32Array, dw: Float32Array, index: Int32Array, signScale: Float32Array, start: number, n: number): void {
+  for (let k = 0; k < n; k++) g[index[start + k]!] += signScale[start + k]! * dw[k]!;
+}
+
 const generateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const t = tablesOf(attrs);
   const mem = hostMemory(backend as tf.KernelBackend);
@@ -79,7 +89,7 @@ const generateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   outs.forEach((info, l) => {
     const out = mem.view(info);
     const n = t.sizes[l]!;
-    for (let k = 0, i = start; k < n; k++, i++) out[k] = signScale[i]! * ring[index[i]!]!;
+    gatherScaled(out, ring, index, signScale, start, n);
     start += n;
   });
   return outs;
@@ -96,7 +106,7 @@ const gradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   let start = 0;
   t.sizes.forEach((n, l) => {
     const dw = mem.view(inputs[`dy${l}`] as tf.TensorInfo);
-    for (let k = 0, i = start; k < n; k++, i++) g[index[i]!] += signScale[i]! * dw[k]!;
+    scatterAddScaled(g, dw, index, signScale, start, n);
     start += n;
   });
   return out;
