@@ -8,11 +8,8 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { NotificationType } from 'vscode-jsonrpc';
 import {
-  ConfigRef,
   initializeRequest,
   InitializeResult,
-  planRequest,
-  PlanResult,
   PROTOCOL_VERSION,
   trainCancelledNotification,
   trainCheckpointNotification,
@@ -102,10 +99,6 @@ export class TrainerService implements vscode.Disposable {
     return this.client;
   }
 
-  plan(ref: ConfigRef, token?: vscode.CancellationToken): Promise<PlanResult> {
-    return this.request((c) => c.request(planRequest, ref, token));
-  }
-
   async startRun(params: TrainStartParams): Promise<TrainStartResult> {
     const client = await this.ensureStarted();
     // A run can end before its train/start answer arrives (an older trainer, a very fast
@@ -175,10 +168,6 @@ export class TrainerService implements vscode.Disposable {
     }
     this.stateEmitter.dispose();
     this.runEmitter.dispose();
-  }
-
-  private async request<R>(send: (client: TrainerClient) => Promise<R>): Promise<R> {
-    return send(await this.ensureStarted());
   }
 
   private setState(state: TrainerState): void {
