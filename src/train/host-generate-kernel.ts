@@ -44,7 +44,16 @@ interface WasmHeapAccess {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
 
+// One accessor per backend instance, made on its first kernel call rather than on every call.
+const hostMemoryOf = new WeakMap<tf.KernelBackend, HostMemory>();
+
 function hostMemory(backend: tf.KernelBackend): HostMemory {
+  let mem = hostMemoryOf.get(backend);
+  if (!mem) hostMemoryOf.set(backend, (mem = makeHostMemory(backend)));
+  return mem;
+}
+
+function makeHostMemory(backend: tf.KernelBackend): HostMemory {
   const wasm = backend as unknown as Partial<WasmHeapAccess>;
   if (typeof wasm.makeOutput === 'function' && typeof wasm.typedArrayFromHeap === 'function') {
     const heap = wasm as WasmHeapAccess;
