@@ -12,41 +12,25 @@ import { withCustomGrad } from './ops';
 export type GeneratorKernel = 'auto' | 'host' | 'tensor';
 
 export class RingGenerator {
-  /** Set when generation runs as the host-memory kernel; then no index tensors are made. */
-  private readonly host: HostGenerateKernel | undefined;
-  private readonly tensors: TensorTables | undefined;
-  private readonly sizes: number[];
-  private readonly shapes: number[][];
+  /** The host-memory kernel, or the tensor-op tables; both hand back per-layer outputs. */
+  private readonly impl: HostGenerateKernel | TensorTables;
 
   constructor(readonly m: MaterializedPlan, kernel: GeneratorKernel = 'auto') {
     const useHost = kernel === 'host' || (kernel === 'auto' && HOST_MEMORY_BACKENDS.includes(tf.getBackend()));
-    if (useHost) this.host = new HostGenerateKernel(m);
-    else this.tensors = new TensorTables(m);
-    this.sizes = m.plan.layers.map((l) => l.size);
-    this.shapes = m.plan.layers.map((l) => [...l.param.shape]);
+    this.impl = useHost ? new HostGenerateKernel(m) : new TensorTables(m);
   }
 
   get kernel(): 'host' | 'tensor' {
-    return this.host ? 'host' : 'tensor';
+    return this.impl instanceof HostGenerateKernel ? 'host' : 'tensor';
   }
 
   /** All generated kernels (in plan order, with their shapes), differentiable w.r.t. the ring. */
   generate(ring: tf.Tensor1D): tf.Tensor[] {
-    if (this.host) return this.host.run(ring);
-    const flat = this.tensors!.generateFlat(ring);
-    const parts = this.sizes.length === 1 ? [flat] : tf.split(flat, this.sizes);
-    return parts.map((p, i) => tf.reshape(p, this.shapes[i]!));
-  }
-
-  /** vec(W) for all layers concatenated: signScale ⊙ ring[index]. */
-  generateFlat(ring: tf.Tensor1D): tf.Tensor1D {
-    if (this.tensors) return this.tensors.generateFlat(ring);
-    return tf.tidy(() => tf.concat(this.host!.run(ring).map((w) => tf.reshape(w, [-1]))) as tf.Tensor1D);
+    return this.impl.run(ring);
   }
 
   dispose(): void {
-    this.host?.dispose();
-    this.tensors?.dispose();
+    this.impl.dispose();
   }
 }
 
@@ -59,6 +43,8 @@ class TensorTables {
   private readonly fullOnes: tf.Tensor2D;
   /** The last, partial row (N mod M uses), as positions plus a 0/1 mask for missing entries. */
   private readonly lastRow: { readonly index: tf.Tensor2D; readonly mask: tf.Tensor1D } | undefined;
+  private readonly sizes: number[];
+  private readonly shapes: number[][];
 
   constructor(private readonly m: MaterializedPlan) {
     const N = m.index.length;
@@ -69,6 +55,8 @@ class TensorTables {
     this.signScale = tf.tensor1d(m.signScale, 'float32');
     this.fullRows = tf.tensor2d(m.gradGather.subarray(0, q * M), [q * M, 1], 'int32');
     this.fullOnes = tf.ones([q, 1]);
+    this.sizes = m.plan.layers.map((l) => l.size);
+    this.shapes = m.plan.layers.map((l) => [...l.param.shape]);
     if (m.rows > q) {
       // Missing entries point at position 0 and are masked out: no zero slot, so the gradient
       // needs no concat (a copy of all N values) before its gather.
@@ -80,7 +68,14 @@ class TensorTables {
     }
   }
 
-  generateFlat(ring: tf.Tensor1D): tf.Tensor1D {
+  /** The flat signScale ⊙ ring[index], split into the plan's layers and shaped. */
+  run(ring: tf.Tensor1D): tf.Tensor[] {
+    const flat = this.generateFlat(ring);
+    const parts = this.sizes.length === 1 ? [flat] : tf.split(flat, this.sizes);
+    return parts.map((p, i) => tf.reshape(p, this.shapes[i]!));
+  }
+
+  private generateFlat(ring: tf.Tensor1D): tf.Tensor1D {
     const { index, signScale, fullRows, fullOnes, lastRow } = this;
     const M = this.m.plan.ringSize;
     const q = fullOnes.shape[0];
