@@ -32,6 +32,21 @@ function client(options: Partial<LayerWeightsWorkerOptions> = {}): { lw: LayerWe
   return { lw, threads };
 }
 
+/** Runs `body` with a fresh client (see client()) and disposes it afterwards, pass or fail. */
+async function withClient(body: (c: { lw: LayerWeightsWorker; threads: Worker[] }) => Promise<void>, options: Partial<LayerWeightsWorkerOptions> = {}): Promise<void> {
+  const c = client(options);
+  try {
+    await body(c);
+  } finally {
+    c.lw.dispose();
+  }
+}
+
+/** Asks for a layer of `text`, at most 200 values, in `lane`. */
+function asker(lw: LayerWeightsWorker, text: string): (layer: string, lane: string) => Promise<LayerWeightsOutcome> {
+  return (layer, lane) => lw.request({ text, layer, maxValues: 200 }, lane);
+}
+
 function resultOf(outcome: LayerWeightsOutcome): LayerWeightsResult {
   assert.equal(outcome.kind, 'result', JSON.stringify(outcome));
   return (outcome as { result: LayerWeightsResult }).result;
@@ -73,11 +88,10 @@ test('the worker answers exactly as layerWeightsFor in-process, errors included'
   }
 });
 
-test('a newer request of a lane drops the one waiting in it; the running one and other lanes complete', async () => {
-  const { lw, threads } = client();
-  try {
+test('a newer request of a lane drops the one waiting in it; the running one and other lanes complete', () =>
+  withClient(async ({ lw, threads }) => {
     const text = configText('shuffled');
-    const ask = (layer: string, lane: string): Promise<LayerWeightsOutcome> => lw.request({ text, layer, maxValues: 200 }, lane);
+    const ask = asker(lw, text);
     const running = ask('conv1.kernel', 'panel'); // sent to the worker at once
     const replaced = ask('conv2.kernel', 'panel');
     const otherLane = ask('fc1.kernel', 'other');
@@ -89,14 +103,10 @@ test('a newer request of a lane drops the one waiting in it; the running one and
     assert.equal(resultOf(await otherLane).layer, 'fc1.kernel');
     assert.deepEqual(resultOf(await last), layerWeightsFor({ text, layer: 'fc3.kernel', maxValues: 200 }));
     assert.equal(threads.length, 1, 'one worker answers every request');
-  } finally {
-    lw.dispose();
-  }
-});
+  }));
 
-test('a killed worker fails its request with a clear error; waiting and later requests start a new one', async () => {
-  const { lw, threads } = client();
-  try {
+test('a killed worker fails its request with a clear error; waiting and later requests start a new one', () =>
+  withClient(async ({ lw, threads }) => {
     const text = configText('ring');
     const killed = lw.request({ text, layer: 'conv2.kernel' }, 'a');
     const waiting = lw.request({ text, layer: 'fc1.kernel', maxValues: 100 }, 'b');
@@ -109,10 +119,7 @@ test('a killed worker fails its request with a clear error; waiting and later re
     assert.equal(resultOf(await waiting).layer, 'fc1.kernel');
     assert.deepEqual(resultOf(await lw.request({ text, layer: 'conv2.kernel' }, 'a')), layerWeightsFor({ text, layer: 'conv2.kernel' }));
     assert.equal(threads.length, 2, 'a new worker after the crash');
-  } finally {
-    lw.dispose();
-  }
-});
+  }));
 
 test('a worker that throws outside a request is reported with its error', async () => {
   // A thread that dies on its first message: the error's own text reaches the request.
@@ -127,19 +134,15 @@ test('a worker that throws outside a request is reported with its error', async 
   }
 });
 
-test('an idle worker stops, and the next request starts another', async () => {
-  const { lw, threads } = client({ idleMs: 20 });
-  try {
+test('an idle worker stops, and the next request starts another', () =>
+  withClient(async ({ lw, threads }) => {
     const text = configText('ring');
     assert.equal(lw.started, false, 'started lazily');
     assert.equal(resultOf(await lw.request({ text, layer: 'conv1.kernel' })).layer, 'conv1.kernel');
     await until('the idle stop', () => !lw.started);
     assert.equal(resultOf(await lw.request({ text, layer: 'conv2.kernel' })).layer, 'conv2.kernel');
     assert.equal(threads.length, 2);
-  } finally {
-    lw.dispose();
-  }
-});
+  }, { idleMs: 20 }));
 
 test('dispose drops the running and waiting requests and stops the worker', async () => {
   const { lw, threads } = client();
@@ -157,11 +160,9 @@ test('dispose drops the running and waiting requests and stops the worker', asyn
   assert.equal(threads.length, 1, 'nothing restarts after dispose');
 });
 
-test('cancelLane drops the waiting request of a closed panel; the running one and other lanes complete', async () => {
-  const { lw } = client();
-  try {
-    const text = configText('ring');
-    const ask = (layer: string, lane: string): Promise<LayerWeightsOutcome> => lw.request({ text, layer, maxValues: 200 }, lane);
+test('cancelLane drops the waiting request of a closed panel; the running one and other lanes complete', () =>
+  withClient(async ({ lw }) => {
+    const ask = asker(lw, configText('ring'));
     const running = ask('conv1.kernel', 'closed'); // starts at once
     const waiting = ask('conv2.kernel', 'closed');
     const other = ask('fc1.kernel', 'open');
@@ -170,7 +171,4 @@ test('cancelLane drops the waiting request of a closed panel; the running one an
     assert.equal(resultOf(await running).layer, 'conv1.kernel');
     assert.equal(resultOf(await other).layer, 'fc1.kernel');
     lw.cancelLane('nobody'); // a lane with nothing waiting: no effect
-  } finally {
-    lw.dispose();
-  }
-});
+  }));
