@@ -34,12 +34,11 @@ class MappingPanel {
   private readonly lane = `ring-mapping-${++panels}`;
   private weightsInFlight = 0;
   /**
-   * Layers whose request a newer one replaced. The webview asks for a layer once and waits for
-   * it, so these are asked again, newest first, once nothing newer is waiting.
+   * Layers whose request a newer one replaced, with the plan they were asked under. The webview
+   * asks for a layer once and waits for it, so these are asked again, newest first, once nothing
+   * newer is waiting.
    */
-  /** Layers whose request a newer click replaced, with the plan they were asked under. */
   private readonly dropped = new Map<string, string>();
-  private planLoading = false;
   private disposed = false;
 
   constructor(panel: vscode.WebviewPanel, private readonly deps: PanelDeps) {
@@ -70,7 +69,6 @@ class MappingPanel {
     this.host.panel.title = `Ring Mapping: ${path.basename(configUri.fsPath).replace(/\.rpg\.json$/, '')}`;
     this.host.post({ type: 'loading', configPath: configUri.fsPath });
     const started = Date.now();
-    this.planLoading = true;
     const loading = (async () => {
       try {
         const ref = configRefOf(configUri);
@@ -83,10 +81,9 @@ class MappingPanel {
         this.deps.log(`ring mapping: plan of ${plan.name} (${plan.layers.length} generated layers) in ${Date.now() - started} ms`);
         this.sendPlan();
       } catch (e) {
+        if (this.configUri !== configUri) return; // a newer config is loading: its outcome counts
         this.error = e instanceof Error ? e.message : String(e);
         this.host.post({ type: 'error', message: this.error });
-      } finally {
-        if (this.configUri === configUri) this.planLoading = false;
       }
     })();
     this.loading = loading;
@@ -156,8 +153,9 @@ class MappingPanel {
   private askDropped(): void {
     if (this.weightsInFlight > 0 || this.disposed || !this.dropped.size) return;
     if (!this.plan || !this.configUri) {
-      // A plan is loading: decide once it is there. No plan at all (an error): nothing to ask.
-      if (this.planLoading) void this.loading?.then(() => this.askDropped());
+      // A plan is loading (neither it nor its error is there yet): decide once it is there.
+      // No plan at all (an error): nothing to ask.
+      if (this.configUri && this.error === undefined) void this.loading?.then(() => this.askDropped());
       else this.dropped.clear();
       return;
     }
