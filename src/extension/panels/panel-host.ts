@@ -24,7 +24,7 @@ const READY_WATCHDOG_MS = 5000;
 const READY_RETRIES = 3;
 
 export class PanelHost<ToWebview extends { type: string }, ToHost extends { type: string }> implements vscode.Disposable {
-  private ready = false;
+  /** "ready"s heard (a reloaded webview says it again); > 0: posts may go out. */
   private readies = 0;
   private retries = 0;
   private watchdog: NodeJS.Timeout | undefined;
@@ -55,10 +55,7 @@ export class PanelHost<ToWebview extends { type: string }, ToHost extends { type
     this.armWatchdog();
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: ToHost) => {
-        if (m.type === 'ready') {
-          this.ready = true;
-          this.readies++;
-        }
+        if (m.type === 'ready') this.readies++;
         Promise.resolve()
           .then(() => this.onMessage(m))
           .catch(this.onError);
@@ -95,13 +92,13 @@ export class PanelHost<ToWebview extends { type: string }, ToHost extends { type
 
   /** Ready and visible: posts reach the webview now. */
   get live(): boolean {
-    return this.ready && !this.disposed && this.panel.visible;
+    return this.readies > 0 && !this.disposed && this.panel.visible;
   }
 
   /** Posts once the webview has said "ready"; false (not sent) before. A post to a webview
    * torn down meanwhile is lost, harmlessly: its successor's "ready" gets the whole state. */
   post(message: ToWebview): boolean {
-    if (!this.ready || this.disposed) return false;
+    if (this.readies === 0 || this.disposed) return false;
     void this.panel.webview.postMessage(message);
     return true;
   }
