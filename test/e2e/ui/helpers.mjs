@@ -2,6 +2,18 @@
 // a user does, and picking the colour theme. (Not a UI script itself: no default export.)
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** Polls `probe` until it returns something truthy, and returns that. The deadline only bounds a
+ * broken build (nothing is timed by it). */
+export async function until(what, probe, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
 /** The frame (two iframes deep) of the webview whose document has `selector`. */
 export async function webviewFrame(page, selector, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;

@@ -11,21 +11,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PNG } from 'pngjs';
 import { tsImport } from 'tsx/esm/api';
-import { openFile, pickTheme, runForConfig, unfocusWebview, webviewFrame } from './helpers.mjs';
+import { openFile, pickTheme, runForConfig, unfocusWebview, until, webviewFrame } from './helpers.mjs';
 
 export default async function (ctx) {
   const { page, log, screenshot, workspaceDir, theme } = ctx;
   const { planFor } = await tsImport('../../../src/trainer/planning.ts', import.meta.url);
   const report = (m) => log(`[panels] ${m}`);
-  const until = async (what, probe, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(200);
-    }
-  };
   await pickTheme(ctx);
   // Written before the first Quick Open, which lists the workspace's files once.
   writeFileSync(join(workspaceDir, 'resnet34.rpg.json'), JSON.stringify({ name: 'resnet34-1pct', seed: 1, model: { arch: 'resnet34' }, rpg: { dof: '1%' }, data: { dataset: 'mnist-embedded' } }, null, 2) + '\n');

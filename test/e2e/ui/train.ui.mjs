@@ -5,22 +5,12 @@
 //   node test/e2e/run.mjs --ui test/e2e/ui/train.ui.mjs --theme light|dark|hc-dark|hc-light [--vsix F]
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pickTheme } from './helpers.mjs';
+import { pickTheme, until } from './helpers.mjs';
 
 const LIVE = /epoch \d+\/\d+ · (\d+)% · [\d,]+ samples\/s/;
 
 export default async function (ctx) {
   const { page, workspaceDir, theme, screenshot, log, runCommand } = ctx;
-  const until = async (what, probe, timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await page.waitForTimeout(250);
-    }
-  };
-
   await pickTheme(ctx); // the screenshots show the theme asked for
 
   // Open the config as a user would: Quick Open.
