@@ -5,7 +5,7 @@
 //   node test/e2e/run.mjs --ui test/e2e/ui/train.ui.mjs --theme light|dark|hc-dark|hc-light [--vsix F]
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pickTheme, until } from './helpers.mjs';
+import { openFile, pickTheme, until } from './helpers.mjs';
 
 const LIVE = /epoch \d+\/\d+ · (\d+)% · [\d,]+ samples\/s/;
 
@@ -14,12 +14,7 @@ export default async function (ctx) {
   await pickTheme(ctx); // the screenshots show the theme asked for
 
   // Open the config as a user would: Quick Open.
-  await page.keyboard.press('Control+P');
-  await page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
-  await page.keyboard.type('long.rpg.json');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'long.rpg.json' }).first().waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
-  await page.locator('.tab.active', { hasText: 'long.rpg.json' }).waitFor({ state: 'visible' });
+  await openFile(page, 'long.rpg.json');
   log('opened long.rpg.json');
 
   // The RPG activity-bar container with its Experiments and Layers views.
