@@ -145,11 +145,8 @@ async function trainSteps(session: Session, options: TrainOptions, resumeCkpt: R
         step++;
         batchIndex++;
         if (!Number.isFinite(loss)) {
-          record.status = 'failed';
-          delete record.pid;
-          delete record.hostname;
+          // The catch below records the failure; this error is the one the record keeps.
           record.error = { code: 'nan', message: `loss became ${loss} at step ${step}`, field: 'train.lr' };
-          writeRunRecord(runDir, record);
           throw new TrainError('nan', `training diverged: the loss became ${loss} at step ${step} (epoch ${epoch + 1}); lower train.lr (now ${tc.lr}) or use rpg.lrNormalization "projected"`, 'train.lr');
         }
         windowSamples += b.size;
@@ -177,10 +174,8 @@ async function trainSteps(session: Session, options: TrainOptions, resumeCkpt: R
         if (stopped || step >= totalSteps) break;
       }
     }
-    record.status = stopped && step < totalSteps ? 'stopped' : 'finished';
-    delete record.pid;
-    delete record.hostname;
-    record.endedAt = new Date().toISOString();
+    const status = stopped && step < totalSteps ? 'stopped' : 'finished';
+    endRecord(record, status);
     record.durationSec = elapsed();
     record.step = step;
     record.epoch = step / stepsPerEpoch;
@@ -188,15 +183,12 @@ async function trainSteps(session: Session, options: TrainOptions, resumeCkpt: R
     record.finalAcc = lastAcc;
     writeRunRecord(runDir, record);
     log(`run ${record.runId} ${record.status} after ${step} steps: test accuracy ${(lastAcc * 100).toFixed(2)}% (best ${(bestAcc * 100).toFixed(2)}%)`);
-    return { runDir, status: record.status, steps: step, epochs: step / stepsPerEpoch, bestAcc, finalAcc: lastAcc, durationSec: elapsed(), checkpoint: path.join(runDir, CHECKPOINT_FILE) };
+    return { runDir, status, steps: step, epochs: step / stepsPerEpoch, bestAcc, finalAcc: lastAcc, durationSec: elapsed(), checkpoint: path.join(runDir, CHECKPOINT_FILE) };
   } catch (err) {
     // Whatever ends the run early (a bad batch, a failed checkpoint write) must not leave a
     // record that says "running" behind a process that lives on (the trainer).
     if (record.status === 'running') {
-      record.status = 'failed';
-      delete record.pid;
-      delete record.hostname;
-      record.endedAt = new Date().toISOString();
+      endRecord(record, 'failed');
       record.error ??= { code: err instanceof TrainError ? err.code : 'internal', message: (err as Error)?.message ?? String(err) };
       try {
         writeRunRecord(runDir, record);
@@ -206,6 +198,14 @@ async function trainSteps(session: Session, options: TrainOptions, resumeCkpt: R
     }
     throw err;
   }
+}
+
+/** The run is over: it has no process any more, and an end time. */
+function endRecord(record: RunRecord, status: RunRecord['status']): void {
+  record.status = status;
+  delete record.pid;
+  delete record.hostname;
+  record.endedAt = new Date().toISOString();
 }
 
 function baseRecord(session: Session, runId: string, options: TrainOptions): RunRecord {

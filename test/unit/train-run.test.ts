@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { validateConfig } from '../../src/config/load';
 import { train } from '../../src/train/run';
 import { readCheckpoint, writeCheckpoint, CHECKPOINT_FILE } from '../../src/train/checkpoint';
-import { TrainError, TrainRow } from '../../src/train/types';
+import { RunRecord, TrainError, TrainRow } from '../../src/train/types';
 import { useBackend } from '../helpers/tf';
 
 const tiny = (extra: Record<string, unknown> = {}) =>
@@ -84,7 +84,17 @@ test('live tensor count is constant across training steps (no leaks)', async () 
 
 test('a diverging run stops with a clear NaN/Inf error naming train.lr', async () => {
   const config = tiny({ rpg: { dof: 500, lrNormalization: 'official' }, train: { optimizer: 'sgd', lr: 1e6, momentum: 0.9, batchSize: 32, epochs: 1, backend: 'wasm' } });
-  await assert.rejects(losses(config), (e: unknown) => e instanceof TrainError && e.code === 'nan' && e.field === 'train.lr' && /diverged/.test(e.message));
+  const runsDir = tmp();
+  await assert.rejects(losses(config, runsDir), (e: unknown) => e instanceof TrainError && e.code === 'nan' && e.field === 'train.lr' && /diverged/.test(e.message));
+  // The record keeps the loss that diverged and, like any run that ended, no owner process.
+  const [name] = readdirSync(runsDir);
+  const [runId] = readdirSync(path.join(runsDir, name!));
+  const record = JSON.parse(readFileSync(path.join(runsDir, name!, runId!, 'run.json'), 'utf8')) as RunRecord;
+  assert.equal(record.status, 'failed');
+  assert.equal(record.error?.code, 'nan');
+  assert.match(record.error?.message ?? '', /^loss became/);
+  assert.equal(record.pid, undefined);
+  assert.equal(typeof record.endedAt, 'string');
 });
 
 test('a missing dataset path fails with the file and field, and creates no run folder', async () => {
