@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { ensureBuilt } from '../helpers/build';
 import * as tf from '@tensorflow/tfjs-core';
 import { evalBatches } from '../../src/data';
 import { loadSavedLayersModel, openTrained } from '../../src/export';
@@ -20,7 +21,7 @@ const rpg = (args: string[]) => {
 };
 
 before(() => {
-  if (!existsSync(cli)) spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inherit' });
+  ensureBuilt('cli');
   const config = path.join(dir, 'tiny.rpg.json');
   writeFileSync(config, JSON.stringify({ name: 'tiny', seed: 2, model: { arch: 'lenet5' }, rpg: { dof: 2000 }, data: { dataset: 'mnist-embedded', trainSize: 256, testSize: 200 }, train: { lr: 0.003, batchSize: 64, epochs: 1, backend: 'wasm' } }));
   const r = rpg(['train', config, '--runs', path.join(dir, 'runs'), '--plain']);
