@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConfigRef, PlanResult } from '../../protocol';
+import { CHECKPOINT_FILE } from '../../train/checkpoint';
 import { MAPPING_VIEW_TYPE, MappingToHost, MappingToWebview, MappingViewState } from '../../webview-contract';
 import type { PanelDeps } from './index';
 import { PanelHost } from './panel-host';
@@ -15,7 +16,6 @@ import { defaultRunsDir } from './runs-dir';
 
 /** At most this many weights of a layer travel to the heatmap (a strided grid sample). */
 const HEATMAP_VALUES = 128 * 128;
-const CHECKPOINT_FILE = 'checkpoint.bin';
 let panels = 0;
 
 class MappingPanel {
