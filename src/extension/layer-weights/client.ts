@@ -64,8 +64,7 @@ export class LayerWeightsWorker {
   request(params: LayerWeightsParams, lane = ''): Promise<LayerWeightsOutcome> {
     if (this.disposed) return Promise.resolve({ kind: 'dropped', reason: 'disposed' });
     return new Promise<LayerWeightsOutcome>((settle, fail) => {
-      const waiting = this.queue.findIndex((j) => j.lane === lane);
-      if (waiting >= 0) this.queue.splice(waiting, 1)[0]!.settle({ kind: 'dropped', reason: 'superseded' });
+      this.dropWaiting(lane, 'superseded');
       this.queue.push({ id: this.nextId++, lane, params, settle, fail });
       this.pump();
     });
@@ -73,8 +72,13 @@ export class LayerWeightsWorker {
 
   /** Drops a lane's waiting request (its panel closed); one already running completes. */
   cancelLane(lane: string): void {
+    this.dropWaiting(lane, 'disposed');
+  }
+
+  /** Settles the lane's waiting job (at most one) as dropped and takes it off the queue. */
+  private dropWaiting(lane: string, reason: 'superseded' | 'disposed'): void {
     const waiting = this.queue.findIndex((j) => j.lane === lane);
-    if (waiting >= 0) this.queue.splice(waiting, 1)[0]!.settle({ kind: 'dropped', reason: 'disposed' });
+    if (waiting >= 0) this.queue.splice(waiting, 1)[0]!.settle({ kind: 'dropped', reason });
   }
 
   dispose(): void {
