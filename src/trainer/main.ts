@@ -8,6 +8,7 @@ import type { NotificationType } from 'vscode-jsonrpc';
 import { version as trainerVersion } from '../../package.json';
 import { shutdownRequest } from '../protocol';
 import { train } from '../train/run';
+import { processAlive } from '../train/run-files';
 import { registerHandlers, TrainerLifecycle } from './handlers';
 import * as log from './log';
 import { RunQueue } from './runs';
@@ -83,7 +84,8 @@ const WATCHDOG_MS = Number(process.env.RPG_TRAINER_WATCHDOG_MS) || 2000;
 const parentPid = Number(process.env.RPG_PARENT_PID) || process.ppid;
 const watchdog = setInterval(() => {
   // Reparented (ppid changed, usually to 1 or a subreaper) also means the parent is gone.
-  const parentGone = !isAlive(parentPid) || (!process.env.RPG_PARENT_PID && process.ppid !== parentPid);
+  // pid ≤ 1: no parent to watch (orphaned, or init itself).
+  const parentGone = !(parentPid > 1 && processAlive(parentPid)) || (!process.env.RPG_PARENT_PID && process.ppid !== parentPid);
   if (parentGone) {
     log.warn(`the parent process ${parentPid} is gone; stopping`);
     closed = true;
@@ -91,16 +93,6 @@ const watchdog = setInterval(() => {
   }
 }, WATCHDOG_MS);
 watchdog.unref();
-
-function isAlive(pid: number): boolean {
-  if (!(pid > 1)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
