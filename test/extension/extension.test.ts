@@ -71,7 +71,8 @@ suite('extension', () => {
       const uri = await vscode.commands.executeCommand('rpg.newExperiment', bad);
       assert.equal(uri, undefined, JSON.stringify(bad));
     }
-    assert.ok(!existsSync(path.join(workspaceDir(), 'bad1.rpg.json')) && !existsSync(path.join(path.dirname(workspaceDir()), 'escape.rpg.json')));
+    for (const name of ['bad1', 'bad2']) assert.ok(!existsSync(path.join(workspaceDir(), `${name}.rpg.json`)), `${name}.rpg.json was written`);
+    assert.ok(!existsSync(path.join(path.dirname(workspaceDir()), 'escape.rpg.json')), '../escape.rpg.json was written');
   });
 
   test('a run left "running" by a dead process reads as interrupted: resumable, deletable, not active', async () => {
