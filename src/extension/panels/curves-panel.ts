@@ -14,6 +14,19 @@ import { defaultRunsDir } from './runs-dir';
 
 const FLUSH_MS = 100;
 
+interface CachedRun {
+  info: RunInfo;
+  train: TrainColumns;
+  eval: EvalColumns;
+  skipped: number;
+}
+
+/** `run` with the rows metrics.jsonl holds (every step) and its run.json's info; `run` itself when unreadable. */
+function reread(runDir: string, run: CachedRun): CachedRun {
+  const read = readRunSeries(runDir);
+  return read ? { info: { ...run.info, ...read.info }, train: read.train, eval: read.eval, skipped: read.skipped } : run;
+}
+
 interface LiveRun {
   readonly runDir: string;
   info: RunInfo;
@@ -34,7 +47,7 @@ class CurvesPanel {
   static current: CurvesPanel | undefined;
   private readonly host: PanelHost<CurvesToWebview, CurvesToHost>;
   /** Every run the webview shows, with all its rows (disk + live). */
-  private readonly cache = new Map<string, { info: RunInfo; train: TrainColumns; eval: EvalColumns; skipped: number }>();
+  private readonly cache = new Map<string, CachedRun>();
   private readonly selected = new Set<string>();
   /** Rows not yet posted (the webview is hidden, or the next flush is pending). */
   private pending = new Map<string, RunAppend & { train: TrainColumns; eval: EvalColumns }>();
@@ -142,11 +155,10 @@ class CurvesPanel {
 
   /** A run started: list it, and show it when the webview shows live runs. */
   onStarted(run: LiveRun): void {
-    const read = readRunSeries(run.runDir);
-    this.cache.set(run.runDir, read ? { info: { ...run.info, ...read.info }, train: read.train, eval: read.eval, skipped: read.skipped } : { info: run.info, train: emptyTrain(), eval: emptyEval(), skipped: 0 });
+    const entry = reread(run.runDir, { info: run.info, train: emptyTrain(), eval: emptyEval(), skipped: 0 });
+    this.cache.set(run.runDir, entry);
     this.selected.add(run.runDir);
     this.sendRuns();
-    const entry = this.cache.get(run.runDir)!;
     this.host.post({ type: 'series', series: [{ ...entry }] });
     this.host.post({ type: 'select', runDirs: [run.runDir] });
   }
@@ -157,11 +169,11 @@ class CurvesPanel {
    * export hold all of them.
    */
   onEnded(runDir: string, ended: { status: string; bestAcc?: number }): void {
-    const entry = this.cache.get(runDir);
-    if (!entry) return;
-    const read = readRunSeries(runDir);
-    if (read) Object.assign(entry, { info: { ...entry.info, ...read.info }, train: read.train, eval: read.eval, skipped: read.skipped });
+    const cached = this.cache.get(runDir);
+    if (!cached) return;
+    const entry = reread(runDir, cached);
     entry.info = { ...entry.info, ...ended };
+    this.cache.set(runDir, entry);
     this.pending.delete(runDir); // the rows just read include them
     this.host.post({ type: 'series', series: [{ ...entry }] });
   }
