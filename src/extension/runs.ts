@@ -78,7 +78,7 @@ export class RunsModel implements vscode.Disposable {
   private watchedDirs = new Map<string, vscode.Disposable>();
   private scannedRunsDirs: string[] = [];
 
-  /** Fires after configs or runs changed (debounced for file events, at once for live progress). */
+  /** Fires after configs or runs changed: scans are debounced, and listeners hear at most one change per CHANGE_INTERVAL_MS (fireChanged). */
   readonly onDidChange = this.changed.event;
 
   constructor(
