@@ -245,15 +245,6 @@ export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
   return f(x) as tf.Tensor4D;
 }
 
-/**
- * Column sums of a [rows, cols] matrix, scaled by `ones` (a [rows, 1] column): as Xᵀ·ones with
- * the big matrix as the matmul's input side. wasm's Sum over axis 0 is slow, and ones·X makes
- * XNNPACK re-pack X as weights on every call (measured ~2–3× slower).
- */
-function columnSums(m: tf.Tensor2D, ones: tf.Tensor2D): tf.Tensor2D {
-  return tf.reshape(tf.matMul(m, ones, true, false), [1, m.shape[1]]);
-}
-
 export interface BatchNormResult {
   readonly y: tf.Tensor;
   /** Batch statistics, detached: for the running averages used at evaluation. */
@@ -293,18 +284,15 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor
   const c = x.shape[x.shape.length - 1]!;
   const rows = x.size / c;
   const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
-  const keepStats = (mean: tf.Tensor, variance: tf.Tensor) => {
-    stats.mean = tf.keep(tf.reshape(mean, [c]) as tf.Tensor1D);
-    stats.variance = tf.keep(tf.reshape(variance, [c]) as tf.Tensor1D);
-  };
-  const f4 = withCustomGrad(([xIn, g, b], save) => {
+  const f = withCustomGrad(([xIn, g, b], save) => {
     const x4 = xIn as tf.Tensor4D;
     const mean = channelMean(x4);
     const xc = channelAffine(x4, tf.onesLike(mean), tf.neg(mean)); // x − μ
     const variance = channelMean(tf.square(xc) as tf.Tensor4D);
     const inv = tf.rsqrt(tf.add(variance, eps)) as tf.Tensor1D;
     const y = channelAffine(xc, tf.mul(g!, inv) as tf.Tensor1D, b as tf.Tensor1D);
-    keepStats(mean, variance);
+    stats.mean = tf.keep(mean);
+    stats.variance = tf.keep(variance);
     save([xc, inv, g!]);
     return {
       value: y,
@@ -319,32 +307,8 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor
       },
     };
   });
-  const f = withCustomGrad(([xIn, g, b], save) => {
-    const ones = tf.fill([rows, 1], 1 / rows) as tf.Tensor2D;
-    const x2 = tf.reshape(xIn!, [rows, c]) as tf.Tensor2D;
-    const mean = columnSums(x2, ones);
-    const xc = tf.sub(x2, mean);
-    const variance = columnSums(tf.square(xc) as tf.Tensor2D, ones);
-    const inv = tf.rsqrt(tf.add(variance, eps));
-    const xhat = tf.mul(xc, inv) as tf.Tensor2D;
-    const y = tf.reshape(tf.add(tf.mul(xhat, g!), b!), xIn!.shape);
-    keepStats(mean, variance);
-    save([xhat, inv, g!, ones]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xh, iv, gm, on] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D];
-        const dy2 = tf.reshape(dy, [rows, c]) as tf.Tensor2D;
-        const meanDy = columnSums(dy2, on); // [1,c]
-        const meanDyXhat = columnSums(tf.mul(dy2, xh) as tf.Tensor2D, on);
-        const dx = tf.mul(tf.mul(gm, iv), tf.sub(tf.sub(dy2, meanDy), tf.mul(xh, meanDyXhat)));
-        const dGamma = tf.reshape(tf.mul(meanDyXhat, rows), [c]);
-        const dBeta = tf.reshape(tf.mul(meanDy, rows), [c]);
-        return [tf.reshape(dx, dy.shape), dGamma, dBeta];
-      },
-    };
-  });
-  const y = (x.rank === 4 ? f4 : f)(x, gamma, beta);
+  // Other ranks (no architecture here has one) as [rows, 1, 1, c]: one implementation.
+  const y = x.rank === 4 ? f(x, gamma, beta) : tf.reshape(f(tf.reshape(x, [rows, 1, 1, c]), gamma, beta), x.shape);
   return { y, mean: stats.mean!, variance: stats.variance!, rows };
 }
 

@@ -60,7 +60,7 @@ for (const [xs, k, stride, padding] of CONV_CASES) {
 
 test('hand-written BatchNorm matches a reference built from tf.moments, in value and gradients', async () => {
   // [4,5,5,6]: the 4-D path (average poolings, 1×1 depthwise maps); 1×1 spatial and batch 1
-  // skip one pooling each; [20,6] is the generic 2-D path.
+  // skip one pooling each; [20,6] goes through it as [20,1,1,6].
   for (const shape of [[4, 5, 5, 6], [1, 3, 4, 6], [6, 1, 1, 6], [20, 6]]) {
     for (const backend of ['cpu', 'wasm'] as const) {
       await useBackend(backend);
