@@ -197,7 +197,7 @@ function memory(arch: string, kind: Kind, backend: string, batch: number, steps:
   return { arch, kind, ...r };
 }
 
-async function leakCheck(steps: number, batch: number): Promise<{ steps: number; tensorsAt10: number; bytesAt10: number; tensorsEnd: number; bytesEnd: number; min: number; max: number; tensorsAfterDispose: number; bytesAfterDispose: number }> {
+async function leakCheck(steps: number, batch: number): Promise<{ steps: number; tensorsAt10: number; bytesAt10: number; tensorsEnd: number; bytesEnd: number; min: number; max: number; tensorsAfterDispose: number }> {
   await selectBackend('wasm');
   const start = tf.memory().numTensors;
   const b = makeBench('lenet5', 'rpg', batch);
@@ -220,7 +220,7 @@ async function leakCheck(steps: number, batch: number): Promise<{ steps: number;
   const end = tf.memory();
   b.dispose();
   const after = tf.memory();
-  return { steps, tensorsAt10, bytesAt10, tensorsEnd: end.numTensors, bytesEnd: end.numBytes, min, max, tensorsAfterDispose: after.numTensors - start, bytesAfterDispose: after.numBytes };
+  return { steps, tensorsAt10, bytesAt10, tensorsEnd: end.numTensors, bytesEnd: end.numBytes, min, max, tensorsAfterDispose: after.numTensors - start };
 }
 
 async function checkpointSizes(dofs: number[]): Promise<{ label: string; ringSize: number; dof: number; ckptBytes: number; rpgzBytes: number | null }[]> {
@@ -360,7 +360,7 @@ async function main(): Promise<void> {
   lines.push('| model | kind | max RSS | tfjs peak during a step | tfjs persistent |', '|---|---|---:|---:|---:|');
   for (const r of memRows) lines.push(`| ${LABEL[r.arch]} | ${r.kind} | ${fmt(r.maxRssMB, 0)} MB | ${mib(r.peakBytes)} | ${mib(r.persistentBytes)} |`);
   lines.push('', '## Tensor leaks', '');
-  lines.push(`${leak.steps} training steps of RPG LeNet-5 on wasm (batch ${QUICK ? 4 : 16}): ${leak.tensorsAt10} live tensors (${kib(leak.bytesAt10)}) after step 10, ${leak.tensorsAt10 === leak.tensorsEnd && leak.min === leak.max ? 'the same' : 'NOT the same'} at every later step (range ${leak.min}–${leak.max}); ${leak.tensorsEnd} after the last step; after disposing the network, optimizer and batch, ${leak.tensorsAfterDispose} more tensors are alive than before it was built: not a per-step leak but a per-construction one — \`tf.variable(tf.tensor(init))\` in \`Network\` and \`Optimizer\` keeps each initial-value tensor registered (reported to the engine owner).`, '');
+  lines.push(`${leak.steps} training steps of RPG LeNet-5 on wasm (batch ${QUICK ? 4 : 16}): ${leak.tensorsAt10} live tensors (${kib(leak.bytesAt10)}) after step 10, ${leak.tensorsAt10 === leak.tensorsEnd && leak.min === leak.max ? 'the same' : 'NOT the same'} at every later step (range ${leak.min}–${leak.max}); ${leak.tensorsEnd} after the last step; after disposing the network, optimizer and batch, ${leak.tensorsAfterDispose ? `${leak.tensorsAfterDispose} more tensors are alive than before it was built (a per-construction leak)` : 'no tensor of it is left alive'}.`, '');
   lines.push('## Checkpoint size vs DoF', '');
   lines.push('LeNet-5 (44,190 generated weights + 236 free biases), checkpoint = ring + free parameters + Adam m and v (float32), as `train()` writes it; `.rpgz` = 8-bit ring, float32 free parameters, no pruning.', '');
   lines.push('| model | trained DoF | checkpoint.bin | .rpgz (8-bit) |', '|---|---:|---:|---:|');
