@@ -2,6 +2,7 @@
 // checkpoint was trained with this very plan, else the initial ring with a note saying which
 // file was passed over and why. Never throws for a bad checkpoint: a view falls back, only
 // training refuses. node:fs only (through checkpoint.ts), so the extension runs it in-process.
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { RingView } from '../rpg/layer-weights';
 import { initialRing } from '../rpg/materialize';
@@ -12,6 +13,28 @@ import { Checkpoint, CHECKPOINT_FILE, readCheckpoint, RING_TENSOR } from './chec
 export function ringToView(plan: RpgPlan, runDir?: string): RingView {
   if (!runDir) return { ring: viewedInitialRing(plan), source: 'initial' };
   const file = path.join(runDir, CHECKPOINT_FILE);
+  // The mapping asks for one layer after another: read a checkpoint again only when it changed
+  // (a training run replaces it atomically, so a new file means a new mtime or size).
+  const stamp = fileStamp(file);
+  const key = `${file}\n${stamp}\n${plan.hash}\n${plan.ringInitStd}`;
+  if (stamp && lastCheckpointView?.key === key) return lastCheckpointView.view;
+  const view = readRingToView(plan, file);
+  lastCheckpointView = stamp ? { key, view } : undefined;
+  return view;
+}
+
+let lastCheckpointView: { key: string; view: RingView } | undefined;
+
+function fileStamp(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function readRingToView(plan: RpgPlan, file: string): RingView {
   let checkpoint: Checkpoint;
   try {
     checkpoint = readCheckpoint(file);

@@ -365,7 +365,7 @@ export function padShortcut(x: tf.Tensor4D, stride: number, outChannels: number)
   return f(x) as tf.Tensor4D;
 }
 
-/** Global average pooling [n,h,w,c] → [n,c] as a batched matmul with a row of 1/(h·w). */
+/** Global average pooling [n,h,w,c] → [n,c]: the mean over the h·w positions. */
 export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
   const [n, h, w, c] = x.shape;
   return tf.mean(tf.reshape(x, [n, h * w, c]), 1) as tf.Tensor2D;

@@ -268,3 +268,22 @@ test('the extension and its layer weights worker compute layer weights without t
   // The check can fail: the trainer does load tfjs.
   assert.ok((await imports('src/trainer/main.ts')).external.some((p) => p.startsWith('@tensorflow')));
 });
+
+test('a run checkpoint is read once while unchanged and again when training replaces it', () => {
+  const { config, plan } = planOf(configText('ring'));
+  const first = trainedRing(plan);
+  const runDir = writeRun(config, plan, first);
+  try {
+    const a = ringToView(plan, runDir);
+    assert.equal(a.source, 'checkpoint');
+    assert.deepEqual(a.ring, first);
+    assert.equal(ringToView(plan, runDir).ring, a.ring, 'the unchanged file is not read again');
+    // A newer checkpoint (atomic replace, as training writes it): the view follows it.
+    const later = Float32Array.from(first, (v) => v + 1);
+    const meta = { formatVersion: 1, step: 80, epoch: 0, batchInEpoch: 80, seed: config.seed, planHash: plan.hash, planContentHash: materializePlan(plan).contentHash, ringSize: later.length, backend: 'cpu', optimizerStep: 80, bestAcc: 0.6, lastAcc: 0.6, elapsedSec: 2, config, savedAt: new Date(1).toISOString() } as CheckpointMeta;
+    writeCheckpoint(runDir, meta, new Map([[RING_TENSOR, { shape: [later.length], values: later }]]));
+    assert.deepEqual(ringToView(plan, runDir).ring, later);
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+});

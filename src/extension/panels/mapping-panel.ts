@@ -188,7 +188,7 @@ function configRefOf(uri: vscode.Uri): ConfigRef {
   return doc?.isDirty ? { configPath: uri.fsPath, text: doc.getText() } : { configPath: uri.fsPath };
 }
 
-/** Newest run of this config (same name, and same file when run.json says) that has a checkpoint. */
+/** Newest run with this config's name and ring size that has a checkpoint; ringToView then checks its plan hash. */
 function latestCheckpointedRun(deps: PanelDeps, configUri: vscode.Uri, plan: PlanResult): string | undefined {
   const runsDir = deps.runsDir?.() ?? defaultRunsDir(configUri);
   if (!runsDir) return undefined;
