@@ -112,6 +112,8 @@ export default async function (ctx) {
   const png = checkPng(readFileSync(pngFile));
   copyFileSync(pngFile, join(ctx.outDir, `panels-export-${theme}.png`));
   report(`Export PNG → save dialog (Enter on the proposed ${pngFile}): ${png.width}×${png.height} px, ${statSync(pngFile).size.toLocaleString('en-US')} bytes, ${png.colors} colours`);
+  // The curves' group active, so that the mapping opens beside it rather than on top of it.
+  await page.locator('.tab', { hasText: 'Training Curves' }).first().click();
   await runForConfig(ctx, 'RPG: Show Ring Mapping', 'long');
   const fresh = await webviewFrame(page, 'button.layer-button', 60_000);
   await fresh.locator('button.layer-button').nth(1).click(); // selects, and reveals in the editor
@@ -130,9 +132,18 @@ export default async function (ctx) {
   await unfocusWebview(page);
   await ctx.runCommand('Developer: Reload Window');
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  // VS Code revives a restored webview only when its tab is shown: each tab is clicked first,
+  // so the check holds whichever groups the panels ended up in.
+  const showTab = async (title) => {
+    const tab = page.locator('.tab', { hasText: title }).first();
+    await tab.waitFor({ state: 'visible', timeout: 60_000 }).catch(() => { throw new Error(`no "${title}" tab after Reload Window`); });
+    await tab.click();
+  };
+  await showTab('Training Curves');
   const curvesBack = await webviewFrame(page, '.legend-item', 90_000);
-  const mappingBack = await webviewFrame(page, 'canvas.heatmap', 90_000);
   const legend = await curvesBack.locator('.legend-item').first().innerText();
+  await showTab('Ring Mapping');
+  const mappingBack = await webviewFrame(page, 'canvas.heatmap', 90_000);
   const selected = await mappingBack.locator('.layer-row[aria-selected="true"]').getAttribute('data-layer');
   report(`after Reload Window: curves restored with "${legend.replace(/\s+/g, ' ')}", mapping restored with ${selected} selected`);
 }
