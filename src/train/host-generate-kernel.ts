@@ -1,13 +1,14 @@
-// Generation as one kernel for backends whose tensors live in host memory (cpu, wasm). A JS loop
+// Generation as one kernel for backends whose tensors live in host memory (cpu, wasm). One loop
 // over the index reads the ring once and writes every generated kernel straight into its own
-// output — on wasm straight into the wasm heap, so a step allocates no JS arrays (an 800 KB
-// typed array per step costs more in GC than the loop itself). Measured on wasm for the MLP
-// (203k weights): forward + ring gradient ~1 ms instead of ~6 ms for gatherND · signScale +
-// split (tfjs's wasm slice copies element by element) and its gather-table gradient.
+// output, and the ring gradient is one scatter-add pass; no gatherND, mul or split (tfjs-wasm's
+// Slice copies element by element), and a step allocates no JS arrays. On wasm the loops are
+// compiled WebAssembly working in the backend's own heap (wasm-ring-loops.ts, 4–5× faster than
+// the same loops in JS); on cpu, and wherever that module cannot bind, they run as JS.
 // GPU and native backends keep the tensor-op path in ring-generator.ts: reading their tensors
 // back would stall the device.
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaterializedPlan } from '../rpg/materialize';
+import { RingLoops, ringLoopsFor, signedIndex } from './wasm-ring-loops';
 
 export const GENERATE_KERNEL = 'RpgRingGenerate';
 export const GENERATE_GRAD_KERNEL = 'RpgRingGenerateGrad';
@@ -15,10 +16,15 @@ export const HOST_MEMORY_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 interface Tables {
   readonly index: Int32Array;
+  readonly sign: Int8Array;
   readonly signScale: Float32Array;
   readonly ringSize: number;
   readonly sizes: readonly number[];
+  /** Each layer's c_l as float32 (|signScale| over the layer). */
+  readonly scales: readonly number[];
   readonly shapes: readonly number[][];
+  /** The signed index copied into a wasm heap (see wasm-ring-loops.ts), by backend; freed on dispose. */
+  readonly heapIndex: Map<WasmLoops, number>;
 }
 
 // Kernel attributes must be plain values, so each generator's tables are looked up by id.
@@ -37,11 +43,23 @@ interface HostMemory {
   alloc(shape: readonly number[]): tf.TensorInfo;
   /** The tensor's storage. On wasm a view of the heap: take views only after the last alloc. */
   view(info: tf.TensorInfo): Float32Array;
+  /** On wasm: the loops compiled against the backend's own memory (absent: JS loops). */
+  readonly wasm?: WasmLoops;
+}
+
+/** The wasm loops and the heap allocator of one tfjs-wasm backend instance. */
+interface WasmLoops {
+  readonly loops: RingLoops;
+  malloc(bytes: number): number;
+  free(ptr: number): void;
+  heapI32(): Int32Array;
 }
 
 interface WasmHeapAccess {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  /** The Emscripten module (not in tfjs's typings; checked before use). */
+  wasm?: { asm?: { memory?: unknown }; _malloc?: (n: number) => number; _free?: (p: number) => void; HEAP32?: Int32Array };
 }
 
 // One accessor per backend instance, made on its first kernel call rather than on every call.
@@ -66,13 +84,46 @@ function makeHostMemory(backend: tf.KernelBackend): HostMemory {
         return heap.typedArrayFromHeap(info);
       }
     };
-    return { alloc: (shape) => heap.makeOutput([...shape], 'float32'), view };
+    return { alloc: (shape) => heap.makeOutput([...shape], 'float32'), view, wasm: wasmLoopsOf(heap) };
   }
   // cpu: readSync hands back the stored array itself, so writing it fills the new tensor.
   return {
     alloc: (shape) => ({ dataId: backend.write(new Float32Array(tf.util.sizeFromShape([...shape])), [...shape], 'float32'), shape: [...shape], dtype: 'float32' }),
     view: (info) => backend.readSync(info.dataId) as Float32Array,
   };
+}
+
+/** Which loops the host kernel runs on the current backend: compiled wasm or JS (for tests and
+ * the bench's report). */
+export function hostLoopsKind(): 'wasm' | 'js' {
+  return hostMemory(tf.backend()).wasm ? 'wasm' : 'js';
+}
+
+/** The loops bound to the backend's memory, when it exposes an unshared one (the threaded build's
+ * shared memory would need a different import); otherwise the JS loops run. */
+function wasmLoopsOf(heap: WasmHeapAccess): WasmLoops | undefined {
+  const m = heap.wasm;
+  const memory = m?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory) || typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return undefined;
+  if (typeof m?._malloc !== 'function' || typeof m._free !== 'function') return undefined;
+  try {
+    const loops = ringLoopsFor(memory);
+    return { loops, malloc: m._malloc, free: m._free, heapI32: () => new Int32Array(memory.buffer) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Byte address of the generator's signed index in the wasm heap, copied there on first use. */
+function heapIndexOf(t: Tables, w: WasmLoops): number {
+  let ptr = t.heapIndex.get(w);
+  if (ptr === undefined) {
+    ptr = w.malloc(4 * t.index.length);
+    if (!ptr) throw new Error(`${GENERATE_KERNEL}: the wasm heap has no room for a ${t.index.length}-entry index`);
+    signedIndex(t.index, t.sign, w.heapI32().subarray(ptr / 4, ptr / 4 + t.index.length));
+    t.heapIndex.set(w, ptr);
+  }
+  return ptr;
 }
 
 // The two hot loops as small top-level functions: V8 optimizes these well; the same loops inlined
@@ -88,8 +139,9 @@ function scatterAddScaled(g: Float32Array, dw: Float32Array, index: Int32Array, 
 const generateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const t = tablesOf(attrs);
   const mem = hostMemory(backend as tf.KernelBackend);
-  // Touch the input first: data still on another backend moves here on first access, which can
+  // Allocations first (the heap index, the outputs; moving an input here is one too): each can
   // grow the wasm heap and detach views taken before it.
+  const heapIdx = mem.wasm ? heapIndexOf(t, mem.wasm) : 0;
   mem.view(inputs['ring'] as tf.TensorInfo);
   const outs = t.shapes.map((shape) => mem.alloc(shape));
   const ring = mem.view(inputs['ring'] as tf.TensorInfo);
@@ -98,7 +150,8 @@ const generateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   outs.forEach((info, l) => {
     const out = mem.view(info);
     const n = t.sizes[l]!;
-    gatherScaled(out, ring, index, signScale, start, n);
+    if (mem.wasm) mem.wasm.loops.gather(out.byteOffset, ring.byteOffset, heapIdx + 4 * start, n, t.scales[l]!);
+    else gatherScaled(out, ring, index, signScale, start, n);
     start += n;
   });
   return outs;
@@ -108,6 +161,7 @@ const generateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 const gradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const t = tablesOf(attrs);
   const mem = hostMemory(backend as tf.KernelBackend);
+  const heapIdx = mem.wasm ? heapIndexOf(t, mem.wasm) : 0;
   t.sizes.forEach((_, l) => mem.view(inputs[`dy${l}`] as tf.TensorInfo)); // moved here first, as above
   const out = mem.alloc([t.ringSize]);
   const g = mem.view(out).fill(0);
@@ -115,7 +169,8 @@ const gradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   let start = 0;
   t.sizes.forEach((n, l) => {
     const dw = mem.view(inputs[`dy${l}`] as tf.TensorInfo);
-    scatterAddScaled(g, dw, index, signScale, start, n);
+    if (mem.wasm) mem.wasm.loops.scatterAdd(g.byteOffset, dw.byteOffset, heapIdx + 4 * start, n, t.scales[l]!);
+    else scatterAddScaled(g, dw, index, signScale, start, n);
     start += n;
   });
   return out;
@@ -140,10 +195,13 @@ export class HostGenerateKernel {
     for (const b of HOST_MEMORY_BACKENDS) register(b);
     tablesById.set(this.id, {
       index: m.index,
+      sign: m.sign,
       signScale: m.signScale,
       ringSize: m.plan.ringSize,
       sizes: m.plan.layers.map((l) => l.size),
+      scales: m.plan.layers.map((l) => Math.fround(l.scale)),
       shapes: m.plan.layers.map((l) => [...l.param.shape]),
+      heapIndex: new Map(),
     });
   }
 
@@ -154,6 +212,8 @@ export class HostGenerateKernel {
   }
 
   dispose(): void {
+    const t = tablesById.get(this.id);
+    for (const [w, ptr] of t?.heapIndex ?? []) w.free(ptr);
     tablesById.delete(this.id);
   }
 }

@@ -50,6 +50,8 @@ export class Network {
   readonly bnRunning = new Map<string, { mean: tf.Variable; variance: tf.Variable }>();
   private readonly generator: RingGenerator | undefined;
   private readonly generatedNames: string[];
+  /** Values computed from the input data alone: no gradient flows into them. */
+  private readonly dataOnly: ReadonlySet<string>;
 
   constructor(
     readonly spec: ModelSpec,
@@ -70,6 +72,7 @@ export class Network {
       this.free.set(p.name, v);
       this.variables.push({ name: p.name, variable: v, role: 'free' });
     }
+    this.dataOnly = dataOnlyValues(spec);
     for (const op of spec.ops) {
       if (op.op !== 'batchnorm') continue;
       const c = spec.params.find((p) => p.name === op.gamma)!.size;
@@ -99,11 +102,11 @@ export class Network {
     const get = (n: string) => values.get(n)!;
     switch (op.op) {
       case 'conv': {
-        const y = conv2d(get(op.input) as tf.Tensor4D, param(op.weight) as tf.Tensor4D, op.stride, op.padding, { inputGrad: op.input !== this.spec.input });
+        const y = conv2d(get(op.input) as tf.Tensor4D, param(op.weight) as tf.Tensor4D, op.stride, op.padding, { inputGrad: !this.dataOnly.has(op.input) });
         return op.bias ? tf.add(y, param(op.bias)) : y;
       }
       case 'dense': {
-        const y = matMul(get(op.input) as tf.Tensor2D, param(op.weight) as tf.Tensor2D);
+        const y = matMul(get(op.input) as tf.Tensor2D, param(op.weight) as tf.Tensor2D, { inputGrad: !this.dataOnly.has(op.input) });
         return op.bias ? tf.add(y, param(op.bias)) : y;
       }
       case 'batchnorm': {
@@ -165,4 +168,16 @@ export class Network {
     for (const v of this.state().values()) v.dispose();
     this.generator?.dispose();
   }
+}
+
+/** The input, and every value reached from it by parameter-free ops only (flatten, pooling,
+ * relu, ...): a layer reading one of these needs no input gradient. */
+export function dataOnlyValues(spec: ModelSpec): Set<string> {
+  const out = new Set([spec.input]);
+  for (const op of spec.ops) {
+    const parameterFree = op.op === 'relu' || op.op === 'maxpool' || op.op === 'globalavgpool' || op.op === 'flatten' || op.op === 'pad-shortcut';
+    const inputs = op.op === 'add' ? op.inputs : [op.input];
+    if ((parameterFree || op.op === 'add') && inputs.every((i) => out.has(i))) out.add(op.output);
+  }
+  return out;
 }

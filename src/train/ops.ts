@@ -161,7 +161,8 @@ export function conv2dInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonl
 }
 
 export interface ConvOptions {
-  /** False for a conv reading the network input: its input gradient is never used. */
+  /** False for a conv or dense layer reading only data (the network input, reshaped or pooled):
+   * its input gradient is never used. (customGrad computes every input's gradient.) */
   readonly inputGrad?: boolean;
 }
 
@@ -190,7 +191,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: 
  * x·w whose gradients use explicit transposes: wasm's BatchMatMul with transpose flags is ~3×
  * slower than a transpose followed by a plain matmul (measured).
  */
-export function matMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+export function matMul(x: tf.Tensor2D, w: tf.Tensor2D, options: ConvOptions = {}): tf.Tensor2D {
   const f = withCustomGrad(([a, b], save) => {
     save([a!, b!]);
     return {
@@ -198,7 +199,8 @@ export function matMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
         const g = dy as tf.Tensor2D;
-        return [tf.matMul(g, tf.transpose(sb)), tf.matMul(tf.transpose(sa), g)];
+        const dx = options.inputGrad === false ? tf.zerosLike(sa) : tf.matMul(g, tf.transpose(sb));
+        return [dx, tf.matMul(tf.transpose(sa), g)];
       },
     };
   });

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { relError, seededTensor, useBackend } from '../helpers/tf';
 import { batchNormTrain, conv2d, matMul, maxPool2x2, padShortcut, relu, softmaxCrossEntropy } from '../../src/train/ops';
 import { RingGenerator } from '../../src/train/ring-generator';
+import { dataOnlyValues } from '../../src/train/network';
 import { buildModelSpec } from '../../src/models/architectures';
 import { buildPlan } from '../../src/rpg/plan';
 import { generateWeights, initialRing, materializePlan } from '../../src/rpg/materialize';
@@ -229,8 +230,9 @@ test('host generation kernel reads a ring still on another backend (its move gro
   const n = 16;
   const m = {
     index: Int32Array.from({ length: n }, (_, i) => i * 499_999),
+    sign: Int8Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1)),
     signScale: Float32Array.from({ length: n }, (_, i) => (i % 2 ? -0.5 : 0.5)),
-    plan: { ringSize: M, layers: [{ size: n, param: { shape: [4, 4] } }] },
+    plan: { ringSize: M, layers: [{ size: n, scale: 0.5, param: { shape: [4, 4] } }] },
   } as unknown as Parameters<typeof generateWeights>[0] & ConstructorParameters<typeof RingGenerator>[0];
   const ringValues = Float32Array.from({ length: M }, (_, i) => (i % 1000) / 1000);
   await useBackend('cpu');
@@ -245,4 +247,33 @@ test('host generation kernel reads a ring still on another backend (its move gro
   for (let i = 0; i < n; i++) assert.equal(g[m.index[i]!], m.signScale[i]! * (i + 1));
   tf.dispose([ring, dy, w!]);
   gen.dispose();
+});
+
+test('a layer reading only data skips its input gradient: the weight gradient is unchanged', async () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await useBackend(backend);
+    const x = seededTensor([6, 5], 21);
+    const w = seededTensor([5, 4], 22);
+    const probe = seededTensor([6, 4], 23);
+    const ref = grads((a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), x, w, probe);
+    const got = grads((a, b) => matMul(a as tf.Tensor2D, b as tf.Tensor2D, { inputGrad: false }), x, w, probe);
+    assert.ok(relError(got[1], ref[1]) < TOL, `${backend} dW`);
+    assert.ok(got[0].every((v) => v === 0) && ref[0].some((v) => v !== 0), `${backend}: no input gradient computed`);
+  }
+});
+
+test('dataOnlyValues: the input and what parameter-free ops make of it, nothing past a layer', () => {
+  const inputs = { height: 28, width: 28, channels: 1, numClasses: 10 };
+  const mlp = buildModelSpec({ arch: 'mlp', hidden: [32], width: 1, smallInput: false, batchNorm: false }, inputs);
+  const denses = mlp.ops.filter((o) => o.op === 'dense');
+  const dataOnly = dataOnlyValues(mlp);
+  // The MLP flattens the image first: its first dense reads data only, the second does not.
+  assert.ok(dataOnly.has(denses[0]!.input) && denses[0]!.input !== mlp.input);
+  assert.ok(!dataOnly.has(denses[1]!.input));
+  for (const arch of ['lenet5', 'resnet20'] as const) {
+    const spec = buildModelSpec({ arch, hidden: [], width: 1, smallInput: false, batchNorm: true }, { ...inputs, height: 32, width: 32, channels: 3 });
+    const set = dataOnlyValues(spec);
+    const layers = spec.ops.filter((o) => o.op === 'conv' || o.op === 'dense');
+    assert.deepEqual(layers.filter((o) => set.has((o as { input: string }).input)).map((o) => (o as { name: string }).name), [(layers[0] as { name: string }).name], arch);
+  }
 });
