@@ -22,6 +22,7 @@ import { Network } from '../src/train/network';
 import { trainStep } from '../src/train/step';
 import { Optimizer } from '../src/train/optimizer';
 import { GENERATE_GRAD_KERNEL, GENERATE_KERNEL } from '../src/train/host-generate-kernel';
+import { nativeConvStatus } from '../src/train/native-conv';
 import { encodeRpgz } from '../src/compress/rpgz';
 import { magnitudeMask, quantize } from '../src/compress/quantize';
 import { compressRun } from '../src/compress';
@@ -341,7 +342,7 @@ async function main(): Promise<void> {
   // ---- markdown
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   lines.push('## Training engine: setup', '');
-  lines.push(`Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${QUICK ? 'node --import tsx bench/run.ts --quick' : 'npm run bench'}\` on ${cpu}, ${os.cpus().length} cores visible, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}, tfjs ${tf.version_core} (backends: wasm = WebAssembly SIMD, 1 thread; cpu = pure JS).`);
+  lines.push(`Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${QUICK ? 'node --import tsx bench/run.ts --quick' : 'npm run bench'}\` on ${cpu}, ${os.cpus().length} cores visible, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}, tfjs ${tf.version_core} (backends: wasm = WebAssembly SIMD, 1 thread, ${nativeConvStatus().detail}${nativeConvStatus().active ? `, ${process.env['OMP_NUM_THREADS'] ?? '?'} thread` : ''}; cpu = pure JS).`);
   lines.push(`1-min load average ${loadStart[0]!.toFixed(2)} at the start and ${loadEnd[0]!.toFixed(2)} at the end (other engineers share these 2 cores: absolute numbers are noisy, the RPG/plain ratios are measured in interleaved rounds so load changes hit both). Throughput = batch / median step time (per-step times, so preemptions by other processes do not skew it). Synthetic data, batch ${batch}, Adam, RPG ring = 10% of the generated weights ("ring" sampling), training step = forward + backward + update + BN running stats, as \`train()\` takes it.`, '');
   lines.push('## Step throughput', '');
   lines.push('| model | backend | params | ring M | plain samples/s | RPG samples/s | RPG step time / plain | steps timed (each) |', '|---|---|---:|---:|---:|---:|---:|---:|');

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../config/schema';
 import type { BackendAvailability } from '../protocol';
+import { nativeConvStatus } from './native-conv';
 
 export interface BackendChoice {
   readonly name: string;
@@ -45,7 +46,7 @@ async function loadWasm(): Promise<BackendAvailability> {
   if (!r.ok) return { name: 'wasm', available: false, detail: r.detail };
   // tfjs disables wasm threads under Node; SIMD is what makes wasm fast.
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return { name: 'wasm', available: true, detail: simd ? 'WebAssembly with SIMD, 1 thread' : 'WebAssembly without SIMD' };
+  return { name: 'wasm', available: true, detail: `${simd ? 'WebAssembly with SIMD, 1 thread' : 'WebAssembly without SIMD'}; ${nativeConvStatus().detail}` };
 }
 
 /** Selects (once per process) the requested backend, or the fastest available for 'auto'. */

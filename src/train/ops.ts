@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // CommonJS build; tfjs-core's own registration module is ESM-only and unusable from a bundle.
 import '@tensorflow/tfjs';
 import type { Padding } from '../models/spec';
+import { nativeConvolutions } from './native-conv';
 
 type GradFn = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
@@ -166,9 +167,29 @@ export interface ConvOptions {
   readonly inputGrad?: boolean;
 }
 
-/** conv2d whose gradients are forward convolutions (see conv2dFilterGrad, conv2dInputGrad). */
+/** conv2d whose gradients are forward convolutions (see conv2dFilterGrad, conv2dInputGrad), or,
+ * on wasm with the oneDNN addon built, oneDNN's forward, input-gradient and filter-gradient
+ * primitives (native-conv.ts). */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: Padding, options: ConvOptions = {}): tf.Tensor4D {
   const k = w.shape[0];
+  const native = nativeConvolutions();
+  if (native) {
+    const [n, h, wd, cin] = x.shape;
+    const [[pt, pb], [pl, pr]] = explicitPadding(h, wd, k, stride, padding);
+    const g = [n, h, wd, cin, k, k, w.shape[3], stride, stride, pt, pl, pb, pr] as const;
+    const nf = withCustomGrad(([xIn, wIn], save) => {
+      save([xIn!, wIn!]);
+      return {
+        value: native.forward(xIn as tf.Tensor4D, wIn as tf.Tensor4D, g),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+          const d = dy as tf.Tensor4D;
+          return [options.inputGrad === false ? tf.zerosLike(xs) : native.inputGrad(d, ws, g), native.filterGrad(xs, d, g)];
+        },
+      };
+    });
+    return nf(x, w) as tf.Tensor4D;
+  }
   const f = withCustomGrad(([xIn, wIn], save) => {
     const xx = xIn as tf.Tensor4D;
     const ww = wIn as tf.Tensor4D;

@@ -1,0 +1,130 @@
+// Optional native convolutions on the wasm backend: native/rpg_onednn.cc (oneDNN, the library
+// PyTorch's CPU build uses) computes conv forward, input gradient and filter gradient in place on
+// tfjs-wasm's heap, registered as three tfjs kernels. Built by scripts/build-native.mjs where
+// libdnnl-dev is installed; absent (or RPG_ONEDNN=0), ops.ts keeps tfjs-wasm's XNNPACK path.
+// Results differ from that path by float rounding only; a run records which one it used.
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface Addon {
+  conv2d(heap: ArrayBuffer, kind: number, geometry: Int32Array, a: number, b: number, out: number): void;
+  version(): string;
+}
+
+/** n, h, w, cin, kh, kw, cout, strideH, strideW, padTop, padLeft, padBottom, padRight. */
+export type ConvGeometry = readonly [number, number, number, number, number, number, number, number, number, number, number, number, number];
+
+const KERNELS = ['RpgOneDnnConv2D', 'RpgOneDnnConv2DInputGrad', 'RpgOneDnnConv2DFilterGrad'] as const;
+export const ADDON_RELATIVE_PATH = path.join('build', 'native', 'rpg_onednn.node');
+
+let addon: Addon | null | undefined;
+let problem = '';
+
+/** The built addon: searched from this file up (source tree, dist/ bundle). */
+function addonFile(): string | undefined {
+  let dir = __dirname;
+  for (let i = 0; i < 4; i++) {
+    const file = path.join(dir, ADDON_RELATIVE_PATH);
+    if (fs.existsSync(file)) return file;
+    dir = path.dirname(dir);
+  }
+  return undefined;
+}
+
+function loadAddon(): Addon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.env['RPG_ONEDNN'] === '0') {
+    problem = 'off (RPG_ONEDNN=0)';
+    return null;
+  }
+  const file = addonFile();
+  if (!file) {
+    problem = 'not built (libdnnl-dev was not installed when npm ran scripts/build-native.mjs)';
+    return null;
+  }
+  // One thread, like the wasm backend (and the bench's PyTorch reference); oneDNN's OpenMP
+  // runtime reads this when the library loads. A value the user set is kept.
+  process.env['OMP_NUM_THREADS'] ??= '1';
+  try {
+    addon = createRequire(__filename)(file) as Addon;
+  } catch (err) {
+    problem = `${file} failed to load: ${String((err as Error).message).split('\n')[0]}`;
+  }
+  return addon;
+}
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  wasm?: { asm?: { memory?: unknown } };
+}
+
+function outputShape(kind: number, g: ConvGeometry): number[] {
+  const [n, h, w, cin, kh, kw, cout, sh, sw, pt, pl, pb, pr] = g;
+  const oh = Math.floor((h + pt + pb - kh) / sh) + 1;
+  const ow = Math.floor((w + pl + pr - kw) / sw) + 1;
+  return kind === 0 ? [n, oh, ow, cout] : kind === 1 ? [n, h, w, cin] : [kh, kw, cin, cout];
+}
+
+function kernelFunc(native: Addon, kind: number): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const memory = b.wasm?.asm?.memory;
+    if (!(memory instanceof WebAssembly.Memory)) throw new Error(`${KERNELS[kind]}: the wasm backend's memory is not reachable`);
+    const g = attrs!['geometry'] as unknown as ConvGeometry;
+    const a = inputs['a'] as tf.TensorInfo;
+    const c = inputs['b'] as tf.TensorInfo;
+    // Data still on another backend moves here on first access; the output allocation can grow
+    // the heap. Offsets are read after both, and the heap's buffer last.
+    b.typedArrayFromHeap(a);
+    b.typedArrayFromHeap(c);
+    const out = b.makeOutput(outputShape(kind, g), 'float32');
+    native.conv2d(memory.buffer, kind, Int32Array.from(g), b.typedArrayFromHeap(a).byteOffset, b.typedArrayFromHeap(c).byteOffset, b.typedArrayFromHeap(out).byteOffset);
+    return out;
+  };
+}
+
+let registered = false;
+
+/** oneDNN convolutions for the current backend, or undefined (not wasm, or no addon). */
+export function nativeConvolutions(): NativeConvolutions | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const native = loadAddon();
+  if (!native) return undefined;
+  if (!registered) {
+    KERNELS.forEach((kernelName, kind) => tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc(native, kind) }));
+    registered = true;
+  }
+  return NATIVE;
+}
+
+export interface NativeConvolutions {
+  /** y = conv(x, w). */
+  forward(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D;
+  /** dx from dy and w. */
+  inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D;
+  /** dw from x and dy. */
+  filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D;
+}
+
+const run = (kind: number, a: tf.Tensor, b: tf.Tensor, g: ConvGeometry) => tf.engine().runKernel(KERNELS[kind]!, { a, b }, { geometry: [...g] }) as tf.Tensor4D;
+
+const NATIVE: NativeConvolutions = {
+  forward: (x, w, g) => run(0, x, w, g),
+  inputGrad: (dy, w, g) => run(1, dy, w, g),
+  filterGrad: (x, dy, g) => run(2, x, dy, g),
+};
+
+/** The loaded addon itself (tests call it with bad arguments), or undefined. */
+export function nativeAddon(): Addon | undefined {
+  return loadAddon() ?? undefined;
+}
+
+/** What the wasm backend's convolutions run on, for backend details and the bench. */
+export function nativeConvStatus(): { active: boolean; detail: string } {
+  const native = loadAddon();
+  return native ? { active: true, detail: `convolutions on oneDNN ${native.version()}` } : { active: false, detail: `oneDNN convolutions ${problem}` };
+}
