@@ -95,6 +95,18 @@ const median = (xs: number[]) => {
 };
 
 // ---------------------------------------------------------------- child: memory of one model
+/** This process's peak RSS. On Linux from /proc (VmHWM): getrusage's maxRSS of a child process
+ * starts at its parent's peak at fork time, so a big parent would show in every child. */
+function peakRssMB(): number {
+  try {
+    const kb = /VmHWM:\s*(\d+)\s*kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kb) return Number(kb) / 1024;
+  } catch {
+    /* not Linux */
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
 async function childMemory(): Promise<void> {
   const i = argv.indexOf('--child');
   const [arch, kind, backend, batchS, stepsS] = argv.slice(i + 1);
@@ -105,7 +117,7 @@ async function childMemory(): Promise<void> {
     b.step();
   });
   const mem = tf.memory();
-  process.stdout.write(JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024, peakBytes: info.peakBytes, persistentBytes: mem.numBytes, numTensors: mem.numTensors }) + '\n');
+  process.stdout.write(JSON.stringify({ maxRssMB: peakRssMB(), peakBytes: info.peakBytes, persistentBytes: mem.numBytes, numTensors: mem.numTensors }) + '\n');
   b.dispose();
 }
 
@@ -370,7 +382,7 @@ async function main(): Promise<void> {
   if (typeof torch1 === 'string') lines.push(torch1);
   else {
     const ours = (arch: string, kind: Kind | 'plainCpu' | 'rpgCpu') => rows.find((r) => r.arch === arch && r.backend === 'wasm')?.[kind];
-    lines.push(`\`bench/pytorch_rpg.py\` (PyTorch ${torch1[0]?.torch}, Debian \`python3-torch\`, CPU): the same LeNet-5 and ResNet-20 (option-A shortcuts), plain and RPG (ring 10%, gather · sign·scale), batch ${batch}, Adam, synthetic data. Ours: tfjs wasm, 1 thread. Ratio = ours / PyTorch at the same thread count (1), in samples per wall-clock second and per CPU-second of each process (the latter less sensitive to the other jobs on these cores).`, '');
+    lines.push(`\`bench/pytorch_rpg.py\` (PyTorch ${torch1[0]?.torch}, Debian \`python3-torch\`, CPU): the same LeNet-5 and ResNet-20 (option-A shortcuts), plain and RPG (ring 10%, gather · sign·scale), batch ${batch}, Adam, synthetic data. Ours: tfjs wasm, 1 thread, ${nativeConvStatus().detail}. Ratio = ours / PyTorch at the same thread count (1), in samples per wall-clock second and per CPU-second of each process (the latter less sensitive to the other jobs on these cores).`, '');
     lines.push('| model | kind | ours (wasm, 1 thread) | PyTorch 1 thread | ratio | PyTorch 2 threads | ratio by CPU time |', '|---|---|---:|---:|---:|---:|---:|');
     for (const t of torch1) {
       const o = ours(t.arch, t.kind as Kind);
