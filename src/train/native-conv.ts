@@ -95,6 +95,9 @@ export function nativeConvolutions(): NativeConvolutions | undefined {
   const native = loadAddon();
   if (!native) return undefined;
   if (!registered) {
+    // The addon takes the heap as an ArrayBuffer; a threaded wasm build's shared memory is not one.
+    const memory = (tf.backend() as unknown as WasmBackendLike).wasm?.asm?.memory;
+    if (!(memory instanceof WebAssembly.Memory) || !(memory.buffer instanceof ArrayBuffer)) return undefined;
     KERNELS.forEach((kernelName, kind) => tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc(native, kind) }));
     registered = true;
   }
