@@ -15,10 +15,16 @@
 #include <node_api.h>
 #include <dnnl.hpp>
 
+#if DNNL_VERSION_MAJOR != 2
+#error "rpg_onednn.cc is written against the oneDNN 2.x API (Debian/Ubuntu libdnnl-dev 2.x)"
+#endif
+
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -153,22 +159,37 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   if (napi_get_typedarray_info(env, argv[2], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_int32_array || length != 13) return Throw(env, "conv2d: geometry must be an Int32Array of 13");
   const int32_t* q = static_cast<const int32_t*>(data);
   Geometry g{q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], 0, 0};
-  if (kind < 0 || kind > 2 || g.n < 1 || g.h < 1 || g.w < 1 || g.cin < 1 || g.kh < 1 || g.kw < 1 || g.cout < 1 || g.sh < 1 || g.sw < 1 || g.pt < 0 || g.pl < 0 || g.pb < 0 || g.pr < 0)
+  // Each dimension below 2^20 keeps every byte count below 2^62 (no overflow); a heap is < 2^32.
+  const int64_t dims[] = {g.n, g.h, g.w, g.cin, g.kh, g.kw, g.cout, g.sh, g.sw};
+  for (int64_t d : dims)
+    if (d < 1 || d >= (1 << 20)) return Throw(env, "conv2d: bad kind or geometry");
+  if (kind < 0 || kind > 2 || g.pt < 0 || g.pl < 0 || g.pb < 0 || g.pr < 0 || g.pt >= (1 << 20) || g.pl >= (1 << 20) || g.pb >= (1 << 20) || g.pr >= (1 << 20))
     return Throw(env, "conv2d: bad kind or geometry");
+  // A kernel larger than the padded input has no output (checked before dividing: C++ division
+  // truncates toward zero where the JS side floors).
+  if (g.h + g.pt + g.pb < g.kh || g.w + g.pl + g.pr < g.kw) return Throw(env, "conv2d: empty output");
   g.oh = (g.h + g.pt + g.pb - g.kh) / g.sh + 1;
   g.ow = (g.w + g.pl + g.pr - g.kw) / g.sw + 1;
-  if (g.oh < 1 || g.ow < 1) return Throw(env, "conv2d: empty output");
-  int64_t ptr[3];
-  for (int i = 0; i < 3; i++) napi_get_value_int64(env, argv[3 + i], &ptr[i]);
+  int64_t ptr[3] = {-1, -1, -1};
+  for (int i = 0; i < 3; i++) {
+    napi_valuetype t;
+    if (napi_typeof(env, argv[3 + i], &t) != napi_ok || t != napi_number || napi_get_value_int64(env, argv[3 + i], &ptr[i]) != napi_ok)
+      return Throw(env, "conv2d: buffer offsets must be numbers");
+  }
   // Every buffer must lie inside the heap: a wrong offset is an error, not a corrupted heap.
   const int64_t xBytes = 4 * g.n * g.h * g.w * g.cin, wBytes = 4 * g.kh * g.kw * g.cin * g.cout, yBytes = 4 * g.n * g.oh * g.ow * g.cout;
   const int64_t sizes[3][3] = {{xBytes, wBytes, yBytes}, {yBytes, wBytes, xBytes}, {xBytes, yBytes, wBytes}};
+  const int64_t heapSize = static_cast<int64_t>(heapBytes);
   for (int i = 0; i < 3; i++)
-    if (ptr[i] < 0 || ptr[i] + sizes[kind][i] > static_cast<int64_t>(heapBytes)) return Throw(env, "conv2d: a buffer lies outside the heap");
+    if (ptr[i] < 0 || sizes[kind][i] > heapSize || ptr[i] > heapSize - sizes[kind][i]) return Throw(env, "conv2d: a buffer lies outside the heap");
   try {
     run(kind, g, static_cast<char*>(heap), ptr[0], ptr[1], ptr[2]);
   } catch (const dnnl::error& e) {
     return Throw(env, std::string("oneDNN: ") + e.what());
+  } catch (const std::exception& e) {
+    return Throw(env, std::string("conv2d: ") + e.what());
+  } catch (...) {
+    return Throw(env, "conv2d: unknown native error");
   }
   return nullptr;
 }

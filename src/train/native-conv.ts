@@ -69,6 +69,14 @@ function outputShape(kind: number, g: ConvGeometry): number[] {
   return kind === 0 ? [n, oh, ow, cout] : kind === 1 ? [n, h, w, cin] : [kh, kw, cin, cout];
 }
 
+function firstTouch(b: WasmBackendLike, info: tf.TensorInfo): void {
+  try {
+    b.typedArrayFromHeap(info);
+  } catch {
+    b.typedArrayFromHeap(info);
+  }
+}
+
 function kernelFunc(native: Addon, kind: number): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const b = backend as unknown as WasmBackendLike;
@@ -77,10 +85,11 @@ function kernelFunc(native: Addon, kind: number): tf.KernelFunc {
     const g = attrs!['geometry'] as unknown as ConvGeometry;
     const a = inputs['a'] as tf.TensorInfo;
     const c = inputs['b'] as tf.TensorInfo;
-    // Data still on another backend moves here on first access; the output allocation can grow
-    // the heap. Offsets are read after both, and the heap's buffer last.
-    b.typedArrayFromHeap(a);
-    b.typedArrayFromHeap(c);
+    // Data still on another backend moves here on first access, which can grow the heap (and
+    // detach the buffer typedArrayFromHeap read just before: once moved, a retry succeeds); the
+    // output allocation can grow it too. Offsets are read after all of them.
+    firstTouch(b, a);
+    firstTouch(b, c);
     const out = b.makeOutput(outputShape(kind, g), 'float32');
     native.conv2d(memory.buffer, kind, Int32Array.from(g), b.typedArrayFromHeap(a).byteOffset, b.typedArrayFromHeap(c).byteOffset, b.typedArrayFromHeap(out).byteOffset);
     return out;

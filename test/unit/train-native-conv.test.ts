@@ -63,4 +63,22 @@ test('oneDNN addon: bad arguments are errors that say what is wrong, not a corru
   assert.throws(() => addon.conv2d(heap, 3, g, 0, 256, 512), /bad kind or geometry/);
   assert.throws(() => addon.conv2d(heap, 0, Int32Array.from([1, 2, 2, 2, 5, 5, 2, 1, 1, 0, 0, 0, 0]), 0, 256, 512), /empty output/);
   assert.throws(() => addon.conv2d({} as ArrayBuffer, 0, g, 0, 256, 512), /ArrayBuffer/);
+  // A kernel larger than the input (h 2, k 3, stride 2, no padding): no output, not a 1-row one.
+  assert.throws(() => addon.conv2d(heap, 0, Int32Array.from([1, 2, 2, 1, 3, 3, 1, 2, 2, 0, 0, 0, 0]), 0, 256, 512), /empty output/);
+  assert.throws(() => addon.conv2d(heap, 0, g, '0' as unknown as number, 256, 512), /offsets must be numbers/);
+  assert.throws(() => addon.conv2d(heap, 0, Int32Array.from([1 << 30, 4, 4, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1]), 0, 256, 512), /bad kind or geometry/);
+});
+
+test('oneDNN kernels read inputs still on another backend (their move grows the wasm heap)', { skip }, async () => {
+  // 42 MB of input made on cpu: tfjs moves it into the wasm heap on the kernel's first access.
+  const shape = [10, 256, 256, 16];
+  await useBackend('cpu');
+  const x = seededTensor(shape, 41) as tf.Tensor4D;
+  const w = seededTensor([3, 3, 16, 4], 42) as tf.Tensor4D;
+  const [xd, wd] = [x.dataSync(), w.dataSync()];
+  await useBackend('wasm');
+  const moved = conv2d(x, w, 2, 'same').dataSync();
+  const native = conv2d(tf.tensor4d(xd, shape as [number, number, number, number]), tf.tensor4d(wd, [3, 3, 16, 4]), 2, 'same').dataSync();
+  assert.equal(moved.length, 10 * 128 * 128 * 4);
+  assert.deepEqual(moved, native);
 });
