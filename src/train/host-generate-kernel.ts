@@ -15,14 +15,8 @@ export const GENERATE_GRAD_KERNEL = 'RpgRingGenerateGrad';
 export const HOST_MEMORY_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 interface Tables {
-  readonly index: Int32Array;
-  readonly sign: Int8Array;
-  readonly signScale: Float32Array;
-  readonly ringSize: number;
-  readonly sizes: readonly number[];
-  /** Each layer's c_l as float32 (|signScale| over the layer). */
-  readonly scales: readonly number[];
-  readonly shapes: readonly number[][];
+  /** The plan's index, signs and layers (offset, size, shape, c_l): read, never copied. */
+  readonly m: MaterializedPlan;
   /** The signed index copied into a wasm heap (see wasm-ring-loops.ts), by backend; freed on dispose. */
   readonly heapIndex: Map<WasmLoops, number>;
 }
@@ -118,9 +112,10 @@ function wasmLoopsOf(heap: WasmHeapAccess): WasmLoops | undefined {
 function heapIndexOf(t: Tables, w: WasmLoops): number {
   let ptr = t.heapIndex.get(w);
   if (ptr === undefined) {
-    ptr = w.malloc(4 * t.index.length);
-    if (!ptr) throw new Error(`${GENERATE_KERNEL}: the wasm heap has no room for a ${t.index.length}-entry index`);
-    signedIndex(t.index, t.sign, w.heapI32().subarray(ptr / 4, ptr / 4 + t.index.length));
+    const n = t.m.index.length;
+    ptr = w.malloc(4 * n);
+    if (!ptr) throw new Error(`${GENERATE_KERNEL}: the wasm heap has no room for a ${n}-entry index`);
+    signedIndex(t.m.index, t.m.sign, w.heapI32().subarray(ptr / 4, ptr / 4 + n));
     t.heapIndex.set(w, ptr);
   }
   return ptr;
@@ -138,21 +133,18 @@ function scatterAddScaled(g: Float32Array, dw: Float32Array, index: Int32Array, 
 
 const generateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const t = tablesOf(attrs);
+  const { m } = t;
   const mem = hostMemory(backend as tf.KernelBackend);
   // Allocations first (the heap index, the outputs; moving an input here is one too): each can
   // grow the wasm heap and detach views taken before it.
   const heapIdx = mem.wasm ? heapIndexOf(t, mem.wasm) : 0;
   mem.view(inputs['ring'] as tf.TensorInfo);
-  const outs = t.shapes.map((shape) => mem.alloc(shape));
+  const outs = m.plan.layers.map((layer) => mem.alloc(layer.param.shape));
   const ring = mem.view(inputs['ring'] as tf.TensorInfo);
-  const { index, signScale } = t;
-  let start = 0;
-  outs.forEach((info, l) => {
-    const out = mem.view(info);
-    const n = t.sizes[l]!;
-    if (mem.wasm) mem.wasm.loops.gather(out.byteOffset, ring.byteOffset, heapIdx + 4 * start, n, t.scales[l]!);
-    else gatherScaled(out, ring, index, signScale, start, n);
-    start += n;
+  m.plan.layers.forEach(({ offset, size, scale }, l) => {
+    const out = mem.view(outs[l]!);
+    if (mem.wasm) mem.wasm.loops.gather(out.byteOffset, ring.byteOffset, heapIdx + 4 * offset, size, Math.fround(scale));
+    else gatherScaled(out, ring, m.index, m.signScale, offset, size);
   });
   return outs;
 };
@@ -160,18 +152,17 @@ const generateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 /** dRing[j] = Σ over the uses i of entry j of signScale[i] · dW[i]: one pass, O(N). */
 const gradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const t = tablesOf(attrs);
+  const { m } = t;
   const mem = hostMemory(backend as tf.KernelBackend);
   const heapIdx = mem.wasm ? heapIndexOf(t, mem.wasm) : 0;
-  t.sizes.forEach((_, l) => mem.view(inputs[`dy${l}`] as tf.TensorInfo)); // moved here first, as above
-  const out = mem.alloc([t.ringSize]);
+  const dys = m.plan.layers.map((_, l) => inputs[`dy${l}`] as tf.TensorInfo);
+  dys.forEach((dy) => mem.view(dy)); // moved here first, as above
+  const out = mem.alloc([m.plan.ringSize]);
   const g = mem.view(out).fill(0);
-  const { index, signScale } = t;
-  let start = 0;
-  t.sizes.forEach((n, l) => {
-    const dw = mem.view(inputs[`dy${l}`] as tf.TensorInfo);
-    if (mem.wasm) mem.wasm.loops.scatterAdd(g.byteOffset, dw.byteOffset, heapIdx + 4 * start, n, t.scales[l]!);
-    else scatterAddScaled(g, dw, index, signScale, start, n);
-    start += n;
+  m.plan.layers.forEach(({ offset, size, scale }, l) => {
+    const dw = mem.view(dys[l]!);
+    if (mem.wasm) mem.wasm.loops.scatterAdd(g.byteOffset, dw.byteOffset, heapIdx + 4 * offset, size, Math.fround(scale));
+    else scatterAddScaled(g, dw, m.index, m.signScale, offset, size);
   });
   return out;
 };
@@ -193,16 +184,7 @@ export class HostGenerateKernel {
 
   constructor(m: MaterializedPlan) {
     for (const b of HOST_MEMORY_BACKENDS) register(b);
-    tablesById.set(this.id, {
-      index: m.index,
-      sign: m.sign,
-      signScale: m.signScale,
-      ringSize: m.plan.ringSize,
-      sizes: m.plan.layers.map((l) => l.size),
-      scales: m.plan.layers.map((l) => Math.fround(l.scale)),
-      shapes: m.plan.layers.map((l) => [...l.param.shape]),
-      heapIndex: new Map(),
-    });
+    tablesById.set(this.id, { m, heapIndex: new Map() });
   }
 
   /** Every generated kernel, in plan order and shaped; differentiable w.r.t. the ring. */

@@ -232,7 +232,7 @@ test('host generation kernel reads a ring still on another backend (its move gro
     index: Int32Array.from({ length: n }, (_, i) => i * 499_999),
     sign: Int8Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1)),
     signScale: Float32Array.from({ length: n }, (_, i) => (i % 2 ? -0.5 : 0.5)),
-    plan: { ringSize: M, layers: [{ size: n, scale: 0.5, param: { shape: [4, 4] } }] },
+    plan: { ringSize: M, layers: [{ offset: 0, size: n, scale: 0.5, param: { shape: [4, 4] } }] },
   } as unknown as Parameters<typeof generateWeights>[0] & ConstructorParameters<typeof RingGenerator>[0];
   const ringValues = Float32Array.from({ length: M }, (_, i) => (i % 1000) / 1000);
   await useBackend('cpu');
