@@ -1,6 +1,6 @@
 // The extension's layer weights worker (dist/layer-weights-worker.js driven by its client): the
-// same answers and errors as layerWeightsFor in-process, newer requests of a lane dropping
-// waiting ones, a killed worker failing its request with a clear error and the next request
+// same answers and errors as layerWeightsFor in-process, waiting requests newest first,
+// cancelLane, a killed worker failing its request with a clear error and the next request
 // starting a new one, the idle stop, and dispose.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -88,20 +88,18 @@ test('the worker answers exactly as layerWeightsFor in-process, errors included'
   }
 });
 
-test('a newer request of a lane drops the one waiting in it; the running one and other lanes complete', () =>
+test('waiting requests run newest first, and every one completes (the webview asks each layer once)', () =>
   withClient(async ({ lw, threads }) => {
     const text = configText('shuffled');
     const ask = asker(lw, text);
-    const running = ask('conv1.kernel', 'panel'); // sent to the worker at once
-    const replaced = ask('conv2.kernel', 'panel');
-    const otherLane = ask('fc1.kernel', 'other');
-    const replacedToo = ask('fc2.kernel', 'panel');
-    const last = ask('fc3.kernel', 'panel');
-    assert.deepEqual(await replaced, { kind: 'dropped', reason: 'superseded' });
-    assert.deepEqual(await replacedToo, { kind: 'dropped', reason: 'superseded' });
-    assert.equal(resultOf(await running).layer, 'conv1.kernel');
-    assert.equal(resultOf(await otherLane).layer, 'fc1.kernel');
-    assert.deepEqual(resultOf(await last), layerWeightsFor({ text, layer: 'fc3.kernel', maxValues: 200 }));
+    const done: string[] = [];
+    const track = (p: Promise<LayerWeightsOutcome>) => p.then((o) => (done.push(resultOf(o).layer), resultOf(o)));
+    const running = track(ask('conv1.kernel', 'panel')); // sent to the worker at once
+    const others = [track(ask('conv2.kernel', 'panel')), track(ask('fc1.kernel', 'other')), track(ask('fc2.kernel', 'panel'))];
+    const last = track(ask('fc3.kernel', 'panel'));
+    assert.deepEqual(await last, layerWeightsFor({ text, layer: 'fc3.kernel', maxValues: 200 }));
+    await Promise.all([running, ...others]);
+    assert.deepEqual(done, ['conv1.kernel', 'fc3.kernel', 'fc2.kernel', 'fc1.kernel', 'conv2.kernel']);
     assert.equal(threads.length, 1, 'one worker answers every request');
   }));
 
@@ -160,14 +158,16 @@ test('dispose drops the running and waiting requests and stops the worker', asyn
   assert.equal(threads.length, 1, 'nothing restarts after dispose');
 });
 
-test('cancelLane drops the waiting request of a closed panel; the running one and other lanes complete', () =>
+test('cancelLane drops the waiting requests of a closed panel; the running one and other lanes complete', () =>
   withClient(async ({ lw }) => {
     const ask = asker(lw, configText('ring'));
     const running = ask('conv1.kernel', 'closed'); // starts at once
     const waiting = ask('conv2.kernel', 'closed');
     const other = ask('fc1.kernel', 'open');
+    const waitingToo = ask('fc2.kernel', 'closed');
     lw.cancelLane('closed');
     assert.deepEqual(await waiting, { kind: 'dropped', reason: 'disposed' });
+    assert.deepEqual(await waitingToo, { kind: 'dropped', reason: 'disposed' });
     assert.equal(resultOf(await running).layer, 'conv1.kernel');
     assert.equal(resultOf(await other).layer, 'fc1.kernel');
     lw.cancelLane('nobody'); // a lane with nothing waiting: no effect

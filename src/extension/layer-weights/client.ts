@@ -1,18 +1,18 @@
 // The extension host's side of the layer weights worker (dist/layer-weights-worker.js): one
 // worker thread, started on the first request, stopped after a quiet minute (it holds a plan's
 // draws, ~100 MB for ResNet-34) and on dispose, started again after a crash. Requests run one at
-// a time; within a lane (one panel) a newer request replaces one that has not started yet, so
-// clicking through layers costs the running one and the last one, not a queue. No vscode
-// import: unit tests drive it against the built worker.
+// a time, the newest waiting one first: the layer a user clicked last is computed next, and the
+// ones passed over on the way still come (the webview asks for each layer once and waits). No
+// vscode import: unit tests drive it against the built worker.
 import { Worker } from 'node:worker_threads';
 import { ResponseError } from 'vscode-jsonrpc';
 import type { LayerWeightsParams, LayerWeightsResult } from '../../protocol';
 import type { WorkerReply, WorkerRequest } from './messages';
 
-/** A result, or why none comes: replaced by a newer request of its lane, or the client was disposed. */
+/** A result, or none because its panel closed (cancelLane) or the client was disposed. */
 export type LayerWeightsOutcome =
   | { readonly kind: 'result'; readonly result: LayerWeightsResult }
-  | { readonly kind: 'dropped'; readonly reason: 'superseded' | 'disposed' };
+  | { readonly kind: 'dropped'; readonly reason: 'disposed' };
 
 export interface LayerWeightsWorkerOptions {
   /** Path of dist/layer-weights-worker.js. */
@@ -38,7 +38,7 @@ export class LayerWeightsWorker {
   private worker: Worker | undefined;
   /** The job the worker is computing. */
   private running: Job | undefined;
-  /** Waiting jobs, at most one per lane, oldest first. */
+  /** Waiting jobs, oldest first; the newest runs next. */
   private readonly queue: Job[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
   /** The worker's uncaught error, reported with its exit. */
@@ -64,21 +64,16 @@ export class LayerWeightsWorker {
   request(params: LayerWeightsParams, lane = ''): Promise<LayerWeightsOutcome> {
     if (this.disposed) return Promise.resolve({ kind: 'dropped', reason: 'disposed' });
     return new Promise<LayerWeightsOutcome>((settle, fail) => {
-      this.dropWaiting(lane, 'superseded');
       this.queue.push({ id: this.nextId++, lane, params, settle, fail });
       this.pump();
     });
   }
 
-  /** Drops a lane's waiting request (its panel closed); one already running completes. */
+  /** Drops a lane's waiting requests (its panel closed); one already running completes. */
   cancelLane(lane: string): void {
-    this.dropWaiting(lane, 'disposed');
-  }
-
-  /** Settles the lane's waiting job (at most one) as dropped and takes it off the queue. */
-  private dropWaiting(lane: string, reason: 'superseded' | 'disposed'): void {
-    const waiting = this.queue.findIndex((j) => j.lane === lane);
-    if (waiting >= 0) this.queue.splice(waiting, 1)[0]!.settle({ kind: 'dropped', reason });
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      if (this.queue[i]!.lane === lane) this.queue.splice(i, 1)[0]!.settle({ kind: 'dropped', reason: 'disposed' });
+    }
   }
 
   dispose(): void {
@@ -92,7 +87,7 @@ export class LayerWeightsWorker {
 
   private pump(): void {
     if (this.running || this.disposed) return;
-    const job = this.queue.shift();
+    const job = this.queue.pop();
     if (!job) {
       this.armIdle();
       return;

@@ -13,9 +13,9 @@ import type { EvalRow, RunResult, RunStart, TrainRow } from '../../train/types';
  */
 export interface PlanningAccess {
   plan(ref: ConfigRef): Promise<PlanResult>;
-  /** A newer request of the same lane (a panel) drops an older one that has not started. */
+  /** The layer's weights, computed off the extension host; the newest waiting request runs first. */
   layerWeights(params: LayerWeightsParams, lane: string): Promise<LayerWeightsOutcome>;
-  /** Forgets the lane's waiting request (its panel closed). */
+  /** Forgets the lane's waiting requests (its panel closed). */
   cancelLayerWeights(lane: string): void;
 }
 

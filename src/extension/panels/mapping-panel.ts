@@ -30,15 +30,8 @@ class MappingPanel {
   private openedAt = Date.now();
   private planMs: number | undefined;
   private loading: Promise<void> | undefined;
-  /** This panel's requests replace each other in the worker's queue (deps.planning.layerWeights). */
+  /** This panel's requests in the worker's queue, dropped together when it closes. */
   private readonly lane = `ring-mapping-${++panels}`;
-  private weightsInFlight = 0;
-  /**
-   * Layers whose request a newer one replaced, with the plan they were asked under. The webview
-   * asks for a layer once and waits for it, so these are asked again, newest first, once nothing
-   * newer is waiting.
-   */
-  private readonly dropped = new Map<string, string>();
   private disposed = false;
 
   constructor(panel: vscode.WebviewPanel, private readonly deps: PanelDeps) {
@@ -126,45 +119,20 @@ class MappingPanel {
     if (!this.ref || !this.plan || !this.configUri || this.disposed) return;
     const key = planKey(this.configUri, this.plan);
     const params = { ...this.ref, layer, maxValues: HEATMAP_VALUES, ...(this.runDir ? { runDir: this.runDir } : {}) };
-    this.dropped.delete(layer);
-    this.weightsInFlight++;
     try {
       // A checkpoint of an older config, or a corrupt one, comes back as the initial ring with a note.
       const outcome = await this.deps.planning.layerWeights(params, this.lane);
-      if (outcome.kind === 'dropped') {
-        if (outcome.reason === 'superseded') this.dropped.set(layer, key);
-        return;
-      }
+      if (outcome.kind === 'dropped') return; // the panel closed
       // Weights of a plan the webview no longer shows would be cached there under this plan.
       await this.loading;
       if (!this.isCurrent(key)) return;
       if (outcome.result.note) this.deps.log(`ring mapping: ${outcome.result.note}`);
       this.host.post({ type: 'layerWeights', result: outcome.result });
     } catch (e) {
-      // The trainer's errors for this request, or the worker stopping under it (it restarts).
+      // The worker's errors for this request, or the worker stopping under it (it restarts).
       await this.loading;
       if (this.isCurrent(key)) this.host.post({ type: 'error', message: e instanceof Error ? e.message : String(e), layer });
-    } finally {
-      this.weightsInFlight--;
-      this.askDropped();
     }
-  }
-
-  private askDropped(): void {
-    if (this.weightsInFlight > 0 || this.disposed || !this.dropped.size) return;
-    if (!this.plan || !this.configUri) {
-      // A plan is loading (neither it nor its error is there yet): decide once it is there.
-      // No plan at all (an error): nothing to ask.
-      if (this.configUri && this.error === undefined) void this.loading?.then(() => this.askDropped());
-      else this.dropped.clear();
-      return;
-    }
-    // The webview forgets a plan's weights with the plan: layers dropped under another one are
-    // awaited by nobody (and may not exist in the plan shown now).
-    const current = planKey(this.configUri, this.plan);
-    for (const [layer, key] of this.dropped) if (key !== current) this.dropped.delete(layer);
-    const newest = [...this.dropped.keys()].pop();
-    if (newest !== undefined) void this.sendLayerWeights(newest);
   }
 
   private isCurrent(key: string): boolean {
