@@ -11,6 +11,7 @@ import { selectBackend } from '../src/train/backend';
 import { Network } from '../src/train/network';
 import { Optimizer } from '../src/train/optimizer';
 import { trainStep } from '../src/train/step';
+import { NATIVE_CONV_KERNELS } from '../src/train/native-conv';
 
 const [arch = 'resnet20', kind = 'plain', batchS = '64', stepsS = '3', topS = '30'] = process.argv.slice(2);
 const batch = Number(batchS);
@@ -27,9 +28,8 @@ const cpuMs = () => {
 function category(name: string, shapes: number[][], attrs: string): string {
   const first = shapes[0] ?? [];
   if (name === '(customGrad)') return 'customGrad bodies outside their kernels (JS)';
-  if (name === 'RpgOneDnnConv2D') return 'conv forward';
-  if (name === 'RpgOneDnnConv2DInputGrad') return 'conv input gradient (dx)';
-  if (name === 'RpgOneDnnConv2DFilterGrad') return 'conv filter gradient (dW)';
+  const native = (NATIVE_CONV_KERNELS as readonly string[]).indexOf(name);
+  if (native >= 0) return ['conv forward', 'conv input gradient (dx)', 'conv filter gradient (dW)'][native]!;
   if (name === 'RpgRingGenerate' || name === 'RpgRingGenerateGrad') return 'ring generation';
   if (name === 'Conv2D') {
     const f = shapes[1] ?? [];

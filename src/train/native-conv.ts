@@ -2,7 +2,8 @@
 // PyTorch's CPU build uses) computes conv forward, input gradient and filter gradient in place on
 // tfjs-wasm's heap, registered as three tfjs kernels. Built by scripts/build-native.mjs where
 // libdnnl-dev is installed; absent (or RPG_ONEDNN=0), ops.ts keeps tfjs-wasm's XNNPACK path.
-// Results differ from that path by float rounding only; a run records which one it used.
+// Results differ from that path by float rounding only. (A run records the backend, 'wasm', not
+// which convolutions ran: `rpg info` and the trainer's backend detail say that.)
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -16,8 +17,10 @@ export interface Addon {
 /** n, h, w, cin, kh, kw, cout, strideH, strideW, padTop, padLeft, padBottom, padRight. */
 export type ConvGeometry = readonly [number, number, number, number, number, number, number, number, number, number, number, number, number];
 
-const KERNELS = ['RpgOneDnnConv2D', 'RpgOneDnnConv2DInputGrad', 'RpgOneDnnConv2DFilterGrad'] as const;
-export const ADDON_RELATIVE_PATH = path.join('build', 'native', 'rpg_onednn.node');
+/** Forward, input gradient, filter gradient (bench/kernel-profile.ts names them too). */
+export const NATIVE_CONV_KERNELS = ['RpgOneDnnConv2D', 'RpgOneDnnConv2DInputGrad', 'RpgOneDnnConv2DFilterGrad'] as const;
+const KERNELS = NATIVE_CONV_KERNELS;
+const ADDON_RELATIVE_PATH = path.join('build', 'native', 'rpg_onednn.node');
 
 let addon: Addon | null | undefined;
 let problem = '';
@@ -97,10 +100,16 @@ function kernelFunc(native: Addon, kind: number): tf.KernelFunc {
 }
 
 let registered = false;
+let switchedOff = false;
+
+/** Tests run the tfjs-wasm convolution path too (the one a .vsix install trains on). */
+export function setNativeConvolutions(on: boolean): void {
+  switchedOff = !on;
+}
 
 /** oneDNN convolutions for the current backend, or undefined (not wasm, or no addon). */
 export function nativeConvolutions(): NativeConvolutions | undefined {
-  if (tf.getBackend() !== 'wasm') return undefined;
+  if (switchedOff || tf.getBackend() !== 'wasm') return undefined;
   const native = loadAddon();
   if (!native) return undefined;
   if (!registered) {

@@ -172,40 +172,42 @@ export interface ConvOptions {
  * primitives (native-conv.ts). */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: Padding, options: ConvOptions = {}): tf.Tensor4D {
   const k = w.shape[0];
-  const native = nativeConvolutions();
-  if (native) {
-    const [n, h, wd, cin] = x.shape;
-    const [[pt, pb], [pl, pr]] = explicitPadding(h, wd, k, stride, padding);
-    const g = [n, h, wd, cin, k, k, w.shape[3], stride, stride, pt, pl, pb, pr] as const;
-    const nf = withCustomGrad(([xIn, wIn], save) => {
-      save([xIn!, wIn!]);
-      return {
-        value: native.forward(xIn as tf.Tensor4D, wIn as tf.Tensor4D, g),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-          const d = dy as tf.Tensor4D;
-          return [options.inputGrad === false ? tf.zerosLike(xs) : native.inputGrad(d, ws, g), native.filterGrad(xs, d, g)];
-        },
-      };
-    });
-    return nf(x, w) as tf.Tensor4D;
-  }
+  const kernels = convKernels(x.shape, w.shape, stride, padding);
   const f = withCustomGrad(([xIn, wIn], save) => {
-    const xx = xIn as tf.Tensor4D;
-    const ww = wIn as tf.Tensor4D;
-    save([xx, ww]);
+    save([xIn!, wIn!]);
     return {
-      value: tf.conv2d(xx, ww, stride, padding),
+      value: kernels.forward(xIn as tf.Tensor4D, wIn as tf.Tensor4D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         const d = dy as tf.Tensor4D;
-        const dx = options.inputGrad === false ? tf.zerosLike(xs) : conv2dInputGrad(d, ws, xs.shape, stride, padding);
-        const dw = conv2dFilterGrad(xs, d, k, stride, padding);
-        return [dx, dw];
+        return [options.inputGrad === false ? tf.zerosLike(xs) : kernels.inputGrad(d, ws), kernels.filterGrad(xs, d, k)];
       },
     };
   });
   return f(x, w) as tf.Tensor4D;
+}
+
+interface ConvKernels {
+  forward(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D;
+  inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D;
+  filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D;
+}
+
+/** oneDNN's three primitives where the addon runs (wasm), else tfjs's forward conv and ours. */
+function convKernels(xShape: readonly [number, number, number, number], wShape: readonly [number, number, number, number], stride: number, padding: Padding): ConvKernels {
+  const native = nativeConvolutions();
+  if (!native) {
+    return {
+      forward: (x, w) => tf.conv2d(x, w, stride, padding),
+      inputGrad: (dy, w) => conv2dInputGrad(dy, w, xShape, stride, padding),
+      filterGrad: (x, dy, k) => conv2dFilterGrad(x, dy, k, stride, padding),
+    };
+  }
+  const [n, h, wd, cin] = xShape;
+  const [k, , , cout] = wShape;
+  const [[pt, pb], [pl, pr]] = explicitPadding(h, wd, k, stride, padding);
+  const g = [n, h, wd, cin, k, k, cout, stride, stride, pt, pl, pb, pr] as const;
+  return { forward: (x, w) => native.forward(x, w, g), inputGrad: (dy, w) => native.inputGrad(dy, w, g), filterGrad: (x, dy) => native.filterGrad(x, dy, g) };
 }
 
 /**

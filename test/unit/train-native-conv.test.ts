@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { relError, seededTensor, useBackend } from '../helpers/tf';
+import { seededTensor, useBackend } from '../helpers/tf';
 import { conv2d } from '../../src/train/ops';
-import { nativeAddon, nativeConvolutions, nativeConvStatus } from '../../src/train/native-conv';
-import type { Padding } from '../../src/models/spec';
+import { nativeAddon, nativeConvStatus } from '../../src/train/native-conv';
 
 // CI installs libdnnl-dev and sets RPG_REQUIRE_ONEDNN=1: there the addon must be built and used.
 const required = process.env['RPG_REQUIRE_ONEDNN'] === '1';
@@ -16,41 +15,8 @@ test('oneDNN addon: built and loaded where CI requires it', { skip: !required &&
   assert.match(status.detail, /oneDNN \d+\.\d+/);
 });
 
-// ResNet/LeNet geometries: 3×3 same at stride 1 and 2 (even and odd sizes), 1×1 stride-2
-// projections, 5×5 valid; cin/cout not multiples of 8 (oneDNN's blocked layouts pad them).
-const CASES: [number[], number, number, number, Padding][] = [
-  [[2, 9, 9, 3], 3, 5, 1, 'same'],
-  [[2, 10, 10, 4], 3, 6, 2, 'same'],
-  [[2, 9, 7, 3], 3, 4, 2, 'same'],
-  [[2, 8, 8, 4], 1, 8, 2, 'valid'],
-  [[3, 12, 12, 1], 5, 6, 1, 'valid'],
-  [[2, 6, 6, 16], 3, 16, 1, 'same'],
-];
-
-test('wasm convolutions on oneDNN: output and both gradients equal tfjs-cpu\'s', { skip }, async () => {
-  for (const [shape, k, cout, stride, padding] of CASES) {
-    const what = `${shape.join('×')} k${k}→${cout} s${stride} ${padding}`;
-    await useBackend('cpu');
-    const x = seededTensor(shape, 31);
-    const w = seededTensor([k, k, shape[3]!, cout], 32);
-    const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, padding);
-    const probe = seededTensor(y.shape, 33);
-    const grads = (conv: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D, a: tf.Tensor, b: tf.Tensor, p: tf.Tensor) =>
-      tf.grads((u: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(conv(u as tf.Tensor4D, v as tf.Tensor4D), p)))([a, b]).map((g) => g.dataSync());
-    const ref = grads((a, b) => tf.conv2d(a, b, stride, padding), x, w, probe);
-    const host = [x, w, probe].map((t) => [t.dataSync(), t.shape] as const);
-    const yRef = y.dataSync();
-    await useBackend('wasm');
-    assert.ok(nativeConvolutions(), 'wasm uses the addon');
-    const [xw, ww, pw] = host.map(([d, s]) => tf.tensor(d, s));
-    const mine = conv2d(xw as tf.Tensor4D, ww as tf.Tensor4D, stride, padding);
-    assert.deepEqual(mine.shape, y.shape, what);
-    assert.ok(relError(mine.dataSync(), yRef) < 1e-5, `${what}: y`);
-    const [dx, dw] = grads((a, b) => conv2d(a, b, stride, padding), xw!, ww!, pw!);
-    assert.ok(relError(dx!, ref[0]!) < 1e-5, `${what}: dx ${relError(dx!, ref[0]!)}`);
-    assert.ok(relError(dw!, ref[1]!) < 1e-5, `${what}: dw ${relError(dw!, ref[1]!)}`);
-  }
-});
+// Output and gradients on oneDNN against tfjs-cpu, over the conv geometries of
+// train-ops.test.ts (CONV_CASES): that test runs wasm with and without the addon.
 
 test('oneDNN addon: bad arguments are errors that say what is wrong, not a corrupted heap', { skip }, () => {
   const addon = nativeAddon()!;

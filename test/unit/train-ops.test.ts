@@ -5,6 +5,7 @@ import { relError, seededTensor, useBackend } from '../helpers/tf';
 import { batchNormTrain, conv2d, matMul, maxPool2x2, padShortcut, relu, softmaxCrossEntropy } from '../../src/train/ops';
 import { RingGenerator } from '../../src/train/ring-generator';
 import { dataOnlyValues } from '../../src/train/network';
+import { nativeConvolutions, nativeConvStatus, setNativeConvolutions } from '../../src/train/native-conv';
 import { buildModelSpec } from '../../src/models/architectures';
 import { buildPlan } from '../../src/rpg/plan';
 import { generateWeights, initialRing, materializePlan } from '../../src/rpg/materialize';
@@ -41,7 +42,7 @@ const CONV_CASES: [number[], number, number, Padding][] = [
 ];
 
 for (const [xs, k, stride, padding] of CONV_CASES) {
-  test(`conv2d ${xs.join('×')} k${k} s${stride} ${padding}: custom gradients equal tfjs's native ones (cpu) to 1e-5, and wasm agrees`, async () => {
+  test(`conv2d ${xs.join('×')} k${k} s${stride} ${padding}: custom gradients equal tfjs's native ones (cpu) to 1e-5, and wasm agrees with and without oneDNN`, async () => {
     await useBackend('cpu');
     const x = seededTensor(xs, 1);
     const w = seededTensor([k, k, xs[3]!, 5], 2);
@@ -51,11 +52,24 @@ for (const [xs, k, stride, padding] of CONV_CASES) {
     const custom = grads((a, b) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding), x, w, probe);
     assert.ok(relError(custom[0], native[0]) < TOL, `dx ${relError(custom[0], native[0])}`);
     assert.ok(relError(custom[1], native[1]) < TOL, `dw ${relError(custom[1], native[1])}`);
-    const [xd, wd, pd] = [x.dataSync(), w.dataSync(), probe.dataSync()];
+    const [xd, wd, pd, yd] = [x.dataSync(), w.dataSync(), probe.dataSync(), y.dataSync()];
     await useBackend('wasm');
-    const wasm = grads((a, b) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding), tf.tensor(xd, xs), tf.tensor(wd, w.shape), tf.tensor(pd, probe.shape));
-    assert.ok(relError(wasm[0], native[0]) < TOL, `wasm dx ${relError(wasm[0], native[0])}`);
-    assert.ok(relError(wasm[1], native[1]) < TOL, `wasm dw ${relError(wasm[1], native[1])}`);
+    // Both wasm paths: tfjs-wasm's kernels (what a .vsix install trains on) and, where the addon
+    // is built, oneDNN's (what CI and `npm ci` with libdnnl-dev use).
+    for (const onednn of nativeConvStatus().active ? [false, true] : [false]) {
+      setNativeConvolutions(onednn);
+      try {
+        assert.equal(!!nativeConvolutions(), onednn);
+        const [xw, ww] = [tf.tensor4d(xd, xs as [number, number, number, number]), tf.tensor4d(wd, w.shape as [number, number, number, number])];
+        const path = onednn ? 'wasm oneDNN' : 'wasm';
+        assert.ok(relError(conv2d(xw, ww, stride, padding).dataSync(), yd) < TOL, `${path} y`);
+        const wasm = grads((a, b) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding), xw, ww, tf.tensor(pd, probe.shape));
+        assert.ok(relError(wasm[0], native[0]) < TOL, `${path} dx ${relError(wasm[0], native[0])}`);
+        assert.ok(relError(wasm[1], native[1]) < TOL, `${path} dw ${relError(wasm[1], native[1])}`);
+      } finally {
+        setNativeConvolutions(true);
+      }
+    }
   });
 }
 
