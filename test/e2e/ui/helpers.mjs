@@ -115,3 +115,15 @@ export async function pickTheme(ctx) {
   if (kind) await page.locator(`.monaco-workbench.${kind}`).waitFor({ state: 'attached', timeout: 10_000 });
   await sleep(1000);
 }
+
+/** Developer: Reload Window, returning once the new page has loaded and shows its workbench (the
+ * old page's workbench stays visible until the browser navigates away, so waiting for it alone
+ * could return at once). */
+export async function reloadWindow(ctx) {
+  const { page } = ctx;
+  await unfocusWebview(page);
+  const reloaded = page.waitForEvent('load', { timeout: 60_000 });
+  await ctx.runCommand('Developer: Reload Window');
+  await reloaded;
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+}

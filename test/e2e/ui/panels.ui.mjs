@@ -1,7 +1,7 @@
 // The two webview panels in a real VS Code (node test/e2e/run.mjs --ui test/e2e/ui/panels.ui.mjs
 // [--theme light]): train the "long" fixture, open Training Curves and watch it gain points
 // while the run trains, open Ring Mapping and check it draws every generated layer of the
-// config, then time opening the mapping of a ResNet-34 config (21.8M generated weights); stop
+// config, then time opening the mapping of a ResNet-34 config (21.3M generated weights); stop
 // the run, export its curves as CSV and PNG through the save dialog and check both files
 // against the run's metrics.jsonl; then Reload Window and find both panels restored.
 // --theme dark|light|hc-dark|hc-light. Screenshots (and the exported PNG) go to the output
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PNG } from 'pngjs';
 import { tsImport } from 'tsx/esm/api';
-import { openFile, pickTheme, runForConfig, unfocusWebview, until, webviewFrame } from './helpers.mjs';
+import { openFile, pickTheme, reloadWindow, runForConfig, unfocusWebview, until, webviewFrame } from './helpers.mjs';
 
 export default async function (ctx) {
   const { page, log, screenshot, workspaceDir, theme } = ctx;
@@ -129,9 +129,7 @@ export default async function (ctx) {
   await screenshot(`panels-curves-and-mapping-${theme}`);
 
   // ── restart: both panels come back (WebviewPanelSerializer + the webviews' saved state) ──
-  await unfocusWebview(page);
-  await ctx.runCommand('Developer: Reload Window');
-  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  await reloadWindow(ctx);
   // VS Code revives a restored webview only when its tab is shown: each tab is clicked first,
   // so the check holds whichever groups the panels ended up in.
   const showTab = async (title) => {
@@ -160,9 +158,7 @@ export default async function (ctx) {
     } catch (e) {
       if (attempt === 3) throw e;
       report(`after Reload Window ${attempt}: ${String(e.message).split('\n')[0]} (code-server's service worker did not serve it); reloading again`);
-      await unfocusWebview(page);
-      await ctx.runCommand('Developer: Reload Window');
-      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+      await reloadWindow(ctx);
     }
   }
   report(`after Reload Window: curves restored with "${legend.replace(/\s+/g, ' ')}", mapping restored with ${selected} selected`);

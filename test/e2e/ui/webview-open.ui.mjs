@@ -26,7 +26,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tsImport } from 'tsx/esm/api';
-import { enterCommand, openFile, unfocusWebview } from './helpers.mjs';
+import { enterCommand, openFile, reloadWindow, unfocusWebview } from './helpers.mjs';
 
 export const fixtureExtensions = ['blank-webview'];
 
@@ -67,10 +67,7 @@ export default async function (ctx) {
     if (round > 0) {
       await unfocusWebview(page);
       await ctx.runCommand('View: Close All Editors'); // nothing restored: the next webview is the window's first
-      // Wait for the new page, not the old one's status bar (still visible until it navigates away).
-      const reloaded = page.waitForEvent('load', { timeout: 60_000 });
-      await ctx.runCommand('Developer: Reload Window');
-      await reloaded;
+      await reloadWindow(ctx);
       await page.locator('.part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
       await sleep(3000);
     }
