@@ -8,6 +8,7 @@
 // back would stall the device.
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaterializedPlan } from '../rpg/materialize';
+import { wasmHeapOf, WasmHeap } from './wasm-heap';
 import { RingLoops, ringLoopsFor, signedIndex } from './wasm-ring-loops';
 
 export const GENERATE_KERNEL = 'RpgRingGenerate';
@@ -41,19 +42,10 @@ interface HostMemory {
   readonly wasm?: WasmLoops;
 }
 
-/** The wasm loops and the heap allocator of one tfjs-wasm backend instance. */
+/** The ring loops compiled against one tfjs-wasm backend's memory, with that heap. */
 interface WasmLoops {
   readonly loops: RingLoops;
-  malloc(bytes: number): number;
-  free(ptr: number): void;
-  heapI32(): Int32Array;
-}
-
-interface WasmHeapAccess {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  /** The Emscripten module (not in tfjs's typings; checked before use). */
-  wasm?: { asm?: { memory?: unknown }; _malloc?: (n: number) => number; _free?: (p: number) => void; HEAP32?: Int32Array };
+  readonly heap: WasmHeap;
 }
 
 // One accessor per backend instance, made on its first kernel call rather than on every call.
@@ -66,20 +58,10 @@ function hostMemory(backend: tf.KernelBackend): HostMemory {
 }
 
 function makeHostMemory(backend: tf.KernelBackend): HostMemory {
-  const wasm = backend as unknown as Partial<WasmHeapAccess>;
-  if (typeof wasm.makeOutput === 'function' && typeof wasm.typedArrayFromHeap === 'function') {
-    const heap = wasm as WasmHeapAccess;
-    const view = (info: tf.TensorInfo): Float32Array => {
-      try {
-        return heap.typedArrayFromHeap(info);
-      } catch {
-        // Data still on another backend moves here on first access, after tfjs read the heap's
-        // buffer: when the move grew the heap, that buffer is detached. Once moved, it is not.
-        return heap.typedArrayFromHeap(info);
-      }
-    };
-    return { alloc: (shape) => heap.makeOutput([...shape], 'float32'), view, wasm: wasmLoopsOf(heap) };
-  }
+  const heap = wasmHeapOf(backend);
+  if (heap) return { alloc: heap.alloc, view: heap.view, wasm: wasmLoopsOf(heap) };
+  // The cpu path below writes readSync's array in place; on wasm that is a copy.
+  if (backend !== tf.findBackend('cpu')) throw new Error(`${GENERATE_KERNEL}: this backend's tensor storage is not reachable (a tfjs-wasm build with shared memory?)`);
   // cpu: readSync hands back the stored array itself, so writing it fills the new tensor.
   return {
     alloc: (shape) => ({ dataId: backend.write(new Float32Array(tf.util.sizeFromShape([...shape])), [...shape], 'float32'), shape: [...shape], dtype: 'float32' }),
@@ -93,16 +75,10 @@ export function hostLoopsKind(): 'wasm' | 'js' {
   return hostMemory(tf.backend()).wasm ? 'wasm' : 'js';
 }
 
-/** The loops bound to the backend's memory, when it exposes an unshared one (the threaded build's
- * shared memory would need a different import); otherwise the JS loops run. */
-function wasmLoopsOf(heap: WasmHeapAccess): WasmLoops | undefined {
-  const m = heap.wasm;
-  const memory = m?.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory) || typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return undefined;
-  if (typeof m?._malloc !== 'function' || typeof m._free !== 'function') return undefined;
+/** The loops bound to the heap's memory; undefined (JS loops run) if WebAssembly refuses them. */
+function wasmLoopsOf(heap: WasmHeap): WasmLoops | undefined {
   try {
-    const loops = ringLoopsFor(memory);
-    return { loops, malloc: m._malloc, free: m._free, heapI32: () => new Int32Array(memory.buffer) };
+    return { loops: ringLoopsFor(heap.memory), heap };
   } catch {
     return undefined;
   }
@@ -113,9 +89,9 @@ function heapIndexOf(t: Tables, w: WasmLoops): number {
   let ptr = t.heapIndex.get(w);
   if (ptr === undefined) {
     const n = t.m.index.length;
-    ptr = w.malloc(4 * n);
+    ptr = w.heap.malloc(4 * n);
     if (!ptr) throw new Error(`${GENERATE_KERNEL}: the wasm heap has no room for a ${n}-entry index`);
-    signedIndex(t.m.index, t.m.sign, w.heapI32().subarray(ptr / 4, ptr / 4 + n));
+    signedIndex(t.m.index, t.m.sign, new Int32Array(w.heap.memory.buffer, ptr, n));
     t.heapIndex.set(w, ptr);
   }
   return ptr;
@@ -195,7 +171,7 @@ export class HostGenerateKernel {
 
   dispose(): void {
     const t = tablesById.get(this.id);
-    for (const [w, ptr] of t?.heapIndex ?? []) w.free(ptr);
+    for (const [w, ptr] of t?.heapIndex ?? []) w.heap.free(ptr);
     tablesById.delete(this.id);
   }
 }

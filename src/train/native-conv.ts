@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmHeapOf } from './wasm-heap';
 
 export interface Addon {
   conv2d(heap: ArrayBuffer, kind: number, geometry: Int32Array, a: number, b: number, out: number): void;
@@ -59,12 +60,6 @@ function loadAddon(): Addon | null {
   return addon;
 }
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  wasm?: { asm?: { memory?: unknown } };
-}
-
 function outputShape(kind: number, g: ConvGeometry): number[] {
   const [n, h, w, cin, kh, kw, cout, sh, sw, pt, pl, pb, pr] = g;
   const oh = Math.floor((h + pt + pb - kh) / sh) + 1;
@@ -72,29 +67,19 @@ function outputShape(kind: number, g: ConvGeometry): number[] {
   return kind === 0 ? [n, oh, ow, cout] : kind === 1 ? [n, h, w, cin] : [kh, kw, cin, cout];
 }
 
-function firstTouch(b: WasmBackendLike, info: tf.TensorInfo): void {
-  try {
-    b.typedArrayFromHeap(info);
-  } catch {
-    b.typedArrayFromHeap(info);
-  }
-}
-
 function kernelFunc(native: Addon, kind: number): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
-    const b = backend as unknown as WasmBackendLike;
-    const memory = b.wasm?.asm?.memory;
-    if (!(memory instanceof WebAssembly.Memory)) throw new Error(`${KERNELS[kind]}: the wasm backend's memory is not reachable`);
+    const heap = wasmHeapOf(backend as tf.KernelBackend);
+    if (!heap) throw new Error(`${KERNELS[kind]}: the wasm backend's heap is not reachable`);
     const g = attrs!['geometry'] as unknown as ConvGeometry;
     const a = inputs['a'] as tf.TensorInfo;
     const c = inputs['b'] as tf.TensorInfo;
-    // Data still on another backend moves here on first access, which can grow the heap (and
-    // detach the buffer typedArrayFromHeap read just before: once moved, a retry succeeds); the
-    // output allocation can grow it too. Offsets are read after all of them.
-    firstTouch(b, a);
-    firstTouch(b, c);
-    const out = b.makeOutput(outputShape(kind, g), 'float32');
-    native.conv2d(memory.buffer, kind, Int32Array.from(g), b.typedArrayFromHeap(a).byteOffset, b.typedArrayFromHeap(c).byteOffset, b.typedArrayFromHeap(out).byteOffset);
+    // Inputs still on another backend move here on first access and the output allocation can
+    // grow the heap: offsets and the heap's buffer are read after all of them.
+    heap.view(a);
+    heap.view(c);
+    const out = heap.alloc(outputShape(kind, g));
+    native.conv2d(heap.memory.buffer, kind, Int32Array.from(g), heap.view(a).byteOffset, heap.view(c).byteOffset, heap.view(out).byteOffset);
     return out;
   };
 }
@@ -113,9 +98,7 @@ export function nativeConvolutions(): NativeConvolutions | undefined {
   const native = loadAddon();
   if (!native) return undefined;
   if (!registered) {
-    // The addon takes the heap as an ArrayBuffer; a threaded wasm build's shared memory is not one.
-    const memory = (tf.backend() as unknown as WasmBackendLike).wasm?.asm?.memory;
-    if (!(memory instanceof WebAssembly.Memory) || !(memory.buffer instanceof ArrayBuffer)) return undefined;
+    if (!wasmHeapOf(tf.backend())) return undefined; // e.g. a threaded build's shared memory
     KERNELS.forEach((kernelName, kind) => tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc(native, kind) }));
     registered = true;
   }
