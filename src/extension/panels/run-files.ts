@@ -5,7 +5,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { EvalColumns, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
 
-import { METRICS_FILE, parseRunRecord, RUN_FILE } from '../../train/run-files';
+import { METRICS_FILE, parseRunRecord, readRunRecord, RUN_FILE } from '../../train/run-files';
+import type { RunRecord } from '../../train/types';
 
 export { METRICS_FILE, RUN_FILE };
 
@@ -63,7 +64,10 @@ export function parseMetricsJsonl(text: string): { train: TrainColumns; eval: Ev
 /** run.json text → RunInfo (through the trainer's own run.json parser); undefined when it is not a run record. */
 export function parseRunJson(text: string, runDir: string): RunInfo | undefined {
   const r = parseRunRecord(text, runDir);
-  if (!r) return undefined;
+  return r && toRunInfo(r, runDir);
+}
+
+function toRunInfo(r: RunRecord, runDir: string): RunInfo {
   return {
     runDir,
     runId: r.runId,
@@ -80,11 +84,8 @@ export function parseRunJson(text: string, runDir: string): RunInfo | undefined 
 }
 
 export function readRunInfo(runDir: string): RunInfo | undefined {
-  try {
-    return parseRunJson(readFileSync(path.join(runDir, RUN_FILE), 'utf8'), runDir);
-  } catch {
-    return undefined;
-  }
+  const r = readRunRecord(runDir);
+  return r && toRunInfo(r, runDir);
 }
 
 export function readRunSeries(runDir: string): RunSeries | undefined {
