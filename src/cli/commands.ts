@@ -13,7 +13,8 @@ import { selectBackend, tfjsVersion } from '../train/backend';
 import { validateConfig } from '../config/load';
 import type { TrainRow } from '../train/types';
 import { backendFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from './main';
-import { fmtDuration, fmtInt, fmtPct, formatPlan, progressBar } from './format';
+import { fmtDuration, formatPlan, progressBar } from './format';
+import { count, percent } from '../format/numbers';
 import { sweepCommand } from '../sweep/command';
 import { compressCommand, evalRpgzCommand } from '../compress/command';
 import { exportCommand } from '../export/command';
@@ -44,7 +45,7 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
   let totalSteps = 0;
   let lastEval = '';
   const render = (r: TrainRow) => {
-    const text = `epoch ${r.epoch.toFixed(2)} ${progressBar(r.progress)} ${fmtPct(r.progress, 0)} step ${r.step}/${totalSteps} loss ${r.loss.toFixed(4)} acc ${fmtPct(r.acc)} ${fmtInt(r.samplesPerSec)} samples/s ETA ${fmtDuration(r.etaSeconds)}${lastEval}`;
+    const text = `epoch ${r.epoch.toFixed(2)} ${progressBar(r.progress)} ${percent(r.progress, 0)} step ${r.step}/${totalSteps} loss ${r.loss.toFixed(4)} acc ${percent(r.acc)} ${count(r.samplesPerSec)} samples/s ETA ${fmtDuration(r.etaSeconds)}${lastEval}`;
     if (tty) process.stdout.write(`\r${text}\x1b[K`);
     else if (Date.now() - lastLine > 10_000 || r.step === totalSteps) {
       out(text);
@@ -58,20 +59,20 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
         onStart: (s) => {
           totalSteps = s.totalSteps;
           const sm = s.summary;
-          out(`${s.resumed ? 'resuming' : 'training'} ${sm.arch}: ${fmtInt(sm.totalParams)} parameters, DoF ${fmtInt(sm.dof)} (ring ${fmtInt(sm.ringSize)} + free ${fmtInt(sm.freeParams)}), ${sm.compression.toFixed(1)}× compression`);
+          out(`${s.resumed ? 'resuming' : 'training'} ${sm.arch}: ${count(sm.totalParams)} parameters, DoF ${count(sm.dof)} (ring ${count(sm.ringSize)} + free ${count(sm.freeParams)}), ${sm.compression.toFixed(1)}× compression`);
           out(`backend ${s.backend}; ${s.totalSteps} steps (${s.stepsPerEpoch}/epoch)${s.resumed ? ` from step ${s.startStep}` : ''}; run folder ${s.runDir}`);
         },
         onTrainRow: render,
         onEval: (e) => {
-          lastEval = ` | test ${fmtPct(e.acc)}`;
+          lastEval = ` | test ${percent(e.acc)}`;
           if (tty) process.stdout.write('\n');
-          out(`  eval at epoch ${e.epoch.toFixed(2)}: test loss ${e.loss.toFixed(4)}, test accuracy ${fmtPct(e.acc, 2)}`);
+          out(`  eval at epoch ${e.epoch.toFixed(2)}: test loss ${e.loss.toFixed(4)}, test accuracy ${percent(e.acc, 2)}`);
         },
         onLog: (m) => process.stderr.write(`${m}\n`),
       },
     );
     if (tty) process.stdout.write('\n');
-    out(`${result.status} after ${result.steps} steps in ${fmtDuration(result.durationSec)}; best ${fmtPct(result.bestAcc, 2)}; checkpoint ${result.checkpoint}`);
+    out(`${result.status} after ${result.steps} steps in ${fmtDuration(result.durationSec)}; best ${percent(result.bestAcc, 2)}; checkpoint ${result.checkpoint}`);
     out(`test accuracy: ${(result.finalAcc * 100).toFixed(1)}%`);
     return 0;
   } finally {

@@ -1,9 +1,7 @@
 // Plain-text rendering for the CLI: tables, numbers, durations, a progress bar.
 import type { DofSummary } from '../rpg/dof';
+import { count, percent } from '../format/numbers';
 
-import { count as fmtInt, percent as fmtPct } from '../format/numbers';
-
-export { fmtInt, fmtPct };
 
 export function fmtDuration(sec: number): string {
   if (!Number.isFinite(sec) || sec < 0) return '--';
@@ -31,20 +29,20 @@ export function formatPlan(s: DofSummary, mode: string, seed: number, hash: stri
     r.name,
     r.kind,
     r.shape.join('×'),
-    fmtInt(r.params),
+    count(r.params),
     r.generated ? 'ring' : 'free',
-    r.offset !== undefined ? fmtInt(r.offset) : '',
+    r.offset !== undefined ? count(r.offset) : '',
     r.reuse !== undefined ? r.reuse.toFixed(2) : '',
-    r.distinctEntries !== undefined ? fmtInt(r.distinctEntries) : '',
+    r.distinctEntries !== undefined ? count(r.distinctEntries) : '',
     r.scale !== undefined ? r.scale.toFixed(3) : '',
   ]);
   const totals = [
     `architecture       ${s.arch}`,
-    `total parameters   ${fmtInt(s.totalParams)}   (the equivalent plain model)`,
-    `generated          ${fmtInt(s.generatedParams)}`,
-    `free               ${fmtInt(s.freeParams)}`,
-    `ring size M        ${fmtInt(s.ringSize)}   (${fmtPct(s.ringFraction, 2)} of generated)`,
-    `DoF = ring + free  ${fmtInt(s.dof)}   (${fmtPct(s.dofFraction, 2)} of total)`,
+    `total parameters   ${count(s.totalParams)}   (the equivalent plain model)`,
+    `generated          ${count(s.generatedParams)}`,
+    `free               ${count(s.freeParams)}`,
+    `ring size M        ${count(s.ringSize)}   (${percent(s.ringFraction, 2)} of generated)`,
+    `DoF = ring + free  ${count(s.dof)}   (${percent(s.dofFraction, 2)} of total)`,
     `compression        ${s.compression.toFixed(2)}×`,
     `reuse N/M          ${s.reuse ? s.reuse.toFixed(2) : '—'}`,
     `sampling           ${mode}, seed ${seed}${hash ? `, plan ${hash}` : ''}`,

@@ -1,6 +1,6 @@
 // `rpg compress RUN --prune 0.5 --bits 8 [--block 256] [--finetune 100]` and `rpg eval FILE.rpgz`.
 import { backendFlag, flagString, ParsedArgs, UsageError } from '../cli/main';
-import { fmtInt, fmtPct } from '../cli/format';
+import { count, percent } from '../format/numbers';
 import { evaluate } from '../train/session';
 import { compressRun, openRpgz } from './index';
 
@@ -34,10 +34,10 @@ export async function compressCommand(args: ParsedArgs): Promise<number> {
     runDir: run, prune, bits, ...(block ? { block } : {}), finetune, ...(lr ? { finetuneLr: lr } : {}), freeBits, ...(outFile ? { out: outFile } : {}), ...(backend ? { backend } : {}),
     onLog: (m) => out(m),
   });
-  out(`pruned ${fmtInt(r.ringSize - r.kept)} of ${fmtInt(r.ringSize)} ring entries (${fmtPct(1 - r.kept / r.ringSize)}), ${r.bits}-bit codes, ${r.block === r.ringSize ? 'one scale for the ring' : `one scale per ${fmtInt(r.block)} entries`}; max quantization error ${r.maxQuantError.toExponential(2)}`);
-  out(`test accuracy: before ${fmtPct(r.before.acc, 2)} → pruned ${fmtPct(r.pruned.acc, 2)} → compressed ${fmtPct(r.after.acc, 2)}`);
+  out(`pruned ${count(r.ringSize - r.kept)} of ${count(r.ringSize)} ring entries (${percent(1 - r.kept / r.ringSize)}), ${r.bits}-bit codes, ${r.block === r.ringSize ? 'one scale for the ring' : `one scale per ${count(r.block)} entries`}; max quantization error ${r.maxQuantError.toExponential(2)}`);
+  out(`test accuracy: before ${percent(r.before.acc, 2)} → pruned ${percent(r.pruned.acc, 2)} → compressed ${percent(r.after.acc, 2)}`);
   out(`file ${r.file}: ${fmtBytes(r.sizes.total)} (header+checksum ${fmtBytes(r.sizes.header)}, mask ${fmtBytes(r.sizes.mask)}, scales ${fmtBytes(r.sizes.scales)}, codes ${fmtBytes(r.sizes.codes)}, free ${fmtBytes(r.sizes.free)})`);
-  out(`information carried (bits·kept/8 + free): ${fmtBytes(r.infoBytes)}; float32 ring + free: ${fmtBytes(r.float32Bytes)} (${(r.float32Bytes / r.sizes.total).toFixed(1)}× larger); plain model float32 weights (${fmtInt(r.totalParams)} params): ${fmtBytes(r.plainBytes)} (${(r.plainBytes / r.sizes.total).toFixed(1)}× larger)`);
+  out(`information carried (bits·kept/8 + free): ${fmtBytes(r.infoBytes)}; float32 ring + free: ${fmtBytes(r.float32Bytes)} (${(r.float32Bytes / r.sizes.total).toFixed(1)}× larger); plain model float32 weights (${count(r.totalParams)} params): ${fmtBytes(r.plainBytes)} (${(r.plainBytes / r.sizes.total).toFixed(1)}× larger)`);
   out(`compressed test accuracy: ${(r.after.acc * 100).toFixed(2)}%`);
   return 0;
 }
@@ -48,7 +48,7 @@ export async function evalRpgzCommand(args: ParsedArgs): Promise<number> {
   const { session, artifact } = await openRpgz(file, backendFlag(args));
   try {
     const r = evaluate(session.net, session.dataset, 'test');
-    out(`${session.config.name}: compressed ring ${fmtInt(artifact.ringSize)} entries, ${artifact.bits}-bit, ${fmtPct(1 - artifact.mask.reduce((s, v) => s + v, 0) / artifact.ringSize)} pruned; backend ${session.backend.name}, ${session.dataset.test.count} test examples`);
+    out(`${session.config.name}: compressed ring ${count(artifact.ringSize)} entries, ${artifact.bits}-bit, ${percent(1 - artifact.mask.reduce((s, v) => s + v, 0) / artifact.ringSize)} pruned; backend ${session.backend.name}, ${session.dataset.test.count} test examples`);
     out(`test loss: ${r.loss.toFixed(4)}`);
     out(`test accuracy: ${(r.acc * 100).toFixed(2)}%`);
   } finally {

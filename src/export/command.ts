@@ -1,7 +1,7 @@
 // `rpg export RUN|FILE.rpgz [--format tfjs|rpgz|onnx] [--out DIR|FILE]`.
 import * as path from 'node:path';
 import { backendFlag, flagString, ParsedArgs, UsageError } from '../cli/main';
-import { fmtInt } from '../cli/format';
+import { count } from '../format/numbers';
 import { compressCommand, fmtBytes } from '../compress/command';
 import { exportTfjs } from './index';
 import { TrainError } from '../train/types';
@@ -22,7 +22,7 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
   const base = source.replace(/[\\/]+$/, '');
   const dir = path.resolve(flagString(args, 'out') ?? (base.endsWith('.rpgz') ? base.replace(/\.rpgz$/, '-tfjs') : path.join(base, 'tfjs')));
   const r = await exportTfjs(source, dir, backendFlag(args));
-  out(`exported ${r.arch} (${fmtInt(r.params)} parameters) as a TensorFlow.js Layers model: ${r.modelJson} + weights.bin (${fmtBytes(r.bytes)}), rpg-export.json (preprocessing, classes)`);
+  out(`exported ${r.arch} (${count(r.params)} parameters) as a TensorFlow.js Layers model: ${r.modelJson} + weights.bin (${fmtBytes(r.bytes)}), rpg-export.json (preprocessing, classes)`);
   out(`check on ${r.batch} test images after save → load: max |Δlogit| ${r.maxAbsDiff.toExponential(2)} (relative ${r.relDiff.toExponential(2)}), same prediction on ${(r.argmaxAgreement * 100).toFixed(1)}%`);
   if (r.argmaxAgreement < 1 || r.relDiff > 1e-4) {
     process.stderr.write('rpg: warning: the exported model does not reproduce this model\'s predictions within 1e-4\n');

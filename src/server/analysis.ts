@@ -5,7 +5,8 @@ import type { Node } from 'jsonc-parser';
 import type { RpgConfig } from '../config/schema';
 import type { ResolvedExperiment } from '../config/resolve';
 import type { DatasetInfo } from '../data/types';
-import { Finding, fmt } from './findings';
+import { Finding } from './findings';
+import { count } from '../format/numbers';
 import { firstTooDeepOffset, MAX_NESTING_DEPTH, parseJson } from './json-tree';
 import { schemaFindings, Section, syntaxFindings, validate } from './schema-diagnostics';
 import { DescribeDataset, semanticFindings } from './semantic-diagnostics';
@@ -51,7 +52,7 @@ export function analyze(text: string, env: AnalysisEnv): Analysis {
 function analyzeUnguarded(text: string, env: AnalysisEnv): Analysis {
   // UTF-16 length is a cheap lower bound of the byte size, which is what a user means by "size".
   if (text.length > env.maxFileBytes) {
-    const message = `This file is ${fmt(text.length / 1024)} KB, above the ${fmt(env.maxFileBytes / 1024)} KB limit: RPG Studio skips its analysis (setting rpg.languageServer.maxFileSizeKb)`;
+    const message = `This file is ${count(text.length / 1024)} KB, above the ${count(env.maxFileBytes / 1024)} KB limit: RPG Studio skips its analysis (setting rpg.languageServer.maxFileSizeKb)`;
     return { ...EMPTY, text, skipped: 'too-large', findings: [{ code: 'rpg-too-large', severity: 'information', message, span: { offset: 0, length: 0 } }] };
   }
   const deep = firstTooDeepOffset(text);

@@ -51,4 +51,3 @@ export interface Finding {
   readonly fixes?: readonly QuickFix[];
 }
 
-export { count as fmt, percent, ratio } from '../format/numbers';

@@ -10,7 +10,8 @@ import { DatasetError } from '../data/types';
 import type { ModelInput } from '../models/architectures';
 import { ShapeError } from '../models/shapes';
 import { PlanError, resolveRingSize } from '../rpg/plan';
-import { Finding, fmt, percent, QuickFix, ratio } from './findings';
+import { Finding, QuickFix } from './findings';
+import { count, percent, ratio } from '../format/numbers';
 import type { JsonPath } from './json-tree';
 import type { Section } from './schema-diagnostics';
 import { predictAccuracy, SweepLookup } from './sweep-index';
@@ -103,7 +104,7 @@ export function numClassesFindings(config: RpgConfig, info: DatasetInfo): Findin
     severity: 'error',
     path: ['model', 'numClasses'],
     target: 'value',
-    message: `model.numClasses is ${fmt(n)} but ${dataset} has ${fmt(info.numClasses)} classes`,
+    message: `model.numClasses is ${count(n)} but ${dataset} has ${count(info.numClasses)} classes`,
     fixes: [{ title: `Fix numClasses to ${info.numClasses} for ${dataset}`, newText: String(info.numClasses) }],
   }];
 }
@@ -154,8 +155,8 @@ function planErrorOutcome(config: RpgConfig, input: ModelInput, err: PlanError):
     return { findings: [{ code: 'rpg-dof-invalid', severity: 'error', path: DOF, target: 'value', message: err.message }], ...(fallback ? { fallback } : {}) };
   }
   const fixes: QuickFix[] = [
-    { title: `Set DoF to the generated parameter count (${fmt(n)})`, newText: String(n) },
-    ...DOF_PERCENT_FIXES.map((p) => ({ title: `Set DoF to ${p} of parameters (${fmt(resolveRingSize(p, n))})`, newText: JSON.stringify(p) })),
+    { title: `Set DoF to the generated parameter count (${count(n)})`, newText: String(n) },
+    ...DOF_PERCENT_FIXES.map((p) => ({ title: `Set DoF to ${p} of parameters (${count(resolveRingSize(p, n))})`, newText: JSON.stringify(p) })),
   ];
   return { findings: [{ code: 'rpg-dof-too-large', severity: 'error', path: DOF, target: 'value', message: err.message, fixes }], ...(fallback ? { fallback } : {}) };
 }
@@ -185,15 +186,15 @@ export function dofFindings(resolved: ResolvedExperiment): Finding[] {
   if (!resolved.plan) return [];
   const findings: Finding[] = [];
   const dof = config.rpg.dof;
-  const asWritten = typeof dof === 'string' ? `"${dof.trim()}"` : fmt(dof);
+  const asWritten = typeof dof === 'string' ? `"${dof.trim()}"` : count(dof);
   findings.push({
     code: 'rpg-dof-resolved',
     severity: 'information',
     path: DOF,
     target: 'value',
     message:
-      `rpg.dof ${asWritten} = a ring of ${fmt(summary.ringSize)} entries for ${fmt(summary.generatedParams)} generated weights ` +
-      `(${percent(summary.ringFraction, 2)}, reuse ${ratio(summary.reuse)}); DoF ${fmt(summary.dof)} of ${fmt(summary.totalParams)} parameters ` +
+      `rpg.dof ${asWritten} = a ring of ${count(summary.ringSize)} entries for ${count(summary.generatedParams)} generated weights ` +
+      `(${percent(summary.ringFraction, 2)}, reuse ${ratio(summary.reuse)}); DoF ${count(summary.dof)} of ${count(summary.totalParams)} parameters ` +
       `(compression ${ratio(summary.compression)})`,
   });
 
@@ -201,9 +202,9 @@ export function dofFindings(resolved: ResolvedExperiment): Finding[] {
   const tooMuchReuse = summary.reuse > config.rpg.minReuseWarning;
   if (starved.length || tooMuchReuse) {
     const reasons: string[] = [];
-    if (tooMuchReuse) reasons.push(`each ring entry feeds ${ratio(summary.reuse)} weights on average (N/M = ${fmt(summary.generatedParams)}/${fmt(summary.ringSize)}, above rpg.minReuseWarning ${fmt(config.rpg.minReuseWarning)})`);
+    if (tooMuchReuse) reasons.push(`each ring entry feeds ${ratio(summary.reuse)} weights on average (N/M = ${count(summary.generatedParams)}/${count(summary.ringSize)}, above rpg.minReuseWarning ${count(config.rpg.minReuseWarning)})`);
     if (starved.length) {
-      const shown = starved.slice(0, 3).map((s) => `${s.layer}: ${fmt(s.distinct)} entries < ${s.fan} ${fmt(s.fanSize)}`).join(', ');
+      const shown = starved.slice(0, 3).map((s) => `${s.layer}: ${count(s.distinct)} entries < ${s.fan} ${count(s.fanSize)}`).join(', ');
       const more = starved.length > 3 ? ` and ${starved.length - 3} more` : '';
       reasons.push(`${starved.length} layer${starved.length > 1 ? 's' : ''} read fewer distinct ring entries than their fan-in/fan-out (${shown}${more})`);
     }
@@ -214,7 +215,7 @@ export function dofFindings(resolved: ResolvedExperiment): Finding[] {
       path: DOF,
       target: 'value',
       message: `rpg.dof: reuse factor ${ratio(summary.reuse)} is very high: ${reasons.join('; ')}`,
-      fixes: larger.map(({ p, m }) => ({ title: `Set DoF to ${p} of parameters (${fmt(m)})`, newText: JSON.stringify(p) })),
+      fixes: larger.map(({ p, m }) => ({ title: `Set DoF to ${p} of parameters (${count(m)})`, newText: JSON.stringify(p) })),
     });
   }
   return findings;
@@ -243,13 +244,13 @@ export function trainingRangeFindings(train: TrainConfig): Finding[] {
   if (train.batchSize < BATCH_RANGE[0] || train.batchSize > BATCH_RANGE[1]) {
     out.push({
       code: 'rpg-batch-range', severity: 'warning', path: ['train', 'batchSize'], target: 'value',
-      message: `train.batchSize ${fmt(train.batchSize)} is unusually ${train.batchSize > BATCH_RANGE[1] ? 'large' : 'small'} (expected ${BATCH_RANGE[0]} … ${BATCH_RANGE[1]})`,
+      message: `train.batchSize ${count(train.batchSize)} is unusually ${train.batchSize > BATCH_RANGE[1] ? 'large' : 'small'} (expected ${BATCH_RANGE[0]} … ${BATCH_RANGE[1]})`,
     });
   }
   if (train.epochs > MAX_SANE_EPOCHS) {
     out.push({
       code: 'rpg-epochs-range', severity: 'warning', path: ['train', 'epochs'], target: 'value',
-      message: `train.epochs ${fmt(train.epochs)} is more than ${fmt(MAX_SANE_EPOCHS)}: is this intended?`,
+      message: `train.epochs ${count(train.epochs)} is more than ${count(MAX_SANE_EPOCHS)}: is this intended?`,
     });
   }
   return out;
@@ -267,13 +268,13 @@ export function sweepFindings(resolved: ResolvedExperiment, sweeps: SweepLookup,
   if (!prediction) return [];
   const file = baseDir ? path.relative(baseDir, sweep.file) : sweep.file;
   const r2 = Number.isFinite(sweep.fit.r2) ? `, R² ${sweep.fit.r2.toFixed(2)}` : '';
-  const range = prediction.range ? `${fmt(prediction.range[0])}–${fmt(prediction.range[1])}` : 'none';
+  const range = prediction.range ? `${count(prediction.range[0])}–${count(prediction.range[1])}` : 'none';
   const extrapolated = prediction.extrapolated ? ` (extrapolated: the sweep measured ring sizes ${range})` : '';
   return [{
     code: 'rpg-sweep-prediction',
     severity: 'information',
     path: DOF,
     target: 'value',
-    message: `The ${config.model.arch}/${config.data.dataset} sweep (${file}${r2}) predicts ≈ ${percent(prediction.accuracy)} accuracy at ring size ${fmt(summary.ringSize)}${extrapolated}`,
+    message: `The ${config.model.arch}/${config.data.dataset} sweep (${file}${r2}) predicts ≈ ${percent(prediction.accuracy)} accuracy at ring size ${count(summary.ringSize)}${extrapolated}`,
   }];
 }

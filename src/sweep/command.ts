@@ -1,7 +1,8 @@
 // `rpg sweep CONFIG --dof 100,300,1000 [--repeats N] [--baselines] [--target 0.95]`.
 import * as path from 'node:path';
 import { backendFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from '../cli/main';
-import { fmtDuration, fmtInt, fmtPct, table } from '../cli/format';
+import { fmtDuration, table } from '../cli/format';
+import { count, percent } from '../format/numbers';
 import { DEFAULT_DOFS, runSweep, SweepFile } from './index';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -26,15 +27,15 @@ function positiveNumber(args: ParsedArgs, name: string, fallback: number): numbe
 
 export function formatSweep(s: SweepFile): string {
   const rows = [
-    ...(s.reference ? [['plain', fmtInt(s.reference.params), fmtInt(s.reference.params), String(s.reference.seed), fmtPct(s.reference.bestAcc, 2), fmtPct(s.reference.finalAcc, 2), '100.0%', fmtDuration(s.reference.durationSec)]] : []),
+    ...(s.reference ? [['plain', count(s.reference.params), count(s.reference.params), String(s.reference.seed), percent(s.reference.bestAcc, 2), percent(s.reference.finalAcc, 2), '100.0%', fmtDuration(s.reference.durationSec)]] : []),
     ...s.points.map((p) => [
       p.kind === 'width' ? `width ×${p.width}` : p.kind,
-      p.kind === 'width' ? '—' : fmtInt(p.dof),
-      fmtInt(p.totalDof),
+      p.kind === 'width' ? '—' : count(p.dof),
+      count(p.totalDof),
       String(p.seed),
-      fmtPct(p.bestAcc, 2),
-      fmtPct(p.finalAcc, 2),
-      fmtPct(p.fractionOfReference, 1),
+      percent(p.bestAcc, 2),
+      percent(p.finalAcc, 2),
+      percent(p.fractionOfReference, 1),
       fmtDuration(p.durationSec),
     ]),
   ];
@@ -43,8 +44,8 @@ export function formatSweep(s: SweepFile): string {
   if (s.predict) {
     lines.push(
       s.predict.dof !== null
-        ? `${fmtPct(s.predict.target, 0)} of the plain model (${fmtPct(s.predict.targetAcc, 2)}) predicted at M ≈ ${fmtInt(s.predict.dof)}`
-        : `${fmtPct(s.predict.target, 0)} of the plain model (${fmtPct(s.predict.targetAcc, 2)}): no prediction (the fit's slope is not positive)`,
+        ? `${percent(s.predict.target, 0)} of the plain model (${percent(s.predict.targetAcc, 2)}) predicted at M ≈ ${count(s.predict.dof)}`
+        : `${percent(s.predict.target, 0)} of the plain model (${percent(s.predict.targetAcc, 2)}): no prediction (the fit's slope is not positive)`,
     );
   }
   return lines.join('\n');
@@ -76,7 +77,7 @@ export async function sweepCommand(args: ParsedArgs): Promise<number> {
       {
         onStart: (s) => out(`sweep of ${config.model.arch} on ${config.data.dataset}: ${s.total} runs of ${config.train.epochs} epoch(s); folder ${s.dir}`),
         onLog: (m) => out(m),
-        onPointDone: (_info, p) => out(`  → final test accuracy ${fmtPct(p.finalAcc, 2)} (best ${fmtPct(p.bestAcc, 2)}) in ${fmtDuration(p.durationSec)}`),
+        onPointDone: (_info, p) => out(`  → final test accuracy ${percent(p.finalAcc, 2)} (best ${percent(p.bestAcc, 2)}) in ${fmtDuration(p.durationSec)}`),
       },
     );
     out('');

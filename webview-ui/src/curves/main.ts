@@ -6,7 +6,8 @@ import '../shared/base.css';
 import './curves.css';
 import type uPlot from 'uplot';
 import type { CurvesToHost, CurvesToWebview, CurvesViewState, EvalColumns, RunInfo, TrainColumns, XAxis } from '../../../src/webview-contract';
-import { clear, grouped, h, percent } from '../shared/dom';
+import { clear, h } from '../shared/dom';
+import { count, percent } from '../../../src/format/numbers';
 import { onThemeChange, palette } from '../shared/theme';
 import { connect, onHostMessage } from '../shared/vscode-api';
 import { ChartSpec, composePng, createChart, SeriesSpec, XSync } from './charts';
@@ -308,7 +309,7 @@ function renderLegend(): void {
     const d = data.get(r.runDir);
     const b = h('button', { class: 'legend-item', 'aria-pressed': String(!hidden), title: `${hidden ? 'Show' : 'Hide'} ${r.name} (${r.runDir})`, 'data-run': r.runDir },
       h('span', { class: 'swatch', 'aria-hidden': 'true' }), runLabel(r),
-      h('span', { class: 'muted' }, ` · ${d ? grouped(d.train.step.length) : '…'} pts${r.status === 'running' ? ' · live' : ''}`));
+      h('span', { class: 'muted' }, ` · ${d ? count(d.train.step.length) : '…'} pts${r.status === 'running' ? ' · live' : ''}`));
     b.querySelector<HTMLElement>('.swatch')!.style.background = colorOf(r.runDir);
     b.addEventListener('click', () => {
       const set = new Set(state.hidden);
@@ -325,7 +326,7 @@ function setStatus(): void {
   const el = document.getElementById('status');
   if (!el) return;
   const n = pointCount();
-  el.textContent = `${visibleRuns().length} run(s), ${grouped(n)} points. Drag to zoom, wheel to zoom, shift+wheel to pan, double-click to reset.${statusText ? ` ${statusText}` : ''}`;
+  el.textContent = `${visibleRuns().length} run(s), ${count(n)} points. Drag to zoom, wheel to zoom, shift+wheel to pan, double-click to reset.${statusText ? ` ${statusText}` : ''}`;
 }
 
 function dofView(host: HTMLElement): void {
@@ -366,7 +367,7 @@ function dofView(host: HTMLElement): void {
   chartsKey = 'dof';
   host.append(h('table', { class: 'dof-table', 'aria-label': 'Runs in the DoF view' },
     h('thead', {}, h('tr', {}, h('th', {}, 'Run'), h('th', { class: 'num' }, 'DoF'), h('th', { class: 'num' }, 'Best acc'), h('th', { class: 'num' }, 'Fit'))),
-    h('tbody', {}, ...points.map((p) => h('tr', {}, h('td', {}, p.label), h('td', { class: 'num' }, grouped(p.dof)), h('td', { class: 'num' }, percent(p.acc, 2)),
+    h('tbody', {}, ...points.map((p) => h('tr', {}, h('td', {}, p.label), h('td', { class: 'num' }, count(p.dof)), h('td', { class: 'num' }, percent(p.acc, 2)),
       h('td', { class: 'num' }, fit ? percent(fit.a + fit.b * Math.log(p.dof), 2) : '—'))))));
 }
 

@@ -5,7 +5,8 @@ import '../shared/base.css';
 import './mapping.css';
 import type { LayerWeightsResult, PlanLayer, PlanResult } from '../../../src/protocol';
 import type { MappingToHost, MappingToWebview, MappingViewState } from '../../../src/webview-contract';
-import { clear, grouped, h, percent, rovingFocus, svg } from '../shared/dom';
+import { clear, h, rovingFocus, svg } from '../shared/dom';
+import { count, percent } from '../../../src/format/numbers';
 import { isHighContrast, onThemeChange, palette, rgbVar } from '../shared/theme';
 import { connect, onHostMessage } from '../shared/vscode-api';
 import { annulusPath, layoutRing, ringCoverage, RingLayout } from './layout';
@@ -45,14 +46,14 @@ function requestWeights(layer: string): void {
 }
 
 function fmt(v: number, digits = 3): string {
-  return Math.abs(v) >= 1000 ? grouped(Math.round(v)) : Number(v.toPrecision(digits)).toString();
+  return Math.abs(v) >= 1000 ? count(Math.round(v)) : Number(v.toPrecision(digits)).toString();
 }
 
 function layerFacts(l: PlanLayer, ringSize: number): [string, string][] {
   const w = weights.get(l.name);
   return [
     ['shape', l.shape.join(' × ')],
-    ['params', grouped(l.params)],
+    ['params', count(l.params)],
     ['share of ring', ringSize ? percent(Math.min(1, l.distinctEntries / ringSize)) : '—'],
     ['reuse', `×${fmt(l.reuse)}${l.fullWraps ? ` (${l.fullWraps} full wrap${l.fullWraps > 1 ? 's' : ''})` : ''}`],
     ['scale', fmt(l.scale)],
@@ -144,11 +145,11 @@ function ringFigure(p: PlanResult, layout: RingLayout, colors: string[]): HTMLEl
     tracks.append(g);
   }
   root.append(tracks);
-  const centre = svg('text', { x: cx, y: cy - 8, class: 'centre', 'text-anchor': 'middle' }, `M = ${grouped(p.ringSize)}`);
+  const centre = svg('text', { x: cx, y: cy - 8, class: 'centre', 'text-anchor': 'middle' }, `M = ${count(p.ringSize)}`);
   const reuse = p.ringSize ? p.summary.generatedParams / p.ringSize : 0;
   const centre2 = svg('text', { x: cx, y: cy + 12, class: 'centre muted', 'text-anchor': 'middle' }, `reuse ×${fmt(reuse)}`);
   root.append(centre, centre2);
-  const label = `Ring of ${grouped(p.ringSize)} entries feeding ${p.layers.length} generated layers (${grouped(p.summary.generatedParams)} weights, reuse ${fmt(reuse)}). ` +
+  const label = `Ring of ${count(p.ringSize)} entries feeding ${p.layers.length} generated layers (${count(p.summary.generatedParams)} weights, reuse ${fmt(reuse)}). ` +
     `Tracks from the outside in, in fetch order. The layer list beside it has the same information.`;
   return h('figure', { class: 'ring-figure', role: 'img', 'aria-label': label }, root, layout.packed ? h('figcaption', { class: 'muted' }, `${p.layers.length} layers packed into ${layout.trackCount} tracks`) : undefined);
 }
@@ -160,7 +161,7 @@ function layerList(p: PlanResult, colors: string[]): HTMLElement {
       h('td', {}, h('span', { class: `swatch swatch-${i}`, 'aria-hidden': 'true' }),
         h('button', { class: 'link layer-button', 'data-layer': l.name, tabindex: i === 0 ? 0 : -1, title: 'Select and reveal in the config', 'aria-describedby': 'layer-tip' }, l.name)),
       h('td', { class: 'num' }, l.shape.join('×')),
-      h('td', { class: 'num' }, grouped(l.params)),
+      h('td', { class: 'num' }, count(l.params)),
       h('td', { class: 'num' }, `×${fmt(l.reuse)}`),
       h('td', { class: 'num' }, p.ringSize ? percent(Math.min(1, l.distinctEntries / p.ringSize), 0) : '—'),
     ),
@@ -190,10 +191,10 @@ function layerList(p: PlanResult, colors: string[]): HTMLElement {
   }
   const freeParams = p.free.reduce((s, f) => s + f.params, 0);
   const free = h('details', { class: 'free' },
-    h('summary', {}, `Free parameters: ${p.free.length} tensors, ${grouped(freeParams)} values (trained directly, not from the ring)`),
+    h('summary', {}, `Free parameters: ${p.free.length} tensors, ${count(freeParams)} values (trained directly, not from the ring)`),
     h('table', { 'aria-label': 'Free parameters' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Parameter'), h('th', {}, 'Kind'), h('th', { class: 'num' }, 'Shape'), h('th', { class: 'num' }, 'Params'))),
-      h('tbody', {}, ...p.free.map((f) => h('tr', { class: 'free-row' }, h('td', {}, f.name), h('td', {}, f.kind), h('td', { class: 'num' }, f.shape.join('×')), h('td', { class: 'num' }, grouped(f.params)))))));
+      h('tbody', {}, ...p.free.map((f) => h('tr', { class: 'free-row' }, h('td', {}, f.name), h('td', {}, f.kind), h('td', { class: 'num' }, f.shape.join('×')), h('td', { class: 'num' }, count(f.params)))))));
   const section = h('section', { class: 'layer-list', 'aria-label': 'Layers' }, h('h2', {}, `Generated layers (${p.layers.length})`), table, free);
   rovingFocus(table, '.layer-button');
   return section;
@@ -245,14 +246,14 @@ function histogram(w: LayerWeightsResult): HTMLElement {
   const height = 120;
   const bars = histogramBars(w.histogram.edges, w.histogram.counts, width, height);
   const root = svg('svg', { viewBox: `0 0 ${width} ${height + 16}`, width, height: height + 16, class: 'histogram', 'aria-hidden': 'true' });
-  for (const b of bars) root.append(svg('rect', { x: b.x, y: b.y, width: b.width, height: Math.max(0, b.height), class: b.to <= 0 ? 'neg' : 'pos' }, svg('title', {}, `${fmt(b.from)} … ${fmt(b.to)}: ${grouped(b.count)}`)));
+  for (const b of bars) root.append(svg('rect', { x: b.x, y: b.y, width: b.width, height: Math.max(0, b.height), class: b.to <= 0 ? 'neg' : 'pos' }, svg('title', {}, `${fmt(b.from)} … ${fmt(b.to)}: ${count(b.count)}`)));
   const lo = w.histogram.edges[0] ?? 0;
   const hi = w.histogram.edges[w.histogram.edges.length - 1] ?? 0;
   root.append(svg('text', { x: 0, y: height + 13, class: 'tick' }, fmt(lo)), svg('text', { x: width, y: height + 13, class: 'tick', 'text-anchor': 'end' }, fmt(hi)));
   if (lo < 0 && hi > 0) root.append(svg('line', { x1: (-lo / (hi - lo)) * width, x2: (-lo / (hi - lo)) * width, y1: 0, y2: height, class: 'zero' }));
   const total = w.histogram.counts.reduce((s, c) => s + c, 0);
-  return h('figure', { class: 'histogram-figure', role: 'img', 'aria-label': `Histogram of ${grouped(total)} weights of ${w.layer} from ${fmt(lo)} to ${fmt(hi)}, ${percent(w.signBalance)} positive` },
-    root, h('figcaption', { class: 'muted' }, `${grouped(total)} weights · ${percent(w.signBalance)} positive`));
+  return h('figure', { class: 'histogram-figure', role: 'img', 'aria-label': `Histogram of ${count(total)} weights of ${w.layer} from ${fmt(lo)} to ${fmt(hi)}, ${percent(w.signBalance)} positive` },
+    root, h('figcaption', { class: 'muted' }, `${count(total)} weights · ${percent(w.signBalance)} positive`));
 }
 
 // ── page ────────────────────────────────────────────────────────────────────────────────────
@@ -265,7 +266,7 @@ function render(): void {
   const s = p.summary;
   const toolbar = h('header', { class: 'toolbar' },
     h('div', { class: 'title' }, h('h1', {}, `${p.name}`),
-      h('span', { class: 'muted' }, `${s.arch} · ${p.mode} · ring M = ${grouped(p.ringSize)} · ${grouped(s.generatedParams)} generated · DoF ${grouped(s.dof)} (${percent(s.dofFraction)}) · compression ×${fmt(s.compression)}`)),
+      h('span', { class: 'muted' }, `${s.arch} · ${p.mode} · ring M = ${count(p.ringSize)} · ${count(s.generatedParams)} generated · DoF ${count(s.dof)} (${percent(s.dofFraction)}) · compression ×${fmt(s.compression)}`)),
     h('button', { class: 'secondary', id: 'refresh', title: 'Re-plan from the config (unsaved edits count)' }, 'Refresh'));
   toolbar.querySelector('#refresh')!.addEventListener('click', () => api.postMessage({ type: 'refresh' }));
   app.append(toolbar);

@@ -29,7 +29,6 @@ export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
 
-export { count as grouped, percent } from '../../../src/format/numbers';
 
 /** Arrow/Home/End keys move focus among `items` (a roving tabindex list). */
 export function rovingFocus(container: HTMLElement, selector: string): void {
