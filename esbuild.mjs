@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 // tfjs stays external in Node bundles: its wasm backend loads .wasm files next to its own JS.
-const nodeExternal = ['vscode', '@tensorflow/*'];
+// webgpu (Dawn) too: an ES module that finds its dawn.node through import.meta.url; the CJS
+// bundles load it with a dynamic import(), which esbuild leaves as is for an external package.
+const nodeExternal = ['vscode', '@tensorflow/*', 'webgpu'];
 // mainFields: prefer ESM builds; jsonc-parser's UMD main has requires esbuild cannot follow.
 const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external: nodeExternal, logLevel: 'warning', mainFields: ['module', 'main'] };
 
