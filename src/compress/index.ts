@@ -5,16 +5,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName, RpgConfig } from '../config/schema';
-import { validateConfig } from '../config/load';
-import { readCheckpoint } from '../train/checkpoint';
-import { readRunRecord } from '../train/run';
-import { evaluate, openSession, restoreTensors, Session } from '../train/session';
-import { trainLoop } from '../sweep/loop';
-import { applyMask, CompressError, countKept, magnitudeMask, quantize } from './quantize';
-import { artifactRing, decodeRpgz, EncodedSizes, encodeRpgz, RpgzArtifact } from './rpgz';
+import type { BackendName, RpgConfig } from '../core/config/schema';
+import { validateConfig } from '../core/config/load';
+import { readCheckpoint } from '../core/checkpoint/file';
+import { readRunRecord } from '../engines/tfjs/run';
+import { evaluate, openSession, restoreTensors, Session } from '../engines/tfjs/session';
+import { trainLoop } from '../engines/tfjs/loop';
+import { applyMask, CompressError, countKept, magnitudeMask, quantize } from '../core/compress/quantize';
+import { artifactRing, decodeRpgz, EncodedSizes, encodeRpgz, RpgzArtifact } from '../core/compress/rpgz';
 
-export { CompressError } from './quantize';
+export { CompressError } from '../core/compress/quantize';
 export const RPGZ_EXT = '.rpgz';
 
 export interface CompressOptions {

@@ -2,12 +2,12 @@
 // own forward pass on a test batch after a save → load round trip.
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../config/schema';
-import { validateConfig } from '../config/load';
-import { evalBatches } from '../data';
-import { readCheckpoint } from '../train/checkpoint';
-import { readRunRecord } from '../train/run';
-import { openSession, restoreTensors, Session } from '../train/session';
+import type { BackendName } from '../core/config/schema';
+import { validateConfig } from '../core/config/load';
+import { evalBatches } from '../core/data';
+import { readCheckpoint } from '../core/checkpoint/file';
+import { readRunRecord } from '../engines/tfjs/run';
+import { openSession, restoreTensors, Session } from '../engines/tfjs/session';
 import { openRpgz, RPGZ_EXT } from '../compress';
 import { buildLayersModel, loadSavedLayersModel, saveLayersModel, SavedLayersModel } from './tfjs-layers';
 import { fullWeights } from './weights';

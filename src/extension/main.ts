@@ -9,7 +9,7 @@ import { Ctx } from './ctx';
 import { State } from 'vscode-languageclient/node';
 import { startLanguageClient } from './language-client';
 import { postTrainingEvent, registerPanelSerializers } from './panels';
-import type { TrainerClient } from '../trainer/client';
+import type { TrainerClient } from '../protocol/client';
 import type { TrainerState, RunEvent } from './trainer';
 import type { ReportedFailure } from './training';
 import type { ExperimentsTree } from './views/experiments';

@@ -6,8 +6,8 @@
 import * as vscode from 'vscode';
 import type { ConfigRef, PlanResult, TrainerErrorData } from '../protocol';
 import { REQUEST_FAILED } from '../protocol';
-import { toResponseError } from '../trainer/errors';
-import { planFor } from '../trainer/planning';
+import { toResponseError } from '../protocol/errors';
+import { planFor } from '../core/experiment/planning';
 import type { Config } from './config';
 
 /**

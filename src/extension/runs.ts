@@ -6,9 +6,9 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import * as vscode from 'vscode';
-import { METRICS_FILE, readRunRecordAsync, RUN_CONFIG_FILE, RUN_FILE, runOwnerAlive } from '../train/run-files';
-import type { RunRecord, RunStatus } from '../train/types';
-import { CHECKPOINT_FILE } from '../train/checkpoint';
+import { METRICS_FILE, readRunRecordAsync, RUN_CONFIG_FILE, RUN_FILE, runOwnerAlive } from '../core/runs/record';
+import type { RunRecord, RunStatus } from '../core/runs/types';
+import { CHECKPOINT_FILE } from '../core/checkpoint/file';
 import type { Config } from './config';
 import type { RunEvent, TrainerService } from './trainer';
 

@@ -24,10 +24,10 @@ import {
   TrainStartResult,
   trainStopRequest,
 } from '../protocol';
-import { TrainerClient, TrainerExit } from '../trainer/client';
-import { writeFileAtomic } from '../train/checkpoint';
-import { parseRunRecord, RUN_FILE, runOwnerAlive } from '../train/run-files';
-import type { RunRecord } from '../train/types';
+import { TrainerClient, TrainerExit } from '../protocol/client';
+import { writeFileAtomic } from '../core/runs/atomic';
+import { parseRunRecord, RUN_FILE, runOwnerAlive } from '../core/runs/record';
+import type { RunRecord } from '../core/runs/types';
 import type { Config } from './config';
 
 /** Everything the trainer says about runs, as one discriminated union. */

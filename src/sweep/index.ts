@@ -9,25 +9,26 @@
 // accuracy (not the best over epochs, which would select on the test set).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { BackendName, RpgConfig } from '../config/schema';
-import { resolveExperiment } from '../config/resolve';
-import { describeDataset } from '../data';
-import { paramCount } from '../models/spec';
-import { isGenerated, PlanError } from '../rpg/plan';
-import { ShapeError } from '../models/shapes';
-import { writeFileAtomic } from '../train/checkpoint';
-import { newRunId, train } from '../train/run';
-import { openSession } from '../train/session';
-import { SubspaceNetwork } from '../train/subspace-generator';
-import { TrainError, TrainEvents } from '../train/types';
-import { fitLogLinear, predictDof } from './fit';
-import { trainLoop } from './loop';
-import { svgPlot, textPlot } from './plot';
+import type { BackendName, RpgConfig } from '../core/config/schema';
+import { resolveExperiment } from '../core/experiment/resolve';
+import { describeDataset } from '../core/data';
+import { paramCount } from '../core/models/spec';
+import { isGenerated, PlanError } from '../core/rpg/plan';
+import { ShapeError } from '../core/models/shapes';
+import { writeFileAtomic } from '../core/runs/atomic';
+import { newRunId, train } from '../engines/tfjs/run';
+import { openSession } from '../engines/tfjs/session';
+import { SubspaceNetwork } from '../engines/tfjs/subspace-generator';
+import { TrainEvents } from '../core/engine';
+import { TrainError } from '../core/errors';
+import { fitLogLinear, predictDof } from '../core/sweep/fit';
+import { trainLoop } from '../engines/tfjs/loop';
+import { svgPlot, textPlot } from '../core/sweep/plot';
 import { matchWidth } from './width';
 
-export { fitLogLinear, predictAcc, predictDof } from './fit';
-export type { LogFit } from './fit';
-export { textPlot, svgPlot } from './plot';
+export { fitLogLinear, predictAcc, predictDof } from '../core/sweep/fit';
+export type { LogFit } from '../core/sweep/fit';
+export { textPlot, svgPlot } from '../core/sweep/plot';
 
 export const SWEEP_FILE = 'sweep.json';
 export const SWEEP_SVG = 'sweep.svg';

@@ -4,8 +4,8 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ResponseError, type MessageConnection } from 'vscode-jsonrpc';
-import { validateConfig } from '../config/load';
-import { BACKENDS, BackendName } from '../config/schema';
+import { validateConfig } from '../core/config/load';
+import { BACKENDS, BackendName } from '../core/config/schema';
 import {
   initializeRequest,
   InitializeResult,
@@ -19,13 +19,13 @@ import {
   TrainStartResult,
   trainStopRequest,
 } from '../protocol';
-import { describeDataset } from '../data/index';
-import { BackendChoice, selectBackend, tfjsVersion } from '../train/backend';
-import { CHECKPOINT_FILE } from '../train/checkpoint';
-import { newRunId, readRunRecord, RUN_FILE } from '../train/run';
-import { resolveForData } from '../train/session';
-import { invalidParams, toResponseError } from './errors';
-import { layerWeightsFor, LoadedConfig, loadConfigRef, planFor } from './planning';
+import { describeDataset } from '../core/data/index';
+import { BackendChoice, selectBackend, tfjsVersion } from '../engines/tfjs/backend';
+import { CHECKPOINT_FILE } from '../core/checkpoint/file';
+import { newRunId, readRunRecord, RUN_FILE } from '../engines/tfjs/run';
+import { resolveForData } from '../engines/tfjs/session';
+import { invalidParams, toResponseError } from '../protocol/errors';
+import { layerWeightsFor, LoadedConfig, loadConfigRef, planFor } from '../core/experiment/planning';
 import type { RunQueue } from './runs';
 
 /** Shared with main.ts: once the process is shutting down, no run may start. */

@@ -12,8 +12,10 @@ import {
   trainProgressNotification,
   trainStartedNotification,
 } from '../protocol';
-import type { RunResult, TrainEvents, TrainOptions, TrainRow } from '../train/types';
-import { describeFailure, withoutUndefined } from './errors';
+import type { RunResult, TrainEvents, TrainOptions } from '../core/engine';
+import type { TrainRow } from '../core/train/rows';
+import { withoutUndefined } from '../protocol/errors';
+import { describeFailure } from '../core/errors';
 import * as log from './log';
 import { ProgressThrottle } from './progress-throttle';
 

@@ -1,7 +1,7 @@
 // The one contract between the extension's panel hosts and the webview apps: every message is
 // a member of a discriminated union by `type`, imported by both sides. The webview always
 // speaks first ("ready"); the host sends data only after it. Plain data only (JSON-clonable).
-import type { LayerWeightsResult, PlanResult } from '../protocol';
+import type { LayerWeightsResult, PlanResult } from '../core/experiment/types';
 
 export const MAPPING_VIEW_TYPE = 'rpgStudio.ringMapping';
 export const CURVES_VIEW_TYPE = 'rpgStudio.trainingCurves';

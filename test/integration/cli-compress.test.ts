@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensureBuilt } from '../helpers/build';
 import * as tf from '@tensorflow/tfjs-core';
-import { evalBatches } from '../../src/data';
+import { evalBatches } from '../../src/core/data';
 import { loadSavedLayersModel, openTrained } from '../../src/export';
 
 const root = path.resolve(__dirname, '../..');

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc';
-import { loadConfigFile, parseConfigText } from '../../src/config/load';
-import { resolveExperiment } from '../../src/config/resolve';
-import { DatasetError, describeDataset } from '../../src/data/index';
-import { nominalDatasetInfo } from '../../src/data/standard-shapes';
+import { loadConfigFile, parseConfigText } from '../../src/core/config/load';
+import { resolveExperiment } from '../../src/core/experiment/resolve';
+import { DatasetError, describeDataset } from '../../src/core/data/index';
+import { nominalDatasetInfo } from '../../src/core/data/standard-shapes';
 import { layerWeightsRequest, planRequest, REQUEST_FAILED, TrainerErrorData, trainStartRequest } from '../../src/protocol';
-import { generateWeights, initialRing, materializePlan } from '../../src/rpg/materialize';
+import { generateWeights, initialRing, materializePlan } from '../../src/core/rpg/materialize';
 import { initialize, killAll, REPO, removeDir, startTrainer, tempDir, tinyConfig, Trainer } from './trainer-harness';
 
 const EXAMPLES = path.join(REPO, 'examples');

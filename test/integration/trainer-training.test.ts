@@ -10,12 +10,12 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseConfigText } from '../../src/config/load';
-import { resolveExperiment } from '../../src/config/resolve';
+import { parseConfigText } from '../../src/core/config/load';
+import { resolveExperiment } from '../../src/core/experiment/resolve';
 import { layerWeightsRequest, planRequest, shutdownRequest, trainStartRequest, trainStopRequest } from '../../src/protocol';
-import { generateWeights, materializePlan } from '../../src/rpg/materialize';
-import { readCheckpoint } from '../../src/train/checkpoint';
-import { processAlive } from '../../src/train/run-files';
+import { generateWeights, materializePlan } from '../../src/core/rpg/materialize';
+import { readCheckpoint } from '../../src/core/checkpoint/file';
+import { processAlive } from '../../src/core/runs/record';
 import { ensureTrainerBuilt, initialize, killAll, readMetrics, removeDir, startTrainer, tempDir, tinyConfig, TRAINER_JS } from './trainer-harness';
 
 const STEPS = 30;

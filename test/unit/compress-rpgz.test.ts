@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { validateConfig } from '../../src/config/load';
-import { resolveExperiment } from '../../src/config/resolve';
-import { generateWeights, initialRing, materializePlan } from '../../src/rpg/materialize';
-import { Network } from '../../src/train/network';
-import { dequantize, magnitudeMask, quantize } from '../../src/compress/quantize';
-import { artifactRing, crc32, decodeRpgz, encodeRpgz, RpgzArtifact } from '../../src/compress/rpgz';
+import { validateConfig } from '../../src/core/config/load';
+import { resolveExperiment } from '../../src/core/experiment/resolve';
+import { generateWeights, initialRing, materializePlan } from '../../src/core/rpg/materialize';
+import { Network } from '../../src/engines/tfjs/network';
+import { dequantize, magnitudeMask, quantize } from '../../src/core/compress/quantize';
+import { artifactRing, crc32, decodeRpgz, encodeRpgz, RpgzArtifact } from '../../src/core/compress/rpgz';
 import { fullWeights } from '../../src/export/weights';
 import { useBackend } from '../helpers/tf';
 

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { LayerWeightsOutcome, LayerWeightsWorker, LayerWeightsWorkerOptions } from '../../src/extension/layer-weights/client';
 import type { LayerWeightsResult } from '../../src/protocol';
 import { REQUEST_FAILED } from '../../src/protocol';
-import { layerWeightsFor } from '../../src/trainer/planning';
+import { layerWeightsFor } from '../../src/core/experiment/planning';
 import { ensureBuilt } from '../helpers/build';
 
 const SCRIPT = ensureBuilt('layer-weights-worker');

@@ -8,15 +8,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { parseConfigText } from '../../src/config/load';
-import { resolveExperiment } from '../../src/config/resolve';
-import type { RpgConfig } from '../../src/config/schema';
-import { layerWeightsFor } from '../../src/trainer/planning';
-import { generateWeights, initialRing, materializeLayer, materializePlan } from '../../src/rpg/materialize';
-import type { RpgPlan } from '../../src/rpg/plan';
-import { Rng } from '../../src/rpg/prng';
-import { CHECKPOINT_FILE, CheckpointMeta, RING_TENSOR, writeCheckpoint } from '../../src/train/checkpoint';
-import { ringToView } from '../../src/train/checkpoint-ring';
+import { parseConfigText } from '../../src/core/config/load';
+import { resolveExperiment } from '../../src/core/experiment/resolve';
+import type { RpgConfig } from '../../src/core/config/schema';
+import { layerWeightsFor } from '../../src/core/experiment/planning';
+import { generateWeights, initialRing, materializeLayer, materializePlan } from '../../src/core/rpg/materialize';
+import type { RpgPlan } from '../../src/core/rpg/plan';
+import { Rng } from '../../src/core/rpg/prng';
+import { CHECKPOINT_FILE, CheckpointMeta, RING_TENSOR, writeCheckpoint } from '../../src/core/checkpoint/file';
+import { ringToView } from '../../src/core/checkpoint/ring';
 
 const MNIST = { height: 28, width: 28, channels: 1, numClasses: 10 };
 const REPO = path.resolve(__dirname, '../..');
@@ -244,11 +244,11 @@ test('the heatmap is a deterministic strided sample; the histogram covers every 
   assert.deepEqual(layerWeightsFor({ text, layer: 'fc1.kernel', maxValues: 500 }).values, sample.values);
 });
 
-test('an unknown layer and a plain model are request errors naming the field', () => {
+test('an unknown layer and a plain model are input errors naming the field', () => {
   const text = configText('ring');
-  assert.throws(() => layerWeightsFor({ text, layer: 'conv9' }), (e: Error & { data?: { field?: string } }) => e.data?.field === 'layer' && /conv1\.kernel/.test(e.message));
+  assert.throws(() => layerWeightsFor({ text, layer: 'conv9' }), (e: Error & { field?: string }) => e.field === 'layer' && /conv1\.kernel/.test(e.message));
   const plain = JSON.stringify({ name: 'p', model: { arch: 'lenet5' }, rpg: { enabled: false }, data: { dataset: 'mnist-embedded' } });
-  assert.throws(() => layerWeightsFor({ text: plain, layer: 'conv1.kernel' }), (e: Error & { data?: { field?: string } }) => e.data?.field === 'rpg.enabled');
+  assert.throws(() => layerWeightsFor({ text: plain, layer: 'conv1.kernel' }), (e: Error & { field?: string }) => e.field === 'rpg.enabled');
 });
 
 test('the extension and its layer weights worker compute layer weights without tfjs', async () => {
@@ -263,7 +263,7 @@ test('the extension and its layer weights worker compute layer weights without t
   assert.deepEqual(extension.external.filter((p) => p.startsWith('@tensorflow')), []);
   // The worker thread (dist/layer-weights-worker.js) loads neither tfjs nor vscode.
   const worker = await imports('src/extension/layer-weights/worker.ts');
-  assert.ok(worker.inputs.includes('src/rpg/layer-weights.ts') && worker.inputs.includes('src/train/checkpoint-ring.ts'), 'the worker bundles the computation');
+  assert.ok(worker.inputs.includes('src/core/rpg/layer-weights.ts') && worker.inputs.includes('src/core/checkpoint/ring.ts'), 'the worker bundles the computation');
   assert.deepEqual(worker.external.filter((p) => p === 'vscode' || p.startsWith('@tensorflow')), []);
   // The check can fail: the trainer does load tfjs.
   assert.ok((await imports('src/trainer/main.ts')).external.some((p) => p.startsWith('@tensorflow')));

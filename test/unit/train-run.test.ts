@@ -4,10 +4,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } fro
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { validateConfig } from '../../src/config/load';
-import { train } from '../../src/train/run';
-import { readCheckpoint, writeCheckpoint, CHECKPOINT_FILE } from '../../src/train/checkpoint';
-import { RunRecord, TrainError, TrainRow } from '../../src/train/types';
+import { validateConfig } from '../../src/core/config/load';
+import { train } from '../../src/engines/tfjs/run';
+import { readCheckpoint, writeCheckpoint, CHECKPOINT_FILE } from '../../src/core/checkpoint/file';
+import { RunRecord } from '../../src/core/runs/types';
+import { TrainError } from '../../src/core/errors';
+import { TrainRow } from '../../src/core/train/rows';
 import { useBackend } from '../helpers/tf';
 
 const tiny = (extra: Record<string, unknown> = {}) =>

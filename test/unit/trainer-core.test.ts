@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { ProgressThrottle } from '../../src/trainer/progress-throttle';
 import { RunQueue } from '../../src/trainer/runs';
-import { parseRunRecord, runOwnerAlive } from '../../src/train/run-files';
+import { parseRunRecord, runOwnerAlive } from '../../src/core/runs/record';
 
 describe('ProgressThrottle', () => {
   test('sends at most one row per interval, always the newest, and flush sends the last', async () => {

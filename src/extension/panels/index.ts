@@ -5,7 +5,8 @@ import type {
   ConfigRef, LayerWeightsParams, PlanResult, RunRef, TrainFailure,
 } from '../../protocol';
 import type { LayerWeightsOutcome } from '../layer-weights/client';
-import type { EvalRow, RunResult, RunStart, TrainRow } from '../../train/types';
+import type { RunResult, RunStart } from '../../core/engine';
+import type { EvalRow, TrainRow } from '../../core/train/rows';
 
 /**
  * Plans and layer weights, as the trainer's plan requests answer them, computed in the

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConfigRef, PlanResult } from '../../protocol';
-import { CHECKPOINT_FILE } from '../../train/checkpoint';
+import { CHECKPOINT_FILE } from '../../core/checkpoint/file';
 import { MAPPING_VIEW_TYPE, MappingToHost, MappingToWebview, MappingViewState } from '../../webview-contract';
 import type { PanelDeps } from './index';
 import { PanelHost } from './panel-host';

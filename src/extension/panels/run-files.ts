@@ -5,8 +5,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { EvalColumns, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
 
-import { METRICS_FILE, parseRunRecord, readRunRecord, RUN_FILE } from '../../train/run-files';
-import type { RunRecord } from '../../train/types';
+import { METRICS_FILE, parseRunRecord, readRunRecord, RUN_FILE } from '../../core/runs/record';
+import type { RunRecord } from '../../core/runs/types';
 
 export { METRICS_FILE, RUN_FILE };
 
