@@ -169,8 +169,12 @@ export interface ConvOptions {
 
 /** conv2d whose gradients are forward convolutions (see conv2dFilterGrad, conv2dInputGrad), or,
  * on wasm with the oneDNN addon built, oneDNN's forward, input-gradient and filter-gradient
- * primitives (native-conv.ts). */
+ * primitives (native-conv.ts). On webgpu tfjs's own Conv2DBackpropInput/Filter shaders: the
+ * forward-convolution forms measured 1.2–4.5× slower there per convolution and about 2× per
+ * LeNet-5 step. (An input reached from data alone gets no gradient there either: tfjs only
+ * differentiates towards the variables.) */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: Padding, options: ConvOptions = {}): tf.Tensor4D {
+  if (tf.getBackend() === 'webgpu') return tf.conv2d(x, w, stride, padding);
   const k = w.shape[0];
   const kernels = convKernels(x.shape, w.shape, stride, padding);
   const f = withCustomGrad(([xIn, wIn], save) => {
