@@ -21,6 +21,8 @@ import {
 } from '../protocol';
 import { describeDataset } from '../core/data/index';
 import { BackendChoice, selectBackend, tfjsVersion } from '../engines/tfjs/backend';
+import { describeAdapter } from '../engines/tfjs/webgpu-adapter';
+import * as log from './log';
 import { CHECKPOINT_FILE } from '../core/checkpoint/file';
 import { newRunId, readRunRecord, RUN_FILE } from '../engines/tfjs/run';
 import { resolveForData } from '../engines/tfjs/session';
@@ -56,6 +58,7 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
       } catch (err) {
         throw new ResponseError<TrainerErrorData>(REQUEST_FAILED, (err as Error).message, { code: 'backend', field: 'train.backend' });
       }
+      logBackendChoice(choice);
       return {
         protocolVersion: PROTOCOL_VERSION,
         backend: choice.name,
@@ -103,6 +106,13 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
   );
 
   connection.onRequest(trainStopRequest, (params) => answer(async () => ({ stopped: queue.stop(params?.runId) })));
+}
+
+/** The trainer log says which backend and device train, why, and every WebGPU adapter found. */
+function logBackendChoice(choice: BackendChoice): void {
+  log.info(`backend ${choice.name} (${choice.reason}); devices ${choice.devices.join(', ')}`);
+  for (const a of choice.adapters) log.info(`WebGPU adapter: ${describeAdapter(a)}`);
+  if (choice.warning) log.warn(choice.warning);
 }
 
 /** Runs a handler and turns whatever it throws into a structured JSON-RPC error. */
