@@ -35,19 +35,18 @@ export async function startRun(ctx: Ctx, target: { configUri?: vscode.Uri; resum
   const displayName = resume?.record?.name ?? (configUri ? path.basename(configUri.fsPath).replace(/\.rpg\.json$/, '') : 'run');
   // The run trains what the editor shows, saved or not.
   const document = configUri ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === configUri.toString()) : undefined;
-  const runsDir = resume ? path.dirname(path.dirname(resume.dir)) : ctx.runs.runsDirFor(configUri!);
   let runId: string;
   let queuePosition: number;
   // Listen before sending: a run can report (even end) before the answer to train/start.
   const early: RunEvent[] = [];
   const recorder = ctx.trainer.onRunEvent((e) => early.push(e));
   try {
-    ({ runId, queuePosition } = await ctx.trainer.startRun({
-      runsDir,
-      ...(configUri ? { configPath: configUri.fsPath } : {}),
-      ...(document?.isDirty ? { text: document.getText() } : {}),
-      ...(resume ? { resumeFrom: resume.dir } : {}),
-    }));
+    // A resumed run trains the config its run.json holds; a new one the editor's text.
+    ({ runId, queuePosition } = await ctx.trainer.startRun(
+      resume
+        ? { resumeFrom: resume.dir }
+        : { runsDir: ctx.runs.runsDirFor(configUri!), configPath: configUri!.fsPath, ...(document?.isDirty ? { text: document.getText() } : {}) },
+    ));
   } catch (err) {
     const data = (err as { data?: TrainerErrorData }).data;
     const message = (err as Error).message;

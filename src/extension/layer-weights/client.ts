@@ -6,7 +6,7 @@
 // vscode import: unit tests drive it against the built worker.
 import { Worker } from 'node:worker_threads';
 import { ResponseError } from 'vscode-jsonrpc';
-import type { LayerWeightsParams, LayerWeightsResult } from '../../protocol';
+import type { LayerWeightsParams, LayerWeightsResult } from '../../core/experiment/types';
 import type { WorkerReply, WorkerRequest } from './messages';
 
 /** A result, or none because its panel closed (cancelLane) or the client was disposed. */

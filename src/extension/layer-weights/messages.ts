@@ -1,6 +1,7 @@
 // The messages between the extension host and the layer weights worker thread. One request at
 // a time is in the worker (the client queues the rest), so an id only guards against mix-ups.
-import type { LayerWeightsParams, LayerWeightsResult, TrainerErrorData } from '../../protocol';
+import type { TrainerErrorData } from '../../protocol';
+import type { LayerWeightsParams, LayerWeightsResult } from '../../core/experiment/types';
 
 export interface WorkerRequest {
   readonly id: number;

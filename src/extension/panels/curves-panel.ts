@@ -90,12 +90,12 @@ class CurvesPanel {
         // A fresh webview has nothing: send the list and every selected run, pending rows included.
         for (const d of m.state?.selected ?? []) this.selected.add(d);
         this.pending.clear();
-        this.sendRuns();
+        void this.sendRuns();
         this.sendSeries([...this.selected]);
         return;
       }
       case 'refreshRuns':
-        this.sendRuns();
+        void this.sendRuns();
         return;
       case 'loadRuns':
         for (const d of m.runDirs) this.selected.add(d);
@@ -110,9 +110,9 @@ class CurvesPanel {
     }
   }
 
-  private sendRuns(): void {
+  private async sendRuns(): Promise<void> {
     const runsDir = this.runsDir();
-    const runs = runsDir ? listRuns(runsDir) : [];
+    const runs = runsDir ? await listRuns(runsDir) : [];
     const known = new Set(runs.map((r) => r.runDir));
     // Runs outside the runs folder (picked from elsewhere) still appear.
     for (const c of this.cache.values()) if (!known.has(c.info.runDir)) runs.push(c.info);
@@ -158,7 +158,7 @@ class CurvesPanel {
     const entry = reread(run.runDir, { info: run.info, train: emptyTrain(), eval: emptyEval(), skipped: 0 });
     this.cache.set(run.runDir, entry);
     this.selected.add(run.runDir);
-    this.sendRuns();
+    void this.sendRuns();
     this.host.post({ type: 'series', series: [{ ...entry }] });
     this.host.post({ type: 'select', runDirs: [run.runDir] });
   }

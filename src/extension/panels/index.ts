@@ -1,9 +1,8 @@
 // Public API of the two webview panels (ring mapping, training curves). The extension's
 // commands call these; everything else under panels/ is private to the webviews owner.
 import type * as vscode from 'vscode';
-import type {
-  ConfigRef, LayerWeightsParams, PlanResult, RunRef, TrainFailure,
-} from '../../protocol';
+import type { RunRef, TrainFailure } from '../../protocol';
+import type { ConfigRef, LayerWeightsParams, PlanResult } from '../../core/experiment/types';
 import type { LayerWeightsOutcome } from '../layer-weights/client';
 import type { RunResult, RunStart } from '../../core/engine';
 import type { EvalRow, TrainRow } from '../../core/train/rows';

@@ -3,7 +3,7 @@
 // reuse, scale), then the free parameters apart. Follows the active editor and its edits.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PlanLayer, PlanResult } from '../../protocol';
+import type { PlanLayer, PlanResult } from '../../core/experiment/types';
 import { count, percent, ratio, shape } from '../format';
 import { isConfigDocument, PlanOutcome, PlanService } from '../plans';
 
