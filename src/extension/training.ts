@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainerErrorData } from '../protocol';
 import { locateField } from './config-location';
-import type { Ctx } from './ctx';
+import type { Ctx, ReportedFailure } from './ctx';
 import { count, epochOf, percent } from './format';
 import type { RunInfo } from './runs';
 import type { RunEvent } from './trainer';
@@ -14,14 +14,6 @@ import { trainingBlockedReason } from './trust';
 export type TrainOutcome =
   | { readonly ok: true; readonly runId: string; readonly queuePosition: number }
   | { readonly ok: false; readonly message: string; readonly field?: string; readonly blocked?: boolean };
-
-/** A failure shown to the user (tests listen for these: notifications cannot be read back). */
-export interface ReportedFailure {
-  readonly message: string;
-  readonly field?: string;
-  readonly configUri?: vscode.Uri;
-  readonly runId?: string;
-}
 
 /** Starts a run of `configUri` (or resumes `resumeDir`); resolves once the trainer accepted it. */
 export async function startRun(ctx: Ctx, target: { configUri?: vscode.Uri; resume?: RunInfo }): Promise<TrainOutcome> {

@@ -1,5 +1,5 @@
-// The ring mapping's layer weights, as the extension computes them in-process and the trainer
-// answers plan/layerWeights: one layer generated on its own must equal the reference
+// The ring mapping's layer weights, as the extension computes them (core/experiment/planning.ts
+// in its worker thread): one layer generated on its own must equal the reference
 // generation of the whole plan, from the initial ring and from a real checkpoint's ring; a
 // checkpoint that does not fit the plan (or is corrupt) falls back with a note naming it.
 import { test } from 'node:test';

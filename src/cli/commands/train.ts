@@ -41,19 +41,19 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   };
   const backend = backendFlag(args);
   const events: TrainEvents = {
-        onStart: (s) => {
-          totalSteps = s.totalSteps;
-          const sm = s.summary;
-          out(`${s.resumed ? 'resuming' : 'training'} ${sm.arch}: ${count(sm.totalParams)} parameters, DoF ${count(sm.dof)} (ring ${count(sm.ringSize)} + free ${count(sm.freeParams)}), ${sm.compression.toFixed(1)}× compression`);
-          out(`backend ${s.backend}; ${s.totalSteps} steps (${s.stepsPerEpoch}/epoch)${s.resumed ? ` from step ${s.startStep}` : ''}; run folder ${s.runDir}`);
-        },
-        onTrainRow: render,
-        onEval: (e) => {
-          lastEval = ` | test ${percent(e.acc)}`;
-          if (tty) process.stdout.write('\n');
-          out(`  eval at epoch ${e.epoch.toFixed(2)}: test loss ${e.loss.toFixed(4)}, test accuracy ${percent(e.acc, 2)}`);
-        },
-        onLog: (m) => process.stderr.write(`${m}\n`),
+    onStart: (s) => {
+      totalSteps = s.totalSteps;
+      const sm = s.summary;
+      out(`${s.resumed ? 'resuming' : 'training'} ${sm.arch}: ${count(sm.totalParams)} parameters, DoF ${count(sm.dof)} (ring ${count(sm.ringSize)} + free ${count(sm.freeParams)}), ${sm.compression.toFixed(1)}× compression`);
+      out(`backend ${s.backend}; ${s.totalSteps} steps (${s.stepsPerEpoch}/epoch)${s.resumed ? ` from step ${s.startStep}` : ''}; run folder ${s.runDir}`);
+    },
+    onTrainRow: render,
+    onEval: (e) => {
+      lastEval = ` | test ${percent(e.acc)}`;
+      if (tty) process.stdout.write('\n');
+      out(`  eval at epoch ${e.epoch.toFixed(2)}: test loss ${e.loss.toFixed(4)}, test accuracy ${percent(e.acc, 2)}`);
+    },
+    onLog: (m) => process.stderr.write(`${m}\n`),
   };
   try {
     const result = resume

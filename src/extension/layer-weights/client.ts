@@ -57,8 +57,8 @@ export class LayerWeightsWorker {
   }
 
   /**
-   * The layer's weights, computed in the worker. Rejects with the ResponseError the trainer's
-   * plan/layerWeights would (REQUEST_FAILED, the field at fault in `data`), or with a plain
+   * The layer's weights, computed in the worker. Rejects with a ResponseError (REQUEST_FAILED,
+   * the field at fault in `data`, as src/protocol/errors.ts makes them), or with a plain
    * Error saying the worker stopped. A request that already started always completes.
    */
   request(params: LayerWeightsParams, lane = ''): Promise<LayerWeightsOutcome> {

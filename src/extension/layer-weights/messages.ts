@@ -10,5 +10,5 @@ export interface WorkerRequest {
 
 export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly result: LayerWeightsResult }
-  /** A failure as the trainer's plan/layerWeights request reports it (a ResponseError's parts). */
+  /** A failure as a JSON-RPC request error carries it (a ResponseError's parts: code, message, data). */
   | { readonly id: number; readonly ok: false; readonly code: number; readonly message: string; readonly data?: TrainerErrorData };

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CURVES_VIEW_TYPE, CurvesToHost, CurvesToWebview, CurvesViewState, EvalColumns, RunAppend, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
-import type { PanelDeps, TrainingEvent } from './index';
+import type { PanelDeps, TrainingEvent } from './deps';
 import { PanelHost } from './panel-host';
 import { emptyEval, emptyTrain, listRuns, readRunInfo, readRunSeries } from './run-files';
 import { defaultRunsDir } from './runs-dir';
@@ -139,7 +139,7 @@ class CurvesPanel {
   }
 
   /** Live rows of a run: into the cache (always) and the next append (when the webview shows the run). */
-  onRows(runDir: string, rows: { train?: TrainColumns; eval?: EvalColumns; status?: string; bestAcc?: number }): void {
+  onRows(runDir: string, rows: { train?: TrainColumns; eval?: EvalColumns; status?: RunInfo['status']; bestAcc?: number }): void {
     const entry = this.cache.get(runDir);
     if (!entry) return; // not shown: its metrics.jsonl has every row when it is picked
     if (rows.train) concat(entry.train, rows.train);
@@ -168,7 +168,7 @@ class CurvesPanel {
    * rows are thinned to ≤ 10 a second by the trainer), so the finished run's curves and its CSV
    * export hold all of them.
    */
-  onEnded(runDir: string, ended: { status: string; bestAcc?: number }): void {
+  onEnded(runDir: string, ended: { status: RunInfo['status']; bestAcc?: number }): void {
     const cached = this.cache.get(runDir);
     if (!cached) return;
     const entry = reread(runDir, cached);
@@ -243,7 +243,7 @@ export function postTrainingEvent(e: TrainingEvent): void {
         runDir, runId: e.runId, name: path.basename(path.dirname(runDir)), arch: e.summary.arch, dataset: '?',
         dof: e.summary.dof, ringSize: e.summary.ringSize, status: 'running',
       };
-      const run = { runDir, info: { ...info, status: 'running' } };
+      const run = { runDir, info: { ...info, status: 'running' as const } };
       liveRuns.set(e.runId, run);
       panel?.onStarted(run);
       return;

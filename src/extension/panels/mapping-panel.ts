@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConfigRef, PlanResult } from '../../core/experiment/types';
 import { MAPPING_VIEW_TYPE, MappingToHost, MappingToWebview, MappingViewState } from '../../webview-contract';
-import type { PanelDeps } from './index';
+import type { PanelDeps } from './deps';
 import { PanelHost } from './panel-host';
 import { scanRuns } from '../../core/runs/scan';
 import { defaultRunsDir } from './runs-dir';

@@ -1,5 +1,5 @@
-// The Layers view: the plan of the config in the active editor, from the trainer's `plan` on
-// the unsaved text. Totals first, then every generated layer (shape, params, ring slices,
+// The Layers view: the plan of the config in the active editor, planned in this process (core/experiment/planning)
+// from the unsaved text. Totals first, then every generated layer (shape, params, ring slices,
 // reuse, scale), then the free parameters apart. Follows the active editor and its edits.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
