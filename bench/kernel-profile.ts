@@ -1,6 +1,6 @@
 // Where a training step spends its CPU time, kernel by kernel: every engine kernel call is
 // wrapped with process.cpuUsage (exclusive time: nested kernels are subtracted), a few steps are
-// run as train() takes them, and the totals are printed by kernel, by category and by shape.
+// run as the training loop takes them, and the totals are printed by kernel, by category and by shape.
 // usage: [CLOCK=wall] node --import tsx bench/kernel-profile.ts [ARCH=resnet20] [plain|rpg] [BATCH=64] [STEPS=3] [TOP=30]
 import * as tf from '@tensorflow/tfjs-core';
 import { validateConfig } from '../src/core/config/load';

@@ -46,8 +46,10 @@ export class UsageError extends Error {}
 export const USAGE = `usage: rpg <command> [options]
 
 commands:
-  train CONFIG [--resume RUN] [--backend auto|tensorflow|wasm|cpu] [--runs DIR]
+  train CONFIG [--backend auto|tensorflow|wasm|cpu] [--runs DIR]
                       train an experiment (.rpg.json); Ctrl-C stops and saves a checkpoint
+  train --resume RUN [--backend B]
+                      continue a stopped or failed run from its checkpoint (the config in its run.json)
   plan CONFIG [--json]  print the ring-to-layer table and DoF totals
   eval RUN|FILE.rpgz [--backend B]
                       evaluate a run's checkpoint on its test split

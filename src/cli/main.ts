@@ -1,5 +1,5 @@
 // `rpg`: the same engine as the extension, headless (CI, remote GPU boxes).
-//   rpg train CONFIG [--resume RUN] [--backend B] [--runs DIR]
+//   rpg train CONFIG [--backend B] [--runs DIR] | rpg train --resume RUN
 //   rpg plan CONFIG [--json]
 //   rpg eval RUN [--backend B]
 //   rpg info

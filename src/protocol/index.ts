@@ -3,10 +3,9 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { BackendName } from '../core/config/schema';
 import type { BackendAvailability } from '../core/engine';
-import type { ConfigRef, LayerWeightsParams, LayerWeightsResult, PlanResult } from '../core/experiment/types';
+import type { ConfigRef } from '../core/experiment/types';
 
 export type { BackendAvailability } from '../core/engine';
-export type { ConfigRef, LayerWeightsParams, LayerWeightsResult, PlanLayer, PlanResult } from '../core/experiment/types';
 import type { CheckpointInfo, RunResult, RunStart } from '../core/engine';
 import type { EvalRow, TrainRow } from '../core/train/rows';
 import type { TrainErrorCode } from '../core/errors';
@@ -50,18 +49,12 @@ export interface InitializeResult {
 }
 export const initializeRequest = new RequestType<InitializeParams, InitializeResult, TrainerErrorData>('initialize');
 
-// ── plan ────────────────────────────────────────────────────────────────────────────────────
-export const planRequest = new RequestType<ConfigRef, PlanResult, TrainerErrorData>('plan');
-
-// ── layer weights (ring mapping detail view) ───────────────────────────────────────────────
-export const layerWeightsRequest = new RequestType<LayerWeightsParams, LayerWeightsResult, TrainerErrorData>('plan/layerWeights');
-
 // ── training ────────────────────────────────────────────────────────────────────────────────
 export interface TrainStartParams extends ConfigRef {
   /** Continue this run folder from its last checkpoint. */
   readonly resumeFrom?: string;
-  /** Folder that holds runs (default: <workspace>/runs, resolved by the client). */
-  readonly runsDir: string;
+  /** Folder that holds runs (the client resolves rpg.runsFolder); needed for a new run, not for a resume. */
+  readonly runsDir?: string;
   readonly backend?: BackendName;
 }
 

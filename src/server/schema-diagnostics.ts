@@ -1,4 +1,4 @@
-// Syntax and schema findings. Validation is the project's own validator (src/config), the same
+// Syntax and schema findings. Validation is the project's own validator (src/core/config), the same
 // one the CLI and trainer run, so the editor can never accept a file the trainer rejects; its
 // JSON paths are mapped onto the jsonc-parser tree for exact ranges.
 import { printParseErrorCode, ParseError } from 'jsonc-parser';

@@ -1,5 +1,5 @@
 // Findings that need the real model: the config is resolved exactly as the trainer resolves it
-// (config → ModelSpec → counted plan → DoF summary, see src/config/resolve.ts), so every count
+// (config → ModelSpec → counted plan → DoF summary, see src/core/experiment/resolve.ts), so every count
 // shown in the editor is the trainer's count. Nothing here allocates a tensor.
 import { nominalDatasetInfo } from '../core/data/standard-shapes';
 import * as path from 'node:path';

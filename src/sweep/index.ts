@@ -16,7 +16,11 @@ import { paramCount } from '../core/models/spec';
 import { isGenerated, PlanError } from '../core/rpg/plan';
 import { ShapeError } from '../core/models/shapes';
 import { writeFileAtomic } from '../core/runs/atomic';
-import { newRunId, train } from '../engines/tfjs/run';
+import { newRunId } from '../core/runs/layout';
+import { trainRun } from '../core/runs/train-run';
+import { learningRate, runLength } from '../core/train/schedule';
+import { engineFor } from '../engines';
+import { optimizerFor } from '../engines/tfjs/engine';
 import { openSession } from '../engines/tfjs/session';
 import { SubspaceNetwork } from '../engines/tfjs/subspace-generator';
 import { TrainEvents } from '../core/engine';
@@ -203,7 +207,8 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   const aborted = () => options.signal?.aborted ?? false;
   let index = 0;
   const trainOne = async (config: RpgConfig, runName: string, seed: number) => {
-    const r = await train(
+    const r = await trainRun(
+      engineFor,
       { config: { ...config, name: runName, seed }, ...(options.configPath ? { configPath: options.configPath } : {}), runsDir: dir, runId: `seed${seed}`, ...(options.backend ? { backend: options.backend } : {}), ...(options.signal ? { signal: options.signal } : {}) },
       { ...events.train, onStart: (s) => { backendName = s.backend; events.train?.onStart?.(s); } },
     );
@@ -262,14 +267,19 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   return { dir, file, svg, sweep, plot: textPlot(plotInput(sweep)) };
 }
 
+/** The random-subspace baseline: the plain model's generated kernels as θ = P·z, z trained (tfjs engine only). */
 async function trainSubspace(config: RpgConfig, options: SweepOptions, generatedNames: string[], dim: number, nonzeros: number, onBackend: (name: string) => void) {
   const session = await openSession(config, options.configPath, options.backend);
   onBackend(session.backend.name);
   session.net.dispose();
   const net = new SubspaceNetwork(session.resolved.spec, generatedNames, dim, config.seed, nonzeros);
+  const optimizer = optimizerFor({ ...session, net, materialized: net.materialized });
   try {
-    return await trainLoop(net, session.dataset, config, { ...(options.signal ? { signal: options.signal } : {}) });
+    const { stepsPerEpoch, totalSteps } = runLength(config.train, session.dataset.train.count);
+    const r = await trainLoop(net, optimizer, session.dataset, config, { totalSteps, stepsPerEpoch, lr: (step) => learningRate(config.train, step, totalSteps), ...(options.signal ? { signal: options.signal } : {}) });
+    return { steps: r.steps, bestAcc: r.bestAcc, finalAcc: r.finalAcc, durationSec: r.elapsedSec };
   } finally {
+    optimizer.dispose();
     net.dispose();
   }
 }

@@ -7,11 +7,12 @@ import { createMessageConnection } from 'vscode-jsonrpc/node';
 import type { NotificationType } from 'vscode-jsonrpc';
 import { version as trainerVersion } from '../../package.json';
 import { shutdownRequest } from '../protocol';
-import { train } from '../engines/tfjs/run';
+import { resumeRun, trainRun } from '../core/runs/train-run';
+import { engineFor } from '../engines';
 import { processAlive } from '../core/runs/record';
 import { registerHandlers, TrainerLifecycle } from './handlers';
 import * as log from './log';
-import { RunQueue } from './runs';
+import { RunQueue, TrainFunction } from './runs';
 import { ResilientMessageReader } from './stdin-reader';
 import { StdoutMessageWriter } from './stdout-writer';
 
@@ -41,7 +42,11 @@ function notify<P>(type: NotificationType<P>, params: P): void {
   });
 }
 
-const queue = new RunQueue(train, notify);
+/** A queued job on the engine its config names, through the run folder's one writer. */
+const trainJob: TrainFunction = (job, runId, signal, events) =>
+  job.kind === 'train' ? trainRun(engineFor, { ...job.options, runId, signal }, events) : resumeRun(engineFor, { ...job.options, signal }, events);
+
+const queue = new RunQueue(trainJob, notify);
 /** Set once the process is on its way out: train/start is refused from then on. */
 const lifecycle: TrainerLifecycle = { exiting: false };
 registerHandlers(connection, queue, trainerVersion, lifecycle);

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { validateConfig } from '../../src/core/config/load';
-import { train } from '../../src/engines/tfjs/run';
+import { train } from '../helpers/train';
 import { TrainError } from '../../src/core/errors';
 
 async function accuracy(rpg: Record<string, unknown>): Promise<number> {

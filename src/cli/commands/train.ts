@@ -1,8 +1,9 @@
 // `rpg train CONFIG [--resume RUN] [--backend B] [--runs DIR]`: trains with a progress bar;
 // Ctrl-C finishes the step, saves a checkpoint and exits.
 import * as path from 'node:path';
-import { train, readRunRecord } from '../../engines/tfjs/run';
-import { validateConfig } from '../../core/config/load';
+import type { TrainEvents } from '../../core/engine';
+import { resumeRun, trainRun } from '../../core/runs/train-run';
+import { engineFor } from '../../engines';
 import type { TrainRow } from '../../core/train/rows';
 import { backendFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from '../args';
 import { fmtDuration, progressBar } from '../format';
@@ -14,8 +15,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   const resume = flagString(args, 'resume');
   const configFile = args.positional[0];
   if (!configFile && !resume) throw new UsageError('train needs CONFIG or --resume RUN');
-  const config = configFile ? loadConfigOrThrow(configFile) : undefined;
-  const runsDir = path.resolve(flagString(args, 'runs') ?? (configFile ? path.join(path.dirname(path.resolve(configFile)), 'runs') : 'runs'));
+  if (configFile && resume) throw new UsageError('train takes CONFIG or --resume RUN, not both (a resumed run trains the config in its run.json)');
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -39,25 +39,26 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
       lastLine = Date.now();
     }
   };
+  const backend = backendFlag(args);
+  const events: TrainEvents = {
+    onStart: (s) => {
+      totalSteps = s.totalSteps;
+      const sm = s.summary;
+      out(`${s.resumed ? 'resuming' : 'training'} ${sm.arch}: ${count(sm.totalParams)} parameters, DoF ${count(sm.dof)} (ring ${count(sm.ringSize)} + free ${count(sm.freeParams)}), ${sm.compression.toFixed(1)}× compression`);
+      out(`backend ${s.backend}; ${s.totalSteps} steps (${s.stepsPerEpoch}/epoch)${s.resumed ? ` from step ${s.startStep}` : ''}; run folder ${s.runDir}`);
+    },
+    onTrainRow: render,
+    onEval: (e) => {
+      lastEval = ` | test ${percent(e.acc)}`;
+      if (tty) process.stdout.write('\n');
+      out(`  eval at epoch ${e.epoch.toFixed(2)}: test loss ${e.loss.toFixed(4)}, test accuracy ${percent(e.acc, 2)}`);
+    },
+    onLog: (m) => process.stderr.write(`${m}\n`),
+  };
   try {
-    const result = await train(
-      { config: config ?? (readRunRecord(resume!)?.config ?? validateConfig({ model: { arch: 'mlp' } })), ...(configFile ? { configPath: path.resolve(configFile) } : {}), runsDir, ...(resume ? { resumeFrom: path.resolve(resume) } : {}), ...(backendFlag(args) ? { backend: backendFlag(args)! } : {}), signal: controller.signal },
-      {
-        onStart: (s) => {
-          totalSteps = s.totalSteps;
-          const sm = s.summary;
-          out(`${s.resumed ? 'resuming' : 'training'} ${sm.arch}: ${count(sm.totalParams)} parameters, DoF ${count(sm.dof)} (ring ${count(sm.ringSize)} + free ${count(sm.freeParams)}), ${sm.compression.toFixed(1)}× compression`);
-          out(`backend ${s.backend}; ${s.totalSteps} steps (${s.stepsPerEpoch}/epoch)${s.resumed ? ` from step ${s.startStep}` : ''}; run folder ${s.runDir}`);
-        },
-        onTrainRow: render,
-        onEval: (e) => {
-          lastEval = ` | test ${percent(e.acc)}`;
-          if (tty) process.stdout.write('\n');
-          out(`  eval at epoch ${e.epoch.toFixed(2)}: test loss ${e.loss.toFixed(4)}, test accuracy ${percent(e.acc, 2)}`);
-        },
-        onLog: (m) => process.stderr.write(`${m}\n`),
-      },
-    );
+    const result = resume
+      ? await resumeRun(engineFor, { runDir: path.resolve(resume), ...(backend ? { backend } : {}), signal: controller.signal }, events)
+      : await trainRun(engineFor, { config: loadConfigOrThrow(configFile), configPath: path.resolve(configFile!), runsDir: runsDirOf(args, configFile!), ...(backend ? { backend } : {}), signal: controller.signal }, events);
     if (tty) process.stdout.write('\n');
     out(`${result.status} after ${result.steps} steps in ${fmtDuration(result.durationSec)}; best ${percent(result.bestAcc, 2)}; checkpoint ${result.checkpoint}`);
     out(`test accuracy: ${(result.finalAcc * 100).toFixed(1)}%`);
@@ -66,4 +67,9 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** --runs, else `runs` next to the config. */
+function runsDirOf(args: ParsedArgs, configFile: string): string {
+  return path.resolve(flagString(args, 'runs') ?? path.join(path.dirname(path.resolve(configFile)), 'runs'));
 }

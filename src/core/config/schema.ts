@@ -13,6 +13,9 @@ export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine', 'exp'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
+/** Training engines: each behind src/core/engine.ts's Engine seam (src/engines/<name>/). */
+export const ENGINES = ['tfjs'] as const;
+export type EngineName = (typeof ENGINES)[number];
 export const LR_NORMALIZATIONS = ['projected', 'official'] as const;
 
 /** A DoF given as a percentage ("10%"); shared by the schema and the New Experiment wizard. */
@@ -120,6 +123,7 @@ export const trainSchema = obj(
     maxSteps: optional(num({ description: 'Stop after this many steps (overrides epochs when reached first). Default: no step limit.', integer: true, minimum: 1, examples: [500] })),
     evalEvery: optional(num({ description: 'Evaluate every this many steps (default: every epoch).', integer: true, minimum: 1, examples: [100] })),
     checkpointEvery: optional(num({ description: 'Write a checkpoint every this many steps (default: every epoch).', integer: true, minimum: 1, examples: [1000] })),
+    engine: enumOf(ENGINES, { description: 'Training engine: tfjs (in the trainer process; backends below).', default: 'tfjs', examples: ['tfjs'] }),
     backend: enumOf(BACKENDS, { description: 'Tensor backend. auto picks the fastest available: tensorflow (native, GPU then CPU), webgpu (a GPU through WebGPU: Vulkan, Metal or D3D12; a software adapter only when asked for), wasm (SIMD), cpu.', default: 'auto', examples: ['wasm'] }),
   },
   { description: 'Training loop settings.' },

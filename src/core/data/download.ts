@@ -1,5 +1,5 @@
 // `rpg data download NAME`: fetches the canonical files of a dataset with Node's fetch,
-// verifies their checksums (src/data/checksums.ts), writes them atomically (temporary file +
+// verifies their checksums (checksums.ts), writes them atomically (temporary file +
 // rename, removed on any failure), and for CIFAR unpacks the binary archive. The folder it
 // fills is what data.path should point at.
 import { createHash } from 'node:crypto';

@@ -1,4 +1,4 @@
-// The shapes the standard datasets always have. `rpg plan`, the trainer's `plan` request and the
+// The shapes the standard datasets always have. `rpg plan`, the extension's plans (core/experiment/planning.ts) and the
 // language server fall back to these when the files are not on this machine (yet), so a model
 // can be planned and its numbers shown before the data is downloaded or the path is fixed.
 import type { DataConfig } from '../config/schema';

@@ -1,8 +1,8 @@
-// The trainer's read-only requests: `plan` (a config's RPG plan, layer by layer) and
-// `plan/layerWeights` (the generated weights of one layer). Both go the one way every
-// consumer goes — config → dataset shape → model spec → plan — through resolveExperiment.
-// Pure JS and node:fs, never tfjs: the extension answers both itself too (layer weights in
-// its worker thread, src/extension/layer-weights).
+// A config's plan as its readers see it: `planFor` (the RPG plan, layer by layer: the Layers
+// view, CodeLens, ring mapping) and `layerWeightsFor` (the generated weights of one layer).
+// Both go the one way every consumer goes — config → dataset shape → model spec → plan —
+// through resolveExperiment. Pure JS and node:fs, never tfjs: the extension calls planFor in
+// its own process and layerWeightsFor in its worker thread (src/extension/layer-weights).
 import * as path from 'node:path';
 import { loadConfigFile, parseConfigText } from '../config/load';
 import { resolveExperiment, ResolvedExperiment } from './resolve';
@@ -94,8 +94,7 @@ export function planFor(ref: ConfigRef): PlanResult {
 /**
  * One generated layer's weights under the config's plan: from the run's checkpoint ring when
  * a runDir is given and its checkpoint was trained with this plan, else from the initial ring
- * (the result's note says why). The extension's layer weights worker calls this; the trainer
- * answers plan/layerWeights with it. Repeated calls for one plan reuse its draws (materialize.ts,
+ * (the result's note says why). The extension's layer weights worker calls this. Repeated calls for one plan reuse its draws (materialize.ts,
  * checkpoint/ring.ts keep the last plan's).
  */
 export function layerWeightsFor(params: LayerWeightsParams): LayerWeightsResult {

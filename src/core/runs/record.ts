@@ -1,14 +1,11 @@
-// The files of a run folder and how to read its record — no tensor code, so the extension
-// (which must never load tfjs) can read runs with the same names the engine writes.
+// Reading a run's record (run.json) so that every reader — extension, language server, CLI,
+// engines — sees the same checked fields, and telling a live run from one whose process died.
 import { readFileSync, promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunRecord, RunStatus } from './types';
 
-export const RUN_FILE = 'run.json';
-export const METRICS_FILE = 'metrics.jsonl';
-/** The config a run was started with, copied into its folder. */
-export const RUN_CONFIG_FILE = 'config.rpg.json';
+import { RUN_FILE } from './layout';
 
 const STATUSES: readonly RunStatus[] = ['running', 'finished', 'stopped', 'failed'];
 
@@ -80,6 +77,8 @@ export function parseRunRecord(text: string, runDir: string): RunRecord | undefi
   if (typeof r.configPath !== 'string' || !r.configPath) delete (mutable as { configPath?: string }).configPath;
   if (typeof r.endedAt !== 'string') delete mutable.endedAt;
   if (typeof r.hostname !== 'string') delete mutable.hostname;
+  if (typeof r.engine !== 'string' || !r.engine) delete mutable.engine;
+  if (typeof r.device !== 'string' || !r.device) delete mutable.device;
   if (error) mutable.error = error;
   else delete mutable.error;
   if (!knownStatus) mutable.error = { code: 'internal', message: `${path.join(runDir, RUN_FILE)} has an unknown status ${JSON.stringify(r.status ?? null)}; shown as failed` };

@@ -1,7 +1,20 @@
-// Learning-rate schedules as a function of training progress t = step / totalSteps ∈ [0, 1).
+// How long a run is and what its learning rate is at each step: pure functions of the config,
+// shared by every engine (the PyTorch engine mirrors them), like nanoGPT's get_lr.
 import type { TrainConfig } from '../config/schema';
+import { batchCount } from '../data/batches';
 
-export function learningRate(train: Pick<TrainConfig, 'lr' | 'schedule'>, step: number, totalSteps: number): number {
+export interface RunLength {
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+}
+
+/** Steps per epoch (the last batch may be partial) and total steps (epochs, capped by maxSteps). */
+export function runLength(train: Pick<TrainConfig, 'batchSize' | 'epochs' | 'maxSteps'>, trainExamples: number): RunLength {
+  const stepsPerEpoch = Math.max(1, batchCount(trainExamples, train.batchSize));
+  return { stepsPerEpoch, totalSteps: Math.min(train.maxSteps ?? Infinity, stepsPerEpoch * train.epochs) };
+}
+
+/** The learning rate at `step`, as a function of training progress t = step / totalSteps ∈ [0, 1). */export function learningRate(train: Pick<TrainConfig, 'lr' | 'schedule'>, step: number, totalSteps: number): number {
   const t = totalSteps > 0 ? Math.min(1, step / totalSteps) : 0;
   switch (train.schedule) {
     case 'constant':

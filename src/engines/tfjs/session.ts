@@ -1,12 +1,9 @@
 // Everything a run needs, built from a config in one place: backend, dataset, model spec, plan,
 // network. Every failure becomes a TrainError naming the config field or file at fault.
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName, RpgConfig } from '../../core/config/schema';
-import { resolveExperiment, ResolvedExperiment } from '../../core/experiment/resolve';
-import { Dataset, DatasetError, evalBatches, loadDataset } from '../../core/data';
-import { ShapeError } from '../../core/models/shapes';
-import { PlanError } from '../../core/rpg/plan';
+import { loadExperimentData, ResolvedExperiment, resolveForData } from '../../core/experiment/resolve';
+import { Dataset, evalBatches } from '../../core/data';
 import { materializePlan, MaterializedPlan } from '../../core/rpg/materialize';
 import { BackendChoice, selectBackend } from './backend';
 import { Network } from './network';
@@ -29,30 +26,6 @@ export async function openBackend(preference: BackendName): Promise<BackendChoic
     return await selectBackend(preference);
   } catch (err) {
     throw new TrainError('backend', String((err as Error).message), 'train.backend');
-  }
-}
-
-export async function loadExperimentData(config: RpgConfig, configPath: string | undefined): Promise<Dataset> {
-  const baseDir = configPath ? path.dirname(path.resolve(configPath)) : process.cwd();
-  try {
-    return await loadDataset(config.data, baseDir);
-  } catch (err) {
-    if (err instanceof DatasetError) throw new TrainError('dataset', err.message, config.data.path ? 'data.path' : 'data.dataset', err.file);
-    throw err;
-  }
-}
-
-/** Resolves config + dataset into a model and plan; checks numClasses against the data. */
-export function resolveForData(config: RpgConfig, dataset: Pick<Dataset, 'height' | 'width' | 'channels' | 'numClasses' | 'name'>): ResolvedExperiment {
-  if (config.model.numClasses !== undefined && config.model.numClasses !== dataset.numClasses) {
-    throw new TrainError('config', `model.numClasses is ${config.model.numClasses} but ${dataset.name} has ${dataset.numClasses} classes`, 'model.numClasses');
-  }
-  try {
-    return resolveExperiment(config, dataset);
-  } catch (err) {
-    if (err instanceof PlanError) throw new TrainError('plan', err.message, err.field);
-    if (err instanceof ShapeError) throw new TrainError('shape', `${err.message} (data ${dataset.height}×${dataset.width}×${dataset.channels})`, 'model.arch');
-    throw err;
   }
 }
 

@@ -1,5 +1,5 @@
-// One optimization step, the single definition the training loop, the fine-tuning loop of
-// `rpg compress` and the benchmark all run: forward in training mode, cross-entropy, gradients
+// One optimization step, the single definition the training loop (loop.ts) runs for every
+// path that trains — a run, sweep baselines, fine-tuning after compression, the benchmark: forward in training mode, cross-entropy, gradients
 // for every variable (through the ring generator into the ring), the optimizer update, and the
 // BatchNorm running statistics.
 import * as tf from '@tensorflow/tfjs-core';
