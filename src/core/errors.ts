@@ -6,7 +6,7 @@ import { DatasetError } from './data/types';
 import { ShapeError } from './models/shapes';
 import { PlanError } from './rpg/plan';
 
-export type TrainErrorCode = 'config' | 'dataset' | 'plan' | 'shape' | 'backend' | 'nan' | 'checkpoint' | 'internal';
+export type TrainErrorCode = 'config' | 'dataset' | 'plan' | 'shape' | 'backend' | 'nan' | 'gpu' | 'checkpoint' | 'internal';
 
 /** A failure with a cause a user can act on: the field or file at fault. */
 export class TrainError extends Error {

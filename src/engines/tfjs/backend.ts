@@ -108,7 +108,7 @@ export async function selectBackend(preference: BackendName = 'auto'): Promise<B
     }
     await tf.ready();
     silenceCpuBanner();
-    if (name === 'webgpu') watchGpuErrors(tf.backend());
+    if (name === 'webgpu') watchGpuErrors(tf.backend(), `webgpu · ${adapterName(webgpu.primary!)}`);
     const skipped = backends.filter((b) => b.name !== name && (!b.available || (b.name === 'webgpu' && software))).map((b) => `${b.name}: ${b.detail}`);
     const reason = preference === 'auto' ? `fastest available${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}` : 'requested';
     const devices = name === 'tensorflow' ? native.devices : name === 'webgpu' ? [`webgpu · ${adapterName(webgpu.primary!)}`] : ['CPU'];

@@ -6,6 +6,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
 export interface GpuFailure {
+  /** The device, as the backend's choice names it ("webgpu · NVIDIA GeForce RTX 4090"). */
+  readonly device: string;
   /** 'memory': out of memory or over a buffer-size limit (a smaller batch helps); 'lost': the
    * device is gone (driver reset, GPU removed); 'error': anything else the device rejected. */
   readonly kind: 'memory' | 'lost' | 'error';
@@ -25,16 +27,16 @@ let first: GpuFailure | undefined;
 const watched = new WeakSet<object>();
 
 /** Starts collecting the errors of the webgpu backend's device (once per device). */
-export function watchGpuErrors(backend: tf.KernelBackend): void {
+export function watchGpuErrors(backend: tf.KernelBackend, deviceName: string): void {
   const device = (backend as unknown as { device?: DeviceLike }).device;
   if (!device || watched.has(device)) return;
   watched.add(device);
   device.addEventListener?.('uncapturederror', (event) => {
-    first ??= classify(event.error?.constructor?.name ?? '', event.error?.message ?? 'unknown GPU error');
+    first ??= { device: deviceName, ...classify(event.error?.constructor?.name ?? '', event.error?.message ?? 'unknown GPU error') };
   });
   void device.lost?.then((info) => {
     // tfjs destroys its device only when the backend is disposed (process exit, tests).
-    if (info.reason !== 'destroyed') first ??= { kind: 'lost', message: `the GPU device was lost: ${firstLine(info.message ?? info.reason ?? 'no reason given')}` };
+    if (info.reason !== 'destroyed') first ??= { device: deviceName, kind: 'lost', message: `the GPU device was lost: ${firstLine(info.message ?? info.reason ?? 'no reason given')}` };
   });
 }
 
@@ -45,7 +47,7 @@ export function takeGpuFailure(): GpuFailure | undefined {
   return f;
 }
 
-export function classify(errorClass: string, message: string): GpuFailure {
+export function classify(errorClass: string, message: string): Omit<GpuFailure, 'device'> {
   const line = firstLine(message);
   if (errorClass === 'GPUOutOfMemoryError' || /out of memory/i.test(line)) return { kind: 'memory', message: `out of GPU memory (${line})` };
   // Over the adapter's limits: maxStorageBufferBindingSize / maxBufferSize. A batch-size matter too.
