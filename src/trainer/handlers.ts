@@ -46,10 +46,10 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
       } catch (err) {
         throw new ResponseError<TrainerErrorData>(REQUEST_FAILED, (err as Error).message, { code: 'backend', field: 'train.backend' });
       }
-      // The log says which backend and device train, why, and every WebGPU adapter found.
-      log.info(`backend ${description.backend} (${description.reason}); devices ${description.devices.join(', ')}`);
+      // The log says every WebGPU adapter found, then which backend and device train and why.
       for (const line of description.deviceDetails ?? []) log.info(line);
       if (description.warning) log.warn(description.warning);
+      log.info(`backend ${description.backend} (${description.reason}); devices ${description.devices.join(', ')}`);
       return {
         protocolVersion: PROTOCOL_VERSION,
         backend: description.backend,
