@@ -18,6 +18,8 @@ const entries = [
   // The extension's worker thread for the ring mapping's layer weights (no vscode, no tfjs).
   { entryPoints: { 'layer-weights-worker': 'src/extension/layer-weights/worker.ts' }, ...node },
   { entryPoints: { cli: 'src/cli/main.ts' }, ...node, banner: { js: '#!/usr/bin/env node' } },
+  // bench/gpu.sh's benchmark: packed with a node binary for GPU machines that have no Node.
+  { entryPoints: { 'gpu-bench': 'bench/gpu-bench.ts' }, ...node },
   // Webview bundles are minified (mapping 28 → 17 KB, curves 183 → 73 KB): each webview page
   // loads and parses them on every open; the source maps keep them debuggable.
   { entryPoints: { 'webview-mapping': 'webview-ui/src/mapping/main.ts', 'webview-curves': 'webview-ui/src/curves/main.ts' },

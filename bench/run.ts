@@ -12,15 +12,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { validateConfig } from '../src/core/config/load';
-import { resolveExperiment, ResolvedExperiment } from '../src/core/experiment/resolve';
-import type { Architecture } from '../src/core/config/schema';
 import { materializePlan } from '../src/core/rpg/materialize';
 import { selectBackend } from '../src/engines/tfjs/backend';
 import { encodeCheckpoint, CheckpointMeta } from '../src/core/checkpoint/file';
 import { Network } from '../src/engines/tfjs/network';
-import { trainLoop } from '../src/engines/tfjs/loop';
-import type { Dataset } from '../src/core/data';
 import { Optimizer } from '../src/engines/tfjs/optimizer';
 import { GENERATE_GRAD_KERNEL, GENERATE_KERNEL } from '../src/engines/tfjs/host-generate-kernel';
 import { nativeConvStatus } from '../src/engines/tfjs/native-conv';
@@ -41,67 +36,7 @@ const value = (name: string) => {
 const QUICK = flag('quick');
 const REPO = path.resolve(__dirname, '..');
 
-type Kind = 'plain' | 'rpg';
-const INPUTS: Record<string, { height: number; width: number; channels: number; numClasses: number }> = {
-  mlp: { height: 28, width: 28, channels: 1, numClasses: 10 },
-  lenet5: { height: 28, width: 28, channels: 1, numClasses: 10 },
-  resnet20: { height: 32, width: 32, channels: 3, numClasses: 10 },
-  resnet18: { height: 32, width: 32, channels: 3, numClasses: 10 },
-};
-const LABEL: Record<string, string> = { mlp: 'MLP 784-256-10', lenet5: 'LeNet-5 28×28×1', resnet20: 'ResNet-20 32×32×3', resnet18: 'ResNet-18 (small input) 32×32×3' };
-
-function resolve(arch: string, kind: Kind, dof: number | string = '10%'): ResolvedExperiment {
-  const config = validateConfig({ seed: 1, model: { arch: arch as Architecture, hidden: [256], smallInput: arch === 'resnet18' }, rpg: { enabled: kind === 'rpg', dof }, train: { optimizer: 'adam', lr: 0.001 } });
-  return resolveExperiment(config, INPUTS[arch]!);
-}
-
-interface Bench {
-  readonly resolved: ResolvedExperiment;
-  readonly net: Network;
-  readonly optimizer: Optimizer;
-  /** One training step through the engine's loop, on the same synthetic batch each time; its loss. */
-  step(): Promise<number>;
-  dispose(): void;
-}
-
-/** A synthetic dataset of exactly one batch (random pixels, labels 0..9): real batching and normalization, no files. */
-function syntheticDataset(inputShape: readonly number[], batch: number): Dataset {
-  const [h, w, c] = inputShape as [number, number, number];
-  const pixels = new Uint8Array(batch * h * w * c);
-  let s = 12345;
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24;
-  const split = { pixels, labels: Uint8Array.from({ length: batch }, (_, i) => i % 10), count: batch };
-  return { name: 'synthetic', height: h, width: w, channels: c, numClasses: 10, mean: Array(c).fill(0.5), std: Array(c).fill(0.25), train: split, test: split };
-}
-
-/** One training step exactly as a run takes it: the engine's trainLoop, one step, no eval or checkpoint. */
-function makeBench(arch: string, kind: Kind, batch: number, dof?: number | string): Bench {
-  const resolved = resolve(arch, kind, dof);
-  const m = resolved.plan ? materializePlan(resolved.plan) : undefined;
-  const net = new Network(resolved.spec, m, 1);
-  const optimizer = new Optimizer({ name: 'adam', momentum: 0.9, weightDecay: 0, normalization: 'projected' }, net.variables, m);
-  const dataset = syntheticDataset(resolved.spec.inputShape, batch);
-  const config = { ...resolved.config, train: { ...resolved.config.train, batchSize: batch } };
-  return {
-    resolved, net, optimizer,
-    async step() {
-      let loss = NaN;
-      await trainLoop(net, optimizer, dataset, config, { totalSteps: 1, stepsPerEpoch: 1, lr: () => 0.001, evaluate: false, onRow: (row) => (loss = row.loss) });
-      return loss;
-    },
-    dispose() {
-      optimizer.dispose();
-      net.dispose();
-    },
-  };
-}
-
-const now = () => performance.now();
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+import { Kind, LABEL, makeBench, median, now, resolve } from './bench-model';
 
 // ---------------------------------------------------------------- child: memory of one model
 /** This process's peak RSS. On Linux from /proc (VmHWM): getrusage's maxRSS of a child process
