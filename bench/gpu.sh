@@ -14,7 +14,7 @@
 # finds (nvidia_icd.json, or one written for libGLX_nvidia.so.0 when a container has the library
 # but no json). Without a GPU, for testing: `npm run setup:software-gpu`, export its
 # VK_DRIVER_FILES, and `bench/gpu.sh --allow-software --archs lenet5 --batch 8 --steps 2`
-# (from the repository it packs into .cache/gpu-bench/ and runs the packed copy).
+# (from the repository it packs into $TMPDIR/rpg-gpu-bench and runs the packed copy).
 #
 # Options: --archs LIST (resnet20,resnet18) --batch N (128) --steps N (20) --warmup N (3)
 #          --allow-software (run on a software adapter; its figures are not GPU figures)
@@ -36,7 +36,8 @@ if [ ! -f "$here/dist/gpu-bench.js" ]; then
   done
   [ -d "$repo/node_modules" ] || { say "run npm ci in $repo first"; exit 1; }
   (cd "$repo" && npm run -s build)
-  dest="${pack_only:-$repo/.cache/gpu-bench/pack}"
+  # Outside the repository: nothing missing from the pack can be found in its node_modules.
+  dest="${pack_only:-${TMPDIR:-/tmp}/rpg-gpu-bench}"
   node "$repo/bench/gpu-pack.mjs" "$dest" >&2
   if [ -n "$pack_only" ]; then
     say "packed into $dest; copy it to the GPU machine (tar czf rpg-gpu-bench.tgz -C $dest .) and run its gpu.sh"

@@ -83,7 +83,7 @@ export async function selectBackend(preference: BackendName = 'auto'): Promise<B
   const notProbed = (name: 'tensorflow' | 'webgpu') => ({ name, available: false, detail: 'not probed (another backend was requested)', devices: [] as string[], adapters: [] as GpuAdapterInfo[] });
   const native = preference === 'auto' || preference === 'tensorflow' ? await probeNative() : notProbed('tensorflow');
   const webgpu: WebGpuProbe = preference === 'auto' || preference === 'webgpu' ? await probeWebGpu() : notProbed('webgpu');
-  const wasm = await loadWasm();
+  const wasm: BackendAvailability = preference === 'auto' || preference === 'wasm' ? await loadWasm() : { name: 'wasm', available: false, detail: 'not probed (another backend was requested)' };
   const cpu: BackendAvailability = { name: 'cpu', available: true, detail: 'pure JavaScript (slowest, always available)' };
   const backends = [native, webgpu, wasm, cpu].map(({ name, available, detail }) => ({ name, available, detail }));
   const software = webgpu.primary?.isFallbackAdapter === true;
