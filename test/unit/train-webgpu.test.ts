@@ -80,6 +80,8 @@ test('webgpu: matMul, relu, 2×2 max pooling, option-A shortcut, global average 
   await sameOnBoth('relu', (a) => relu(a!), [[4, 6, 6, 3]]);
   await sameOnBoth('maxPool2x2 even', (a) => maxPool2x2(a as tf.Tensor4D), [[2, 8, 8, 3]]);
   await sameOnBoth('maxPool2x2 odd', (a) => maxPool2x2(a as tf.Tensor4D), [[2, 9, 7, 3]]);
+  // Values on a coarse grid: many windows with tied maxima (dy shared among them).
+  await sameOnBoth('maxPool2x2 ties', (a) => maxPool2x2(a as tf.Tensor4D), [[2, 8, 8, 3]], (_, v) => tf.div(tf.round(tf.mul(v, 2)), 2));
   await sameOnBoth('padShortcut s2', (a) => padShortcut(a as tf.Tensor4D, 2, 8), [[2, 7, 5, 4]]);
   await sameOnBoth('globalAvgPool', (a) => globalAvgPool(a as tf.Tensor4D), [[3, 4, 4, 5]]);
   const labels = Int32Array.from([0, 3, 9, 1, 1, 7]);
