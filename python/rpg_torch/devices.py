@@ -20,6 +20,18 @@ def torch_version_tuple() -> tuple:
     return tuple(parts)
 
 
+def cpu_name() -> str:
+    """The processor's model name (platform.processor() is empty on Linux)."""
+    try:
+        with open("/proc/cpuinfo", "r", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend and backend.is_available())
@@ -27,7 +39,7 @@ def mps_available() -> bool:
 
 def describe() -> Dict[str, Any]:
     """What `rpg info` shows for the torch engine: interpreter, torch, devices."""
-    devices: List[Dict[str, Any]] = [{"type": "cpu", "name": platform.processor() or platform.machine(), "cores": os.cpu_count()}]
+    devices: List[Dict[str, Any]] = [{"type": "cpu", "name": cpu_name(), "cores": os.cpu_count()}]
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             p = torch.cuda.get_device_properties(i)
@@ -96,4 +108,4 @@ def choose(preference: str = "auto", threads: Optional[int] = None, local_rank: 
     if pref not in ("auto", "cpu"):
         raise DeviceError(f'unknown device "{preference}": expected auto, cpu, cuda, cuda:N or mps')
     torch.set_num_threads(n_threads)
-    return DeviceChoice(torch.device("cpu"), "cpu", 0, torch.get_num_threads(), platform.processor() or platform.machine())
+    return DeviceChoice(torch.device("cpu"), "cpu", 0, torch.get_num_threads(), cpu_name())
