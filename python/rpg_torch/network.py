@@ -73,6 +73,30 @@ class TwoPassBatchNorm(torch.autograd.Function):
         return dx, mean_dy_xhat.view(-1) * rows, mean_dy.view(-1) * rows, None
 
 
+class MaxPool2x2(torch.autograd.Function):
+    """2×2 stride-2 "valid" max pooling with ops.ts maxPool2x2's gradient: dy goes to every
+    position of the window equal to its maximum. PyTorch's own picks one; the two differ where
+    a window has tied positive maxima, which MNIST's uniform background makes common after the
+    first convolution."""
+
+    @staticmethod
+    def forward(ctx, x):  # type: ignore[override]
+        y = F.max_pool2d(x, 2, 2)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):  # type: ignore[override]
+        x, y = ctx.saved_tensors
+        h, w = y.shape[2] * 2, y.shape[3] * 2
+        up = lambda t: t.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)  # noqa: E731
+        covered = x[:, :, :h, :w]
+        dx = (covered == up(y)).to(dy.dtype) * up(dy)
+        if h != x.shape[2] or w != x.shape[3]:
+            dx = F.pad(dx, (0, x.shape[3] - w, 0, x.shape[2] - h))
+        return dx
+
+
 def same_padding(size: int, k: int, stride: int) -> Tuple[int, int]:
     """TensorFlow's "same" padding split (before, after) for one dimension (ops.ts samePadding)."""
     out = -(-size // stride)
@@ -205,6 +229,8 @@ class RpgNetwork(nn.Module):
             return F.relu(values[op["input"]])
         if kind == "maxpool":
             x = values[op["input"]]
+            if op["size"] == 2 and op["stride"] == 2 and op["padding"] == "valid":
+                return MaxPool2x2.apply(x)
             if op["padding"] == "same":
                 (pt, pb), (pl, pr) = same_padding(x.shape[2], op["size"], op["stride"]), same_padding(x.shape[3], op["size"], op["stride"])
                 if pt or pb or pl or pr:

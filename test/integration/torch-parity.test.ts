@@ -120,9 +120,9 @@ async function writeDataFiles(dir: string): Promise<{ idx: string; cifar: string
   const idx = path.join(dir, 'idx');
   mkdirSync(idx, { recursive: true });
   writeFileSync(path.join(idx, 'train-images-idx3-ubyte'), encodeIdx('images', m.train.pixels.subarray(0, 300 * 784), 300, 28, 28));
-  writeFileSync(path.join(idx, 'train-labels-idx1-ubyte'), encodeIdx('labels', m.train.labels.subarray(0, 300), 300));
+  writeFileSync(path.join(idx, 'train-labels-idx1-ubyte'), encodeIdx('labels', Uint8Array.from(m.train.labels.subarray(0, 300)), 300));
   writeFileSync(path.join(idx, 't10k-images-idx3-ubyte'), encodeIdx('images', m.test.pixels.subarray(0, 50 * 784), 50, 28, 28));
-  writeFileSync(path.join(idx, 't10k-labels-idx1-ubyte'), encodeIdx('labels', m.test.labels.subarray(0, 50), 50));
+  writeFileSync(path.join(idx, 't10k-labels-idx1-ubyte'), encodeIdx('labels', Uint8Array.from(m.test.labels.subarray(0, 50)), 50));
   // CIFAR-10 layout with pixels from a fixed stream (no CIFAR on this machine): 32×32 RGB, so
   // the random crop + flip augmentation runs.
   const cifar = path.join(dir, 'cifar');
