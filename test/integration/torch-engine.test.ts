@@ -34,9 +34,9 @@ interface TorchEvent {
 }
 
 /** Runs `python -m rpg_torch train --job` and collects its JSON-line events. */
-function torchTrain(config: RpgConfig, runDir: string): Promise<{ code: number | null; events: TorchEvent[]; stderr: string }> {
+function torchTrain(config: RpgConfig, runDir: string, resume?: string): Promise<{ code: number | null; events: TorchEvent[]; stderr: string }> {
   const jobFile = path.join(path.dirname(runDir), `${path.basename(runDir)}.job.json`);
-  writeFileSync(jobFile, JSON.stringify({ config, runDir, device: 'cpu', threads: 1, embeddedMnistDir: MNIST_DIGITS }));
+  writeFileSync(jobFile, JSON.stringify({ config, runDir, device: 'cpu', threads: 1, embeddedMnistDir: MNIST_DIGITS, ...(resume ? { resume } : {}) }));
   return new Promise((resolve) => {
     const child = spawn(PYTHON, ['-m', 'rpg_torch', 'train', '--job', jobFile, '--no-stdin'], { cwd: PYTHON_DIR, env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -142,4 +142,33 @@ test('torch checkpoints of BatchNorm and plain models evaluate the same in tfjs'
     assert.ok(rel < 1e-4, `${name}: tfjs test loss ${viaTfjs.loss}, torch ${last.loss} (relative ${rel})`);
     assert.ok(Math.abs(viaTfjs.acc - last.acc) <= 0.001, `${name}: tfjs accuracy ${viaTfjs.acc}, torch ${last.acc}`);
   }
+});
+
+test('the torch engine resumes a run the tfjs engine stopped (a version-1 checkpoint)', { skip, timeout: 20 * 60_000 }, async () => {
+  await useBackend('wasm');
+  const config = validateConfig({
+    name: 'cross-resume', seed: 6, model: { arch: 'lenet5' }, rpg: { dof: 2000 },
+    data: { dataset: 'mnist-embedded', trainSize: 640, testSize: 200 },
+    train: { optimizer: 'sgd', lr: 0.02, momentum: 0.9, batchSize: 64, epochs: 2, backend: 'wasm' },
+  });
+  const dir = mkdtempSync(path.join(tmpdir(), 'rpg-torch-resume-'));
+  const whole: TrainRow[] = [];
+  await train({ config, runsDir: path.join(dir, 'whole') }, { onTrainRow: (r) => whole.push(r) });
+  const controller = new AbortController();
+  const stopped = await train({ config, runsDir: path.join(dir, 'stopped'), signal: controller.signal }, { onTrainRow: (r) => r.step === 5 && controller.abort() });
+  assert.equal(stopped.status, 'stopped');
+  const t = await torchTrain(config, path.join(dir, 'torch-continues'), path.join(stopped.runDir, 'checkpoint.bin'));
+  assert.equal(t.code, 0, `${t.stderr}\n${JSON.stringify(t.events.filter((e) => e.event !== 'row'))}`);
+  const start = t.events.find((e) => e.event === 'start')!;
+  assert.equal(start.resumed, true);
+  assert.equal(start.startStep, 5);
+  const rows = t.events.filter((e) => e.event === 'row') as unknown as TrainRow[];
+  assert.deepEqual(rows.map((r) => r.step), whole.slice(5).map((r) => r.step));
+  // The restored state (ring, free parameters, momentum buffers) is the tfjs one: the next
+  // steps are where the uninterrupted tfjs run went.
+  rows.slice(0, 5).forEach((r, i) => {
+    const rel = Math.abs(r.loss - whole[5 + i]!.loss) / whole[5 + i]!.loss;
+    assert.ok(rel < 1e-5, `step ${r.step}: torch ${r.loss} vs tfjs ${whole[5 + i]!.loss}`);
+  });
+  assert.ok(t.events.some((e) => e.event === 'log' && String(e.message).includes('checkpoint written by tfjs')));
 });
