@@ -1,17 +1,17 @@
 // Where a training step spends its CPU time, kernel by kernel: every engine kernel call is
 // wrapped with process.cpuUsage (exclusive time: nested kernels are subtracted), a few steps are
-// run as train() takes them, and the totals are printed by kernel, by category and by shape.
+// run as the training loop takes them, and the totals are printed by kernel, by category and by shape.
 // usage: [CLOCK=wall] node --import tsx bench/kernel-profile.ts [ARCH=resnet20] [plain|rpg] [BATCH=64] [STEPS=3] [TOP=30]
 import * as tf from '@tensorflow/tfjs-core';
-import { validateConfig } from '../src/config/load';
-import type { Architecture } from '../src/config/schema';
-import { resolveExperiment } from '../src/config/resolve';
-import { materializePlan } from '../src/rpg/materialize';
-import { selectBackend } from '../src/train/backend';
-import { Network } from '../src/train/network';
-import { Optimizer } from '../src/train/optimizer';
-import { trainStep } from '../src/train/step';
-import { NATIVE_CONV_KERNELS } from '../src/train/native-conv';
+import { validateConfig } from '../src/core/config/load';
+import type { Architecture } from '../src/core/config/schema';
+import { resolveExperiment } from '../src/core/experiment/resolve';
+import { materializePlan } from '../src/core/rpg/materialize';
+import { selectBackend } from '../src/engines/tfjs/backend';
+import { Network } from '../src/engines/tfjs/network';
+import { Optimizer } from '../src/engines/tfjs/optimizer';
+import { trainStep } from '../src/engines/tfjs/step';
+import { NATIVE_CONV_KERNELS } from '../src/engines/tfjs/native-conv';
 
 const [arch = 'resnet20', kind = 'plain', batchS = '64', stepsS = '3', topS = '30'] = process.argv.slice(2);
 const batch = Number(batchS);

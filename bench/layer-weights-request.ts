@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LayerWeightsWorker } from '../src/extension/layer-weights/client';
-import { layerWeightsFor, planFor } from '../src/trainer/planning';
+import { layerWeightsFor, planFor } from '../src/core/experiment/planning';
 import { ensureBuilt } from '../test/helpers/build';
 
 async function timed<T>(run: () => Promise<T> | T): Promise<{ ms: number; blockedMs: number }> {

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Architecture } from '../src/config/schema';
+import type { Architecture } from '../src/core/config/schema';
 import { ServerHarness } from '../test/integration/server-harness';
 
 const ARCHS: readonly Architecture[] = ['mlp', 'lenet5', 'resnet20', 'resnet56', 'resnet18', 'resnet34'];

@@ -12,23 +12,24 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { validateConfig } from '../src/config/load';
-import { resolveExperiment, ResolvedExperiment } from '../src/config/resolve';
-import type { Architecture } from '../src/config/schema';
-import { materializePlan } from '../src/rpg/materialize';
-import { selectBackend } from '../src/train/backend';
-import { encodeCheckpoint, CheckpointMeta } from '../src/train/checkpoint';
-import { Network } from '../src/train/network';
-import { trainStep } from '../src/train/step';
-import { Optimizer } from '../src/train/optimizer';
-import { GENERATE_GRAD_KERNEL, GENERATE_KERNEL } from '../src/train/host-generate-kernel';
-import { nativeConvStatus } from '../src/train/native-conv';
-import { encodeRpgz } from '../src/compress/rpgz';
-import { magnitudeMask, quantize } from '../src/compress/quantize';
+import { validateConfig } from '../src/core/config/load';
+import { resolveExperiment, ResolvedExperiment } from '../src/core/experiment/resolve';
+import type { Architecture } from '../src/core/config/schema';
+import { materializePlan } from '../src/core/rpg/materialize';
+import { selectBackend } from '../src/engines/tfjs/backend';
+import { encodeCheckpoint, CheckpointMeta } from '../src/core/checkpoint/file';
+import { Network } from '../src/engines/tfjs/network';
+import { trainLoop } from '../src/engines/tfjs/loop';
+import type { Dataset } from '../src/core/data';
+import { Optimizer } from '../src/engines/tfjs/optimizer';
+import { GENERATE_GRAD_KERNEL, GENERATE_KERNEL } from '../src/engines/tfjs/host-generate-kernel';
+import { nativeConvStatus } from '../src/engines/tfjs/native-conv';
+import { encodeRpgz } from '../src/core/compress/rpgz';
+import { magnitudeMask, quantize } from '../src/core/compress/quantize';
 import { compressRun } from '../src/compress';
 import type { SweepFile } from '../src/sweep';
-import { formatSweep } from '../src/sweep/command';
-import { textPlot } from '../src/sweep/plot';
+import { formatSweep } from '../src/cli/commands/sweep';
+import { textPlot } from '../src/core/sweep/plot';
 import { plotInput } from '../src/sweep';
 
 const argv = process.argv.slice(2);
@@ -58,31 +59,39 @@ interface Bench {
   readonly resolved: ResolvedExperiment;
   readonly net: Network;
   readonly optimizer: Optimizer;
-  step(): number;
+  /** One training step through the engine's loop, on the same synthetic batch each time; its loss. */
+  step(): Promise<number>;
   dispose(): void;
 }
 
-/** One training step exactly as train() takes it, on a fixed synthetic batch. */
+/** A synthetic dataset of exactly one batch (random pixels, labels 0..9): real batching and normalization, no files. */
+function syntheticDataset(inputShape: readonly number[], batch: number): Dataset {
+  const [h, w, c] = inputShape as [number, number, number];
+  const pixels = new Uint8Array(batch * h * w * c);
+  let s = 12345;
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24;
+  const split = { pixels, labels: Uint8Array.from({ length: batch }, (_, i) => i % 10), count: batch };
+  return { name: 'synthetic', height: h, width: w, channels: c, numClasses: 10, mean: Array(c).fill(0.5), std: Array(c).fill(0.25), train: split, test: split };
+}
+
+/** One training step exactly as a run takes it: the engine's trainLoop, one step, no eval or checkpoint. */
 function makeBench(arch: string, kind: Kind, batch: number, dof?: number | string): Bench {
   const resolved = resolve(arch, kind, dof);
   const m = resolved.plan ? materializePlan(resolved.plan) : undefined;
   const net = new Network(resolved.spec, m, 1);
   const optimizer = new Optimizer({ name: 'adam', momentum: 0.9, weightDecay: 0, normalization: 'projected' }, net.variables, m);
-  const [h, w, c] = resolved.spec.inputShape;
-  const xs = new Float32Array(batch * h * w * c);
-  let s = 12345;
-  for (let i = 0; i < xs.length; i++) xs[i] = ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
-  const x = tf.tensor4d(xs, [batch, h, w, c]);
-  const y = tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+  const dataset = syntheticDataset(resolved.spec.inputShape, batch);
+  const config = { ...resolved.config, train: { ...resolved.config.train, batchSize: batch } };
   return {
     resolved, net, optimizer,
-    step() {
-      return trainStep(net, optimizer, x, y, 0.001).loss;
+    async step() {
+      let loss = NaN;
+      await trainLoop(net, optimizer, dataset, config, { totalSteps: 1, stepsPerEpoch: 1, lr: () => 0.001, evaluate: false, onRow: (row) => (loss = row.loss) });
+      return loss;
     },
     dispose() {
       optimizer.dispose();
       net.dispose();
-      tf.dispose([x, y]);
     },
   };
 }
@@ -112,10 +121,8 @@ async function childMemory(): Promise<void> {
   const [arch, kind, backend, batchS, stepsS] = argv.slice(i + 1);
   await selectBackend(backend as 'wasm' | 'cpu');
   const b = makeBench(arch!, kind as Kind, Number(batchS));
-  for (let k = 0; k < Number(stepsS) - 1; k++) b.step();
-  const info = await tf.profile(() => {
-    b.step();
-  });
+  for (let k = 0; k < Number(stepsS) - 1; k++) await b.step();
+  const info = await tf.profile(() => b.step());
   const mem = tf.memory();
   process.stdout.write(JSON.stringify({ maxRssMB: peakRssMB(), peakBytes: info.peakBytes, persistentBytes: mem.numBytes, numTensors: mem.numTensors }) + '\n');
   b.dispose();
@@ -152,11 +159,11 @@ async function throughput(arch: string, backend: string, batch: number, steps: n
     for (const kind of (r % 2 ? ['rpg', 'plain'] : ['plain', 'rpg']) as Kind[]) {
       const b = makeBench(arch, kind, batch);
       params = b.resolved.summary.totalParams;
-      for (let k = 0; k < warmup; k++) b.step();
+      for (let k = 0; k < warmup; k++) await b.step();
       for (let k = 0; k < steps; k++) {
         const t0 = now();
         const c0 = process.cpuUsage();
-        b.step();
+        await b.step();
         times[kind].push(now() - t0);
         const c = process.cpuUsage(c0);
         cpuTimes[kind].push((c.user + c.system) / 1000);
@@ -169,9 +176,7 @@ async function throughput(arch: string, backend: string, batch: number, steps: n
         const fwd: number[] = [];
         const bwd: number[] = [];
         for (let k = 0; k < reps; k++) {
-          const info = await tf.profile(() => {
-            b.step();
-          });
+          const info = await tf.profile(() => b.step());
           let f = 0;
           let g = 0;
           for (const kernel of info.kernels) {
@@ -219,7 +224,7 @@ async function leakCheck(steps: number, batch: number): Promise<{ steps: number;
   let min = Infinity;
   let max = 0;
   for (let k = 1; k <= steps; k++) {
-    b.step();
+    await b.step();
     const m = tf.memory();
     if (k === Math.min(10, steps)) {
       tensorsAt10 = m.numTensors;
@@ -355,7 +360,7 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   lines.push('## Training engine: setup', '');
   lines.push(`Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${QUICK ? 'node --import tsx bench/run.ts --quick' : 'npm run bench'}\` on ${cpu}, ${os.cpus().length} cores visible, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}, tfjs ${tf.version_core} (backends: wasm = WebAssembly SIMD, 1 thread, ${nativeConvStatus().detail}${nativeConvStatus().active ? `, ${process.env['OMP_NUM_THREADS'] ?? '?'} thread` : ''}; cpu = pure JS).`);
-  lines.push(`1-min load average ${loadStart[0]!.toFixed(2)} at the start and ${loadEnd[0]!.toFixed(2)} at the end (other engineers share these 2 cores: absolute numbers are noisy, the RPG/plain ratios are measured in interleaved rounds so load changes hit both). Throughput = batch / median step time (per-step times, so preemptions by other processes do not skew it). Synthetic data, batch ${batch}, Adam, RPG ring = 10% of the generated weights ("ring" sampling), training step = forward + backward + update + BN running stats, as \`train()\` takes it.`, '');
+  lines.push(`1-min load average ${loadStart[0]!.toFixed(2)} at the start and ${loadEnd[0]!.toFixed(2)} at the end (other engineers share these 2 cores: absolute numbers are noisy, the RPG/plain ratios are measured in interleaved rounds so load changes hit both). Throughput = batch / median step time (per-step times, so preemptions by other processes do not skew it). Synthetic data, batch ${batch}, Adam, RPG ring = 10% of the generated weights ("ring" sampling), training step = forward + backward + update + BN running stats, as the engine's training loop (src/engines/tfjs/loop.ts) takes it.`, '');
   lines.push('## Step throughput', '');
   lines.push('| model | backend | params | ring M | plain samples/s | RPG samples/s | RPG step time / plain | steps timed (each) |', '|---|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) lines.push(`| ${LABEL[r.arch]} | ${r.backend} | ${r.params.toLocaleString('en-US')} | ${r.ringSize.toLocaleString('en-US')} | ${fmt(r.plain)} | ${fmt(r.rpg)} | ${(r.plain / r.rpg).toFixed(3)}× | ${r.steps} |`);
@@ -375,7 +380,7 @@ async function main(): Promise<void> {
   lines.push('', '## Tensor leaks', '');
   lines.push(`${leak.steps} training steps of RPG LeNet-5 on wasm (batch ${QUICK ? 4 : 16}): ${leak.tensorsAt10} live tensors (${kib(leak.bytesAt10)}) after step 10, ${leak.tensorsAt10 === leak.tensorsEnd && leak.min === leak.max ? 'the same' : 'NOT the same'} at every later step (range ${leak.min}–${leak.max}); ${leak.tensorsEnd} after the last step; after disposing the network, optimizer and batch, ${leak.tensorsAfterDispose ? `${leak.tensorsAfterDispose} more tensors are alive than before it was built (a per-construction leak)` : 'no tensor of it is left alive'}.`, '');
   lines.push('## Checkpoint size vs DoF', '');
-  lines.push('LeNet-5 (44,190 generated weights + 236 free biases), checkpoint = ring + free parameters + Adam m and v (float32), as `train()` writes it; `.rpgz` = 8-bit ring, float32 free parameters, no pruning.', '');
+  lines.push('LeNet-5 (44,190 generated weights + 236 free biases), checkpoint = ring + free parameters + Adam m and v (float32), as a run writes it; `.rpgz` = 8-bit ring, float32 free parameters, no pruning.', '');
   lines.push('| model | trained DoF | checkpoint.bin | .rpgz (8-bit) |', '|---|---:|---:|---:|');
   for (const c of ckpt) lines.push(`| ${c.label} | ${c.dof.toLocaleString('en-US')} | ${kib(c.ckptBytes)} | ${c.rpgzBytes ? kib(c.rpgzBytes) : '—'} |`);
   lines.push('', '## PyTorch reference', '');

@@ -1,9 +1,9 @@
-// Writes schemas/rpg.schema.json from the TypeScript declaration in src/config/schema.ts, the
+// Writes schemas/rpg.schema.json from the TypeScript declaration in src/core/config/schema.ts, the
 // format's single source. `npm run schema` after changing the schema; a unit test
 // (test/unit/server-schema-file.test.ts) fails while the committed file is out of date.
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { jsonSchemaDocument } from '../src/config/schema';
+import { jsonSchemaDocument } from '../src/core/config/schema';
 
 export const SCHEMA_FILE = path.resolve(__dirname, '..', 'schemas', 'rpg.schema.json');
 

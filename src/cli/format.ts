@@ -1,6 +1,6 @@
 // Plain-text rendering for the CLI: tables, numbers, durations, a progress bar.
-import type { DofSummary } from '../rpg/dof';
-import { count, percent } from '../format/numbers';
+import type { DofSummary } from '../core/rpg/dof';
+import { count, percent } from '../core/format/numbers';
 
 
 export function fmtDuration(sec: number): string {

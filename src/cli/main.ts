@@ -1,82 +1,12 @@
 // `rpg`: the same engine as the extension, headless (CI, remote GPU boxes).
-//   rpg train CONFIG [--resume RUN] [--backend B] [--runs DIR]
+//   rpg train CONFIG [--backend B] [--runs DIR] | rpg train --resume RUN
 //   rpg plan CONFIG [--json]
 //   rpg eval RUN [--backend B]
 //   rpg info
 //   rpg data download NAME [--dest DIR]
-import * as path from 'node:path';
-import { ConfigError, loadConfigFile } from '../config/load';
-import { BACKENDS, BackendName } from '../config/schema';
-import { DatasetError } from '../data/types';
-import { TrainError } from '../train/types';
-import { PlanError } from '../rpg/plan';
-import { ShapeError } from '../models/shapes';
-import { commands } from './commands';
-
-export interface ParsedArgs {
-  readonly positional: string[];
-  readonly flags: Map<string, string | true>;
-}
-
-export function parseArgs(argv: string[]): ParsedArgs {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) {
-      const [key, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-      const next = argv[i + 1];
-      if (inline !== undefined) flags.set(key, inline);
-      else if (next !== undefined && !next.startsWith('--') && !BOOLEAN_FLAGS.has(key)) {
-        flags.set(key, next);
-        i++;
-      } else flags.set(key, true);
-    } else positional.push(a);
-  }
-  return { positional, flags };
-}
-
-const BOOLEAN_FLAGS = new Set(['json', 'quiet', 'help', 'plain', 'no-plain']);
-
-export function flagString(args: ParsedArgs, name: string): string | undefined {
-  const v = args.flags.get(name);
-  return typeof v === 'string' ? v : undefined;
-}
-
-export function backendFlag(args: ParsedArgs): BackendName | undefined {
-  const b = flagString(args, 'backend');
-  if (b === undefined) return undefined;
-  if (!(BACKENDS as readonly string[]).includes(b)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${b}"`);
-  return b as BackendName;
-}
-
-export class UsageError extends Error {}
-
-export const USAGE = `usage: rpg <command> [options]
-
-commands:
-  train CONFIG [--resume RUN] [--backend auto|tensorflow|wasm|cpu] [--runs DIR]
-                      train an experiment (.rpg.json); Ctrl-C stops and saves a checkpoint
-  plan CONFIG [--json]  print the ring-to-layer table and DoF totals
-  eval RUN|FILE.rpgz [--backend B]
-                      evaluate a run's checkpoint on its test split
-  info                backends available, threads, versions
-  data download NAME [--dest DIR]
-                      fetch mnist | fashion-mnist | cifar10 | cifar100 and verify checksums
-  sweep CONFIG [--dof 100,300,1000,3000,10000] [--repeats N] [--baselines] [--target 0.95]
-        [--epochs N] [--backend B] [--runs DIR]
-                      train the plain model and each ring size M, fit accuracy ≈ a + b·ln(M),
-                      write <runs>/<name>-sweep/<id>/sweep.json and sweep.svg
-  compress RUN [--prune 0.5] [--bits 8] [--block 256] [--finetune STEPS] [--lr LR]
-        [--free-bits 32|16] [--out FILE.rpgz]
-                      prune + quantize an RPG run's ring into a .rpgz (eval FILE.rpgz loads it)
-  export RUN|FILE.rpgz [--format tfjs|rpgz] [--out DIR]
-                      the generated model as a TensorFlow.js Layers model (model.json + weights.bin)`;
-
-export function loadConfigOrThrow(file: string | undefined) {
-  if (!file) throw new UsageError('missing CONFIG (a .rpg.json file)');
-  return loadConfigFile(path.resolve(file));
-}
+import { describeFailure } from '../core/errors';
+import { parseArgs, USAGE, UsageError } from './args';
+import { commands } from './commands/index';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -91,12 +21,10 @@ async function main(argv: string[]): Promise<number> {
 
 /** Known failures print one clear line (file, field, what was expected); never a stack trace. */
 function describeError(err: unknown): string {
-  if (err instanceof ConfigError) return err.message;
-  if (err instanceof TrainError) return `${err.message}${err.field && !err.message.includes(err.field) ? ` (field ${err.field})` : ''}`;
-  if (err instanceof DatasetError || err instanceof PlanError || err instanceof ShapeError) return err.message;
   if (err instanceof UsageError) return `${err.message}\n\n${USAGE}`;
-  const e = err as Error;
-  return `internal error: ${e?.message ?? String(err)}${process.env.RPG_DEBUG ? `\n${e?.stack ?? ''}` : ' (set RPG_DEBUG=1 for a stack trace)'}`;
+  const f = describeFailure(err);
+  if (f.code !== 'internal') return `${f.message}${f.field && !f.message.includes(f.field) && f.code !== 'protocol' ? ` (field ${f.field})` : ''}`;
+  return `internal error: ${f.message}${process.env.RPG_DEBUG ? `\n${f.stack ?? ''}` : ' (set RPG_DEBUG=1 for a stack trace)'}`;
 }
 
 if (require.main === module) {

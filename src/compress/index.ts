@@ -5,16 +5,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName, RpgConfig } from '../config/schema';
-import { validateConfig } from '../config/load';
-import { readCheckpoint } from '../train/checkpoint';
-import { readRunRecord } from '../train/run';
-import { evaluate, openSession, restoreTensors, Session } from '../train/session';
-import { trainLoop } from '../sweep/loop';
-import { applyMask, CompressError, countKept, magnitudeMask, quantize } from './quantize';
-import { artifactRing, decodeRpgz, EncodedSizes, encodeRpgz, RpgzArtifact } from './rpgz';
+import type { BackendName, RpgConfig } from '../core/config/schema';
+import { validateConfig } from '../core/config/load';
+import { checkCheckpointPlan, readCheckpoint, runCheckpointFile } from '../core/checkpoint/file';
+import { readRunRecord } from '../core/runs/record';
+import { runLength } from '../core/train/schedule';
+import { optimizerFor } from '../engines/tfjs/engine';
+import { evaluate, openSession, restoreTensors, Session } from '../engines/tfjs/session';
+import { trainLoop } from '../engines/tfjs/loop';
+import { applyMask, CompressError, countKept, magnitudeMask, quantize } from '../core/compress/quantize';
+import { artifactRing, decodeRpgz, EncodedSizes, encodeRpgz, RpgzArtifact } from '../core/compress/rpgz';
 
-export { CompressError } from './quantize';
+export { CompressError } from '../core/compress/quantize';
 export const RPGZ_EXT = '.rpgz';
 
 export interface CompressOptions {
@@ -74,10 +76,8 @@ export async function compressRun(o: CompressOptions): Promise<CompressResult> {
   if (!config.rpg.enabled) throw new CompressError(`${runDir}: this run trains the plain model (rpg.enabled = false); compress works on the ring of an RPG run`);
   const session = await openSession(config, readRunRecord(runDir)?.configPath, o.backend);
   try {
-    const ckptFile = path.join(runDir, 'checkpoint.bin');
-    if (session.resolved.plan!.hash !== ckpt.meta.planHash || session.materialized!.contentHash !== ckpt.meta.planContentHash) {
-      throw new CompressError(`${ckptFile}: the plan regenerated from (config, seed) does not match the checkpoint's`);
-    }
+    const ckptFile = runCheckpointFile(runDir);
+    checkCheckpointPlan(ckptFile, ckpt.meta, { hash: session.resolved.plan!.hash, contentHash: session.materialized!.contentHash, ringSize: session.resolved.plan!.ringSize });
     restoreTensors(session.net.state(), ckpt, ckptFile);
     const ringVar = session.net.ring!;
     const before = evaluate(session.net, session.dataset, 'test');
@@ -90,7 +90,13 @@ export async function compressRun(o: CompressOptions): Promise<CompressResult> {
     reapply();
     if ((o.finetune ?? 0) > 0) {
       log(`fine-tuning ${o.finetune} steps with ${(o.prune * 100).toFixed(1)}% of the ring held at zero`);
-      await trainLoop(session.net, session.dataset, config, { steps: o.finetune!, evaluate: false, lr: o.finetuneLr ?? config.train.lr, afterStep: reapply });
+      const lr = o.finetuneLr ?? config.train.lr;
+      const optimizer = optimizerFor(session);
+      try {
+        await trainLoop(session.net, optimizer, session.dataset, config, { totalSteps: o.finetune!, stepsPerEpoch: runLength(config.train, session.dataset.train.count).stepsPerEpoch, lr: () => lr, evaluate: false, afterStep: reapply });
+      } finally {
+        optimizer.dispose();
+      }
     }
     maskT.dispose();
     const ring = applyMask(ringVar.dataSync() as Float32Array, mask);

@@ -2,12 +2,12 @@
 // own forward pass on a test batch after a save → load round trip.
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../config/schema';
-import { validateConfig } from '../config/load';
-import { evalBatches } from '../data';
-import { readCheckpoint } from '../train/checkpoint';
-import { readRunRecord } from '../train/run';
-import { openSession, restoreTensors, Session } from '../train/session';
+import type { BackendName } from '../core/config/schema';
+import { validateConfig } from '../core/config/load';
+import { evalBatches } from '../core/data';
+import { checkCheckpointPlan, checkpointPathOf, readCheckpoint } from '../core/checkpoint/file';
+import { readRunRecord } from '../core/runs/record';
+import { openSession, restoreTensors, Session } from '../engines/tfjs/session';
 import { openRpgz, RPGZ_EXT } from '../compress';
 import { buildLayersModel, loadSavedLayersModel, saveLayersModel, SavedLayersModel } from './tfjs-layers';
 import { fullWeights } from './weights';
@@ -30,9 +30,17 @@ export interface TfjsExportResult extends SavedLayersModel {
 export async function openTrained(source: string, backend?: BackendName): Promise<Session> {
   const file = path.resolve(source);
   if (file.endsWith(RPGZ_EXT)) return (await openRpgz(file, backend)).session;
-  const ckpt = readCheckpoint(file);
-  const session = await openSession(validateConfig(ckpt.meta.config), readRunRecord(file)?.configPath, backend);
-  restoreTensors(session.net.state(), ckpt, path.join(file, 'checkpoint.bin'));
+  const ckptFile = checkpointPathOf(file);
+  const ckpt = readCheckpoint(ckptFile);
+  const session = await openSession(validateConfig(ckpt.meta.config), readRunRecord(path.dirname(ckptFile))?.configPath, backend);
+  try {
+    const { resolved, materialized } = session;
+    checkCheckpointPlan(ckptFile, ckpt.meta, materialized && { hash: resolved.plan!.hash, contentHash: materialized.contentHash, ringSize: resolved.plan!.ringSize });
+    restoreTensors(session.net.state(), ckpt, ckptFile);
+  } catch (err) {
+    session.net.dispose();
+    throw err;
+  }
   return session;
 }
 

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { ModelSpec } from '../models/spec';
+import type { ModelSpec } from '../core/models/spec';
 import type { FullWeights } from './weights';
 
 const layerName = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');

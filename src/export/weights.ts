@@ -1,7 +1,7 @@
 // Every parameter of a network as plain float32 arrays, generated kernels included: the
 // generated ones through the pure-JS reference `generateWeights` (bit-exact from the ring).
-import type { Network } from '../train/network';
-import { generateWeights } from '../rpg/materialize';
+import type { Network } from '../engines/tfjs/network';
+import { generateWeights } from '../core/rpg/materialize';
 
 export interface FullWeights {
   /** Every parameter of the spec by name. */

@@ -4,7 +4,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BackendName } from '../config/schema';
+import type { BackendName } from '../core/config/schema';
 
 export const SECTION = 'rpg';
 

@@ -10,9 +10,16 @@ import { planInProcess, PlanService } from './plans';
 import { RunsModel } from './runs';
 import { StatusBar } from './status';
 import { TrainerService } from './trainer';
-import type { ReportedFailure } from './training';
 import { ExperimentNode, ExperimentsTree } from './views/experiments';
 import { LayerNode, LayersTree } from './views/layers';
+
+/** A failure shown to the user (tests listen for these: notifications cannot be read back). */
+export interface ReportedFailure {
+  readonly message: string;
+  readonly field?: string;
+  readonly configUri?: vscode.Uri;
+  readonly runId?: string;
+}
 
 export class Ctx implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;

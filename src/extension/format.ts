@@ -1,6 +1,6 @@
 // How numbers, durations and shapes read in the UI: one place, so the status bar, the trees
 // and the CodeLens agree.
-export { count, percent, ratio } from '../format/numbers';
+export { count, percent, ratio } from '../core/format/numbers';
 
 export function shape(dims: readonly number[]): string {
   return dims.length ? dims.join('×') : 'scalar';

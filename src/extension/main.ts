@@ -1,17 +1,16 @@
 // RPG Studio's entry point. Activation is cheap: it wires views, commands and the language
-// client; the trainer process starts on first use (a Train command, or a plan for the Layers
-// view). activate() reports its own errors (VS Code would only log them) and returns a small
+// client; the trainer process starts on first use (a Train or Resume command; plans for
+// the Layers view are computed in this process). activate() reports its own errors (VS Code would only log them) and returns a small
 // API that integration tests (and other extensions) use.
 import * as vscode from 'vscode';
 import type { ConfigEntry, RunInfo } from './runs';
 import { registerCommands } from './commands';
-import { Ctx } from './ctx';
+import { Ctx, type ReportedFailure } from './ctx';
 import { State } from 'vscode-languageclient/node';
 import { startLanguageClient } from './language-client';
 import { postTrainingEvent, registerPanelSerializers } from './panels';
-import type { TrainerClient } from '../trainer/client';
+import type { TrainerClient } from '../protocol/client';
 import type { TrainerState, RunEvent } from './trainer';
-import type { ReportedFailure } from './training';
 import type { ExperimentsTree } from './views/experiments';
 import type { LayersTree } from './views/layers';
 

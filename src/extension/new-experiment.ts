@@ -4,7 +4,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { Architecture, ARCHITECTURES, DATASETS as SCHEMA_DATASETS, DOF_PERCENT_PATTERN } from '../config/schema';
+import { Architecture, ARCHITECTURES, DATASETS as SCHEMA_DATASETS, DOF_PERCENT_PATTERN } from '../core/config/schema';
 
 type DatasetName = (typeof SCHEMA_DATASETS)[number];
 

@@ -4,10 +4,11 @@
 // tensors), so it runs here in the extension host with the trainer's own code (planFor): no
 // process starts for it, and it works the same in Restricted Mode.
 import * as vscode from 'vscode';
-import type { ConfigRef, PlanResult, TrainerErrorData } from '../protocol';
+import type { TrainerErrorData } from '../protocol';
+import type { ConfigRef, PlanResult } from '../core/experiment/types';
 import { REQUEST_FAILED } from '../protocol';
-import { toResponseError } from '../trainer/errors';
-import { planFor } from '../trainer/planning';
+import { toResponseError } from '../protocol/errors';
+import { planFor } from '../core/experiment/planning';
 import type { Config } from './config';
 
 /**

@@ -6,9 +6,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import * as vscode from 'vscode';
-import { METRICS_FILE, readRunRecordAsync, RUN_CONFIG_FILE, RUN_FILE, runOwnerAlive } from '../train/run-files';
-import type { RunRecord, RunStatus } from '../train/types';
-import { CHECKPOINT_FILE } from '../train/checkpoint';
+import { experimentFolderName, METRICS_FILE, RUN_CONFIG_FILE, RUN_FILE } from '../core/runs/layout';
+import type { LockOwner } from '../core/runs/lock';
+import { scanRuns, ScannedRun } from '../core/runs/scan';
+import type { RunRecord, RunStatus } from '../core/runs/types';
 import type { Config } from './config';
 import type { RunEvent, TrainerService } from './trainer';
 
@@ -44,10 +45,10 @@ export interface RunInfo {
    * shown as interrupted, with status "failed" so it can be resumed and deleted.
    */
   readonly interrupted?: boolean;
+  /** Another process (a CLI, another window's trainer, another host) trains it now. */
+  readonly elsewhere?: LockOwner;
 }
 
-/** A "running" record without an owner pid whose metrics did not grow for this long is stale. */
-const LEGACY_STALE_MS = 15 * 60_000;
 /** Scans triggered by file events and trainer notifications are at least this far apart. */
 const MIN_SCAN_INTERVAL_MS = 1000;
 
@@ -109,7 +110,7 @@ export class RunsModel implements vscode.Disposable {
 
   runsOf(config: ConfigEntry): RunInfo[] {
     const byPath = (r: RunInfo) => r.configPath !== undefined && samePath(r.configPath, config.uri.fsPath);
-    const byFolder = (r: RunInfo) => r.configPath === undefined && samePath(path.dirname(r.dir), path.join(config.runsDir, safeName(config.name)));
+    const byFolder = (r: RunInfo) => r.configPath === undefined && samePath(path.dirname(r.dir), path.join(config.runsDir, experimentFolderName(config.name)));
     return this.runList.filter((r) => byPath(r) || byFolder(r));
   }
 
@@ -129,8 +130,7 @@ export class RunsModel implements vscode.Disposable {
    */
   async isDeletableRunDir(dir: string): Promise<boolean> {
     const resolved = path.resolve(dir);
-    const parentRunsDir = path.dirname(path.dirname(resolved));
-    if (!this.scannedRunsDirs.some((d) => samePath(d, parentRunsDir))) return false;
+    if (!this.scannedRunsDirs.some((d) => isInside(resolved, d))) return false;
     try {
       const stat = await fs.lstat(resolved);
       if (!stat.isDirectory()) return false;
@@ -277,7 +277,8 @@ export class RunsModel implements vscode.Disposable {
     const configs = await this.findConfigs();
     const runsDirs = [...new Set(configs.map((c) => c.runsDir).concat(this.defaultRunsDirs()))];
     const active = new Set(this.trainer.activeRunIds);
-    const runs = (await Promise.all(runsDirs.map((d) => scanRunsDir(d, (runId) => active.has(runId) || this.live.has(runId))))).flat();
+    const isActive = (runId: string) => active.has(runId) || this.live.has(runId);
+    const runs = (await Promise.all(runsDirs.map((d) => scanRuns(d, { isActive })))).flat().map(toRunInfo);
     this.scannedRunsDirs = runsDirs;
     this.configList = configs.sort((a, b) => a.name.localeCompare(b.name));
     this.runList = runs.sort((a, b) => b.runId.localeCompare(a.runId));
@@ -326,56 +327,18 @@ export class RunsModel implements vscode.Disposable {
   }
 }
 
-/**
- * `<runsDir>/<experiment>/<runId>/run.json` → RunInfo. A "running" record that this session's
- * trainer does not train (`isActive`) and whose process is gone reads as interrupted.
- */
-export async function scanRunsDir(runsDir: string, isActive: (runId: string) => boolean = () => false): Promise<RunInfo[]> {
-  const dirs: string[] = [];
-  for (const experiment of await listDirs(runsDir)) {
-    for (const runId of await listDirs(path.join(runsDir, experiment))) dirs.push(path.join(runsDir, experiment, runId));
-  }
-  const runs = await Promise.all(dirs.map((dir) => readRun(dir, isActive)));
-  return runs.filter((r): r is RunInfo => r !== undefined);
-}
-
-async function readRun(dir: string, isActive: (runId: string) => boolean): Promise<RunInfo | undefined> {
-  let record = await readRunRecordAsync(dir);
-  if (!record) return undefined;
-  const hasCheckpoint = await exists(path.join(dir, CHECKPOINT_FILE));
-  let interrupted = false;
-  if (record.status === 'running' && !isActive(record.runId) && (await ownerGone(dir, record))) {
-    interrupted = true;
-    const who = record.pid ? `the process that trained it (pid ${record.pid}) is gone` : 'no process has written to it for a long time';
-    record = {
-      ...record,
-      status: 'failed',
-      error: { code: 'internal', message: `Interrupted: the run was still marked running but ${who}.${hasCheckpoint ? ' Resume it from its last checkpoint.' : ''}` },
-    };
-  }
+/** A scanned run folder as the views show it. */
+function toRunInfo(run: ScannedRun): RunInfo {
   return {
-    runId: record.runId,
-    dir,
-    record,
-    status: record.status,
-    hasCheckpoint,
-    ...(record.configPath ? { configPath: record.configPath } : {}),
-    ...(interrupted ? { interrupted } : {}),
+    runId: run.record.runId,
+    dir: run.dir,
+    record: run.record,
+    status: run.record.status,
+    hasCheckpoint: run.hasCheckpoint,
+    ...(run.record.configPath ? { configPath: run.record.configPath } : {}),
+    ...(run.interrupted ? { interrupted: true } : {}),
+    ...(run.elsewhere ? { elsewhere: run.elsewhere } : {}),
   };
-}
-
-/** Whether the process that trained a "running" record is gone (never for another host's). */
-async function ownerGone(dir: string, record: RunRecord): Promise<boolean> {
-  const alive = runOwnerAlive(record);
-  if (alive !== undefined) return !alive;
-  if (record.pid !== undefined) return false;
-  // Records written before runs carried their pid: stale when metrics stopped growing long ago.
-  try {
-    const stat = await fs.stat(path.join(dir, METRICS_FILE)).catch(() => fs.stat(path.join(dir, RUN_FILE)));
-    return Date.now() - stat.mtimeMs > LEGACY_STALE_MS;
-  } catch {
-    return false;
-  }
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -384,14 +347,6 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function listDirs(dir: string): Promise<string[]> {
-  try {
-    return (await fs.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-  } catch {
-    return [];
   }
 }
 
@@ -404,11 +359,6 @@ async function experimentName(uri: vscode.Uri): Promise<string> {
   } catch {
     return fallback;
   }
-}
-
-/** The engine's folder name for an experiment name (src/train/run.ts). */
-export function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'experiment';
 }
 
 function samePath(a: string, b: string): boolean {

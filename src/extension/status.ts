@@ -67,7 +67,7 @@ export class StatusBar implements vscode.Disposable {
       item.tooltip = tooltip(state, active);
     } else {
       item.text = '$(circuit-board) RPG';
-      item.tooltip = 'RPG Studio: the trainer starts when you train or plan a config. Click to see the training curves.';
+      item.tooltip = 'RPG Studio: the trainer starts when you train a config. Click to see the training curves.';
     }
     item.show();
   }

@@ -2,7 +2,6 @@
 // initialized with the user's settings, restarted on demand or after it died. Its protocol
 // notifications become one stream of RunEvents; when the process dies under running runs,
 // those runs are marked failed on disk (their last checkpoint stays) and reported as such.
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
@@ -24,10 +23,8 @@ import {
   TrainStartResult,
   trainStopRequest,
 } from '../protocol';
-import { TrainerClient, TrainerExit } from '../trainer/client';
-import { writeFileAtomic } from '../train/checkpoint';
-import { parseRunRecord, RUN_FILE, runOwnerAlive } from '../train/run-files';
-import type { RunRecord } from '../train/types';
+import { TrainerClient, TrainerExit } from '../protocol/client';
+import { markRunInterrupted } from '../core/runs/folder';
 import type { Config } from './config';
 
 /** Everything the trainer says about runs, as one discriminated union. */
@@ -303,7 +300,13 @@ export class TrainerService implements vscode.Disposable {
     const runs = [...this.active.entries()];
     this.active.clear();
     for (const [runId, run] of runs) {
-      if (run.runDir) await markRunFailed(run.runDir, message).catch((err: Error) => this.log.warn(`could not update ${run.runDir}: ${err.message}`));
+      if (run.runDir) {
+        try {
+          markRunInterrupted(run.runDir, message);
+        } catch (err) {
+          this.log.warn(`could not update ${run.runDir}: ${(err as Error).message}`);
+        }
+      }
       this.runEmitter.fire({ kind: 'failed', runId, code: 'internal', message, ...(run.runDir ? { runDir: run.runDir } : {}) });
     }
   }
@@ -317,29 +320,6 @@ export class TrainerService implements vscode.Disposable {
     else if (level === 'warn' || level === 'console.warn') this.log.warn(message);
     else this.log.info(message);
   }
-}
-
-/**
- * A run whose process died keeps status "running" in its run.json: rewrite it as failed, with
- * the reason, so every reader (tree, curves, CLI) tells the truth. A finished or stopped record
- * is left alone.
- */
-export async function markRunFailed(runDir: string, message: string): Promise<boolean> {
-  const file = path.join(runDir, RUN_FILE);
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    return false;
-  }
-  const record = parseRunRecord(text, runDir);
-  if (record?.status !== 'running') return false;
-  // Another live process (the CLI, a resumed run in a new trainer) owns the record now.
-  if (runOwnerAlive(record) === true) return false;
-  const { pid: _pid, hostname: _host, ...rest } = record;
-  const updated: RunRecord = { ...rest, status: 'failed', endedAt: new Date().toISOString(), error: { code: 'internal', message } };
-  writeFileAtomic(file, JSON.stringify(updated, null, 2) + '\n');
-  return true;
 }
 
 function describeExit(exit: TrainerExit): string {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainerErrorData } from '../protocol';
 import { locateField } from './config-location';
-import type { Ctx } from './ctx';
+import type { Ctx, ReportedFailure } from './ctx';
 import { count, epochOf, percent } from './format';
 import type { RunInfo } from './runs';
 import type { RunEvent } from './trainer';
@@ -14,14 +14,6 @@ import { trainingBlockedReason } from './trust';
 export type TrainOutcome =
   | { readonly ok: true; readonly runId: string; readonly queuePosition: number }
   | { readonly ok: false; readonly message: string; readonly field?: string; readonly blocked?: boolean };
-
-/** A failure shown to the user (tests listen for these: notifications cannot be read back). */
-export interface ReportedFailure {
-  readonly message: string;
-  readonly field?: string;
-  readonly configUri?: vscode.Uri;
-  readonly runId?: string;
-}
 
 /** Starts a run of `configUri` (or resumes `resumeDir`); resolves once the trainer accepted it. */
 export async function startRun(ctx: Ctx, target: { configUri?: vscode.Uri; resume?: RunInfo }): Promise<TrainOutcome> {
@@ -35,19 +27,18 @@ export async function startRun(ctx: Ctx, target: { configUri?: vscode.Uri; resum
   const displayName = resume?.record?.name ?? (configUri ? path.basename(configUri.fsPath).replace(/\.rpg\.json$/, '') : 'run');
   // The run trains what the editor shows, saved or not.
   const document = configUri ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === configUri.toString()) : undefined;
-  const runsDir = resume ? path.dirname(path.dirname(resume.dir)) : ctx.runs.runsDirFor(configUri!);
   let runId: string;
   let queuePosition: number;
   // Listen before sending: a run can report (even end) before the answer to train/start.
   const early: RunEvent[] = [];
   const recorder = ctx.trainer.onRunEvent((e) => early.push(e));
   try {
-    ({ runId, queuePosition } = await ctx.trainer.startRun({
-      runsDir,
-      ...(configUri ? { configPath: configUri.fsPath } : {}),
-      ...(document?.isDirty ? { text: document.getText() } : {}),
-      ...(resume ? { resumeFrom: resume.dir } : {}),
-    }));
+    // A resumed run trains the config its run.json holds; a new one the editor's text.
+    ({ runId, queuePosition } = await ctx.trainer.startRun(
+      resume
+        ? { resumeFrom: resume.dir }
+        : { runsDir: ctx.runs.runsDirFor(configUri!), configPath: configUri!.fsPath, ...(document?.isDirty ? { text: document.getText() } : {}) },
+    ));
   } catch (err) {
     const data = (err as { data?: TrainerErrorData }).data;
     const message = (err as Error).message;

@@ -1,9 +1,14 @@
 // The one file of truth for extension ⇄ trainer messages (JSON-RPC 2.0 over the trainer's
 // stdio). Both sides import these typed messages; a method name appears nowhere else.
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-import type { BackendName } from '../config/schema';
-import type { DofSummary } from '../rpg/dof';
-import type { CheckpointInfo, EvalRow, RunResult, RunStart, TrainErrorCode, TrainRow } from '../train/types';
+import type { BackendName } from '../core/config/schema';
+import type { BackendAvailability } from '../core/engine';
+import type { ConfigRef } from '../core/experiment/types';
+
+export type { BackendAvailability } from '../core/engine';
+import type { CheckpointInfo, RunResult, RunStart } from '../core/engine';
+import type { EvalRow, TrainRow } from '../core/train/rows';
+import type { TrainErrorCode } from '../core/errors';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -31,13 +36,6 @@ export interface InitializeParams {
   readonly maxConcurrentRuns?: number;
 }
 
-export interface BackendAvailability {
-  readonly name: Exclude<BackendName, 'auto'>;
-  readonly available: boolean;
-  /** Why it is (not) available: a missing native library, no SIMD, ... */
-  readonly detail: string;
-}
-
 export interface InitializeResult {
   readonly protocolVersion: number;
   readonly backend: string;
@@ -51,81 +49,12 @@ export interface InitializeResult {
 }
 export const initializeRequest = new RequestType<InitializeParams, InitializeResult, TrainerErrorData>('initialize');
 
-// ── plan ────────────────────────────────────────────────────────────────────────────────────
-/** A config by path (read from disk) or by content (an unsaved editor). */
-export interface ConfigRef {
-  readonly configPath?: string;
-  /** JSONC text; wins over the file's content when given. */
-  readonly text?: string;
-}
-
-export interface PlanLayer {
-  readonly name: string;
-  readonly layer: string;
-  readonly kind: string;
-  readonly shape: readonly number[];
-  readonly params: number;
-  readonly offset: number;
-  readonly scale: number;
-  readonly initStd: number;
-  readonly reuse: number;
-  readonly distinctEntries: number;
-  /** Ring ranges fetched before the layer's permutation ("ring" mode; empty for "shuffled"). */
-  readonly spans: readonly { readonly start: number; readonly end: number }[];
-  readonly fullWraps: number;
-}
-
-export interface PlanResult {
-  readonly name: string;
-  readonly configPath?: string;
-  readonly mode: 'ring' | 'shuffled' | 'plain';
-  readonly seed: number;
-  readonly ringSize: number;
-  readonly hash: string;
-  readonly summary: DofSummary;
-  /** Set when the dataset is not readable here: the plan then uses its standard input shape. */
-  readonly inputNote?: string;
-  readonly layers: readonly PlanLayer[];
-  readonly free: readonly { readonly name: string; readonly kind: string; readonly shape: readonly number[]; readonly params: number }[];
-}
-export const planRequest = new RequestType<ConfigRef, PlanResult, TrainerErrorData>('plan');
-
-// ── layer weights (ring mapping detail view) ───────────────────────────────────────────────
-export interface LayerWeightsParams extends ConfigRef {
-  readonly layer: string;
-  /**
-   * Use this run's checkpoint ring when it was trained with the config's plan; else (or when
-   * it is unreadable) the initial ring, and the result's `note` says why.
-   */
-  readonly runDir?: string;
-  /** At most this many values are returned (a deterministic sample). */
-  readonly maxValues?: number;
-}
-
-export interface LayerWeightsResult {
-  readonly layer: string;
-  readonly shape: readonly number[];
-  /** Rows × cols of the heatmap the values are laid out in (kernel flattened to [fanIn, fanOut]). */
-  readonly rows: number;
-  readonly cols: number;
-  /** Row-major; a strided sample of the layer's rows and columns when it has more than maxValues. */
-  readonly values: readonly number[];
-  /** Over every weight of the layer, bins symmetric around 0. */
-  readonly histogram: { readonly edges: readonly number[]; readonly counts: readonly number[] };
-  readonly source: 'checkpoint' | 'initial';
-  /** Why a runDir's checkpoint was passed over for the initial ring (names the file). */
-  readonly note?: string;
-  /** Share of positive weights among the layer's non-zero weights (0.5 = balanced); over all weights, not the sample. */
-  readonly signBalance: number;
-}
-export const layerWeightsRequest = new RequestType<LayerWeightsParams, LayerWeightsResult, TrainerErrorData>('plan/layerWeights');
-
 // ── training ────────────────────────────────────────────────────────────────────────────────
 export interface TrainStartParams extends ConfigRef {
   /** Continue this run folder from its last checkpoint. */
   readonly resumeFrom?: string;
-  /** Folder that holds runs (default: <workspace>/runs, resolved by the client). */
-  readonly runsDir: string;
+  /** Folder that holds runs (the client resolves rpg.runsFolder); needed for a new run, not for a resume. */
+  readonly runsDir?: string;
   readonly backend?: BackendName;
 }
 

@@ -2,11 +2,11 @@
 // (diagnostics, hover, completion, quick fixes) reads the same Analysis, computed once per
 // version. Pure apart from the dataset description it is given; never throws.
 import type { Node } from 'jsonc-parser';
-import type { RpgConfig } from '../config/schema';
-import type { ResolvedExperiment } from '../config/resolve';
-import type { DatasetInfo } from '../data/types';
+import type { RpgConfig } from '../core/config/schema';
+import type { ResolvedExperiment } from '../core/experiment/resolve';
+import type { DatasetInfo } from '../core/data/types';
 import { Finding } from './findings';
-import { count } from '../format/numbers';
+import { count } from '../core/format/numbers';
 import { firstTooDeepOffset, MAX_NESTING_DEPTH, parseJson } from './json-tree';
 import { schemaFindings, Section, syntaxFindings, validate } from './schema-diagnostics';
 import { DescribeDataset, semanticFindings } from './semantic-diagnostics';

@@ -2,9 +2,9 @@
 // choice means for this model — parameter counts, DoF, compression, reuse and a per-layer table
 // taken from the resolved plan.
 import { findNodeAtOffset, getNodePath, Node } from 'jsonc-parser';
-import type { ResolvedExperiment } from '../config/resolve';
+import type { ResolvedExperiment } from '../core/experiment/resolve';
 import type { Analysis } from './analysis';
-import { count, percent, ratio } from '../format/numbers';
+import { count, percent, ratio } from '../core/format/numbers';
 import type { Span } from './json-tree';
 import { enumValues, fieldMarkdown, schemaAt } from './schema-info';
 

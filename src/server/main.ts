@@ -16,7 +16,7 @@ import {
   TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { describeDataset } from '../data';
+import { describeDataset } from '../core/data';
 import { analyze, Analysis } from './analysis';
 import { completeAt } from './completion';
 import { hoverAt } from './hover';

@@ -1,9 +1,9 @@
-// Syntax and schema findings. Validation is the project's own validator (src/config), the same
+// Syntax and schema findings. Validation is the project's own validator (src/core/config), the same
 // one the CLI and trainer run, so the editor can never accept a file the trainer rejects; its
 // JSON paths are mapped onto the jsonc-parser tree for exact ranges.
 import { printParseErrorCode, ParseError } from 'jsonc-parser';
-import { configSchema, RpgConfig } from '../config/schema';
-import type { SchemaIssue } from '../config/schema-dsl';
+import { configSchema, RpgConfig } from '../core/config/schema';
+import type { SchemaIssue } from '../core/config/schema-dsl';
 import type { Finding } from './findings';
 
 export function syntaxFindings(errors: readonly ParseError[], textLength: number): Finding[] {

@@ -1,7 +1,7 @@
 // Reading the emitted JSON Schema by path: what hover shows for a field and what completion
-// offers (property names, enum values, defaults). The schema comes from src/config/schema.ts,
+// offers (property names, enum values, defaults). The schema comes from src/core/config/schema.ts,
 // the single declaration of the format.
-import { jsonSchemaDocument } from '../config/schema';
+import { jsonSchemaDocument } from '../core/config/schema';
 import type { JsonPath } from './json-tree';
 
 export interface FieldSchema {

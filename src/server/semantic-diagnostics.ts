@@ -1,17 +1,17 @@
 // Findings that need the real model: the config is resolved exactly as the trainer resolves it
-// (config → ModelSpec → counted plan → DoF summary, see src/config/resolve.ts), so every count
+// (config → ModelSpec → counted plan → DoF summary, see src/core/experiment/resolve.ts), so every count
 // shown in the editor is the trainer's count. Nothing here allocates a tensor.
-import { nominalDatasetInfo } from '../data/standard-shapes';
+import { nominalDatasetInfo } from '../core/data/standard-shapes';
 import * as path from 'node:path';
-import type { DataConfig, RpgConfig, TrainConfig } from '../config/schema';
-import { resolveExperiment, ResolvedExperiment } from '../config/resolve';
-import type { DatasetInfo } from '../data/types';
-import { DatasetError } from '../data/types';
-import type { ModelInput } from '../models/architectures';
-import { ShapeError } from '../models/shapes';
-import { PlanError, resolveRingSize } from '../rpg/plan';
+import type { DataConfig, RpgConfig, TrainConfig } from '../core/config/schema';
+import { resolveExperiment, ResolvedExperiment } from '../core/experiment/resolve';
+import type { DatasetInfo } from '../core/data/types';
+import { DatasetError } from '../core/data/types';
+import type { ModelInput } from '../core/models/architectures';
+import { ShapeError } from '../core/models/shapes';
+import { PlanError, resolveRingSize } from '../core/rpg/plan';
 import { Finding, QuickFix } from './findings';
-import { count, percent, ratio } from '../format/numbers';
+import { count, percent, ratio } from '../core/format/numbers';
 import type { JsonPath } from './json-tree';
 import type { Section } from './schema-diagnostics';
 import { predictAccuracy, SweepLookup } from './sweep-index';

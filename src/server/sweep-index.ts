@@ -4,7 +4,7 @@
 // a diagnostic pass only ever does a map lookup.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { predictAcc } from '../sweep/fit';
+import { predictAcc } from '../core/sweep/fit';
 
 export interface SweepPoint {
   /** Ring size M of an RPG point (the fit's x axis). */

@@ -9,25 +9,30 @@
 // accuracy (not the best over epochs, which would select on the test set).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { BackendName, RpgConfig } from '../config/schema';
-import { resolveExperiment } from '../config/resolve';
-import { describeDataset } from '../data';
-import { paramCount } from '../models/spec';
-import { isGenerated, PlanError } from '../rpg/plan';
-import { ShapeError } from '../models/shapes';
-import { writeFileAtomic } from '../train/checkpoint';
-import { newRunId, train } from '../train/run';
-import { openSession } from '../train/session';
-import { SubspaceNetwork } from '../train/subspace-generator';
-import { TrainError, TrainEvents } from '../train/types';
-import { fitLogLinear, predictDof } from './fit';
-import { trainLoop } from './loop';
-import { svgPlot, textPlot } from './plot';
+import type { BackendName, RpgConfig } from '../core/config/schema';
+import { resolveExperiment } from '../core/experiment/resolve';
+import { describeDataset } from '../core/data';
+import { paramCount } from '../core/models/spec';
+import { isGenerated, PlanError } from '../core/rpg/plan';
+import { ShapeError } from '../core/models/shapes';
+import { writeFileAtomic } from '../core/runs/atomic';
+import { experimentFolderName, newRunId } from '../core/runs/layout';
+import { trainRun } from '../core/runs/train-run';
+import { learningRate, runLength } from '../core/train/schedule';
+import { engineFor } from '../engines';
+import { optimizerFor } from '../engines/tfjs/engine';
+import { openSession } from '../engines/tfjs/session';
+import { SubspaceNetwork } from '../engines/tfjs/subspace-generator';
+import { TrainEvents } from '../core/engine';
+import { TrainError } from '../core/errors';
+import { fitLogLinear, predictDof } from '../core/sweep/fit';
+import { trainLoop } from '../engines/tfjs/loop';
+import { svgPlot, textPlot } from '../core/sweep/plot';
 import { matchWidth } from './width';
 
-export { fitLogLinear, predictAcc, predictDof } from './fit';
-export type { LogFit } from './fit';
-export { textPlot, svgPlot } from './plot';
+export { fitLogLinear, predictAcc, predictDof } from '../core/sweep/fit';
+export type { LogFit } from '../core/sweep/fit';
+export { textPlot, svgPlot } from '../core/sweep/plot';
 
 export const SWEEP_FILE = 'sweep.json';
 export const SWEEP_SVG = 'sweep.svg';
@@ -164,7 +169,7 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   const plainParams = paramCount(plainSpec);
   const generatedNames = plainSpec.params.filter((p) => isGenerated(p, base.rpg)).map((p) => p.name);
 
-  const sweepName = `${base.name ?? 'experiment'}-sweep`.replace(/[^A-Za-z0-9._-]+/g, '-');
+  const sweepName = experimentFolderName(`${base.name ?? 'experiment'}-sweep`);
   const id = options.sweepId ?? newRunId();
   const dir = path.join(options.runsDir, sweepName, id);
   mkdirSync(dir, { recursive: true });
@@ -202,7 +207,8 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   const aborted = () => options.signal?.aborted ?? false;
   let index = 0;
   const trainOne = async (config: RpgConfig, runName: string, seed: number) => {
-    const r = await train(
+    const r = await trainRun(
+      engineFor,
       { config: { ...config, name: runName, seed }, ...(options.configPath ? { configPath: options.configPath } : {}), runsDir: dir, runId: `seed${seed}`, ...(options.backend ? { backend: options.backend } : {}), ...(options.signal ? { signal: options.signal } : {}) },
       { ...events.train, onStart: (s) => { backendName = s.backend; events.train?.onStart?.(s); } },
     );
@@ -261,14 +267,19 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   return { dir, file, svg, sweep, plot: textPlot(plotInput(sweep)) };
 }
 
+/** The random-subspace baseline: the plain model's generated kernels as θ = P·z, z trained (tfjs engine only). */
 async function trainSubspace(config: RpgConfig, options: SweepOptions, generatedNames: string[], dim: number, nonzeros: number, onBackend: (name: string) => void) {
   const session = await openSession(config, options.configPath, options.backend);
   onBackend(session.backend.name);
   session.net.dispose();
   const net = new SubspaceNetwork(session.resolved.spec, generatedNames, dim, config.seed, nonzeros);
+  const optimizer = optimizerFor({ ...session, net, materialized: net.materialized });
   try {
-    return await trainLoop(net, session.dataset, config, { ...(options.signal ? { signal: options.signal } : {}) });
+    const { stepsPerEpoch, totalSteps } = runLength(config.train, session.dataset.train.count);
+    const r = await trainLoop(net, optimizer, session.dataset, config, { totalSteps, stepsPerEpoch, lr: (step) => learningRate(config.train, step, totalSteps), ...(options.signal ? { signal: options.signal } : {}) });
+    return { steps: r.steps, bestAcc: r.bestAcc, finalAcc: r.finalAcc, durationSec: r.elapsedSec };
   } finally {
+    optimizer.dispose();
     net.dispose();
   }
 }

@@ -1,8 +1,8 @@
 // The width baseline: the plain model scaled by model.width so that its parameter count is as
 // close as possible to a target (an RPG point's trained DoF: ring + free parameters).
-import type { RpgConfig } from '../config/schema';
-import { buildModelSpec, ModelInput } from '../models/architectures';
-import { paramCount } from '../models/spec';
+import type { RpgConfig } from '../core/config/schema';
+import { buildModelSpec, ModelInput } from '../core/models/architectures';
+import { paramCount } from '../core/models/spec';
 
 export interface WidthMatch {
   readonly width: number;

@@ -4,15 +4,16 @@
 // process going away (a watchdog, for when stdin never closes) stop every run gracefully (the
 // current step finishes and a checkpoint is written), then the process exits.
 import { createMessageConnection } from 'vscode-jsonrpc/node';
-import type { NotificationType } from 'vscode-jsonrpc';
+import { ErrorCodes, ResponseError, type NotificationType } from 'vscode-jsonrpc';
 import { version as trainerVersion } from '../../package.json';
 import { shutdownRequest } from '../protocol';
-import { train } from '../train/run';
-import { processAlive } from '../train/run-files';
+import { resumeRun, trainRun } from '../core/runs/train-run';
+import { engineFor } from '../engines';
+import { processAlive } from '../core/runs/record';
 import { registerHandlers, TrainerLifecycle } from './handlers';
 import * as log from './log';
-import { RunQueue } from './runs';
-import { ResilientMessageReader } from './stdin-reader';
+import { RunQueue, TrainFunction } from './runs';
+import { INVALID_REQUEST_METHOD, ResilientMessageReader } from './stdin-reader';
 import { StdoutMessageWriter } from './stdout-writer';
 
 /** How long runs get to finish their step and write a checkpoint before the process exits anyway. */
@@ -41,7 +42,11 @@ function notify<P>(type: NotificationType<P>, params: P): void {
   });
 }
 
-const queue = new RunQueue(train, notify);
+/** A queued job on the engine its config names, through the run folder's one writer. */
+const trainJob: TrainFunction = (job, runId, signal, events) =>
+  job.kind === 'train' ? trainRun(engineFor, { ...job.options, runId, signal }, events) : resumeRun(engineFor, { ...job.options, signal }, events);
+
+const queue = new RunQueue(trainJob, notify);
 /** Set once the process is on its way out: train/start is refused from then on. */
 const lifecycle: TrainerLifecycle = { exiting: false };
 registerHandlers(connection, queue, trainerVersion, lifecycle);
@@ -61,6 +66,8 @@ async function shutdown(reason: string): Promise<void> {
   process.exit(0);
 }
 
+// Malformed requests (see stdin-reader.ts) are answered, never dropped.
+connection.onRequest(INVALID_REQUEST_METHOD, (params: { reason?: string } | undefined) => new ResponseError(ErrorCodes.InvalidRequest, `invalid request: ${params?.reason ?? 'malformed'}`));
 connection.onRequest(shutdownRequest, async () => {
   // No run may start between this answer and the exit.
   lifecycle.exiting = true;

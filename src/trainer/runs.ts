@@ -12,18 +12,26 @@ import {
   trainProgressNotification,
   trainStartedNotification,
 } from '../protocol';
-import type { RunResult, TrainEvents, TrainOptions, TrainRow } from '../train/types';
-import { describeFailure, withoutUndefined } from './errors';
+import type { ResumeOptions, RunResult, TrainEvents, TrainOptions } from '../core/engine';
+import type { TrainRow } from '../core/train/rows';
+import { withoutUndefined } from '../protocol/errors';
+import { describeFailure } from '../core/errors';
 import * as log from './log';
 import { ProgressThrottle } from './progress-throttle';
 
-export type TrainFunction = (options: TrainOptions, events: TrainEvents) => Promise<RunResult>;
+/** What the queue runs: a new run of a config, or a stopped/failed run continued. */
+export type RunJob =
+  | { readonly kind: 'train'; readonly options: Omit<TrainOptions, 'signal' | 'runId'> }
+  | { readonly kind: 'resume'; readonly options: Omit<ResumeOptions, 'signal'> };
+
+/** Trains one job to its end (the trainer passes core/runs' trainRun/resumeRun over the engines). */
+export type TrainFunction = (job: RunJob, runId: string, signal: AbortSignal, events: TrainEvents) => Promise<RunResult>;
 export type Notify = <P>(type: NotificationType<P>, params: P) => void;
 
 /** A validated run, ready for the engine. */
 export interface RunRequest {
   readonly runId: string;
-  readonly options: Omit<TrainOptions, 'signal' | 'runId'>;
+  readonly job: RunJob;
 }
 
 interface Run extends RunRequest {
@@ -57,7 +65,7 @@ export class RunQueue {
 
   /** The run folder an active run writes to, so a second request cannot resume it. */
   isBusy(runId: string, runDir?: string): boolean {
-    return this.all().some((r) => r.runId === runId || (runDir !== undefined && (r.options.resumeFrom === runDir)));
+    return this.all().some((r) => r.runId === runId || (runDir !== undefined && r.job.kind === 'resume' && r.job.options.runDir === runDir));
   }
 
   /** Queues a run; returns how many runs it waits behind (0: it started). */
@@ -127,14 +135,14 @@ export class RunQueue {
       return;
     }
     let totals = { totalSteps: 0, totalEpochs: 0 };
-    let runDir = run.options.resumeFrom;
+    let runDir = run.job.kind === 'resume' ? run.job.options.runDir : undefined;
     const progress = new ProgressThrottle<TrainRow>(1000 / PROGRESS_PER_SECOND, (row) => this.notify(trainProgressNotification, { ...row, runId, ...totals }));
     const events: TrainEvents = {
       onStart: (info) => {
         runDir = info.runDir;
         totals = { totalSteps: info.totalSteps, totalEpochs: Math.ceil(info.totalSteps / Math.max(1, info.stepsPerEpoch)) };
         log.info(`run ${runId}: training on ${info.backend} in ${info.runDir}${info.resumed ? ` from step ${info.startStep}` : ''}`);
-        this.notify(trainStartedNotification, withoutUndefined({ ...info, runId, configPath: run.options.configPath }));
+        this.notify(trainStartedNotification, withoutUndefined({ ...info, runId }));
       },
       onTrainRow: (row) => progress.push(row),
       onEval: (row) => this.notify(trainEvaluatedNotification, { ...row, runId }),
@@ -143,7 +151,7 @@ export class RunQueue {
       onLog: (message) => log.info(message.startsWith(`run ${runId}`) ? message : `run ${runId}: ${message}`),
     };
     try {
-      const result = await this.train({ ...run.options, runId, signal: run.controller.signal }, events);
+      const result = await this.train(run.job, runId, run.controller.signal, events);
       await progress.flush();
       this.notify(trainFinishedNotification, { ...result, runId });
     } catch (err) {

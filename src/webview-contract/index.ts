@@ -1,7 +1,8 @@
 // The one contract between the extension's panel hosts and the webview apps: every message is
 // a member of a discriminated union by `type`, imported by both sides. The webview always
 // speaks first ("ready"); the host sends data only after it. Plain data only (JSON-clonable).
-import type { LayerWeightsResult, PlanResult } from '../protocol';
+import type { LayerWeightsResult, PlanResult } from '../core/experiment/types';
+import type { RunRecord } from '../core/runs/types';
 
 export const MAPPING_VIEW_TYPE = 'rpgStudio.ringMapping';
 export const CURVES_VIEW_TYPE = 'rpgStudio.trainingCurves';
@@ -15,7 +16,7 @@ export interface MappingViewState {
 
 export type MappingToWebview =
   | { readonly type: 'loading'; readonly configPath: string }
-  /** openedAt: Date.now() when the panel was asked for; planMs: the trainer's plan request. */
+  /** openedAt: Date.now() when the panel was asked for; planMs: the time to plan the config. */
   | { readonly type: 'plan'; readonly plan: PlanResult; readonly configPath: string; readonly runDir?: string; readonly openedAt: number; readonly planMs?: number }
   | { readonly type: 'layerWeights'; readonly result: LayerWeightsResult }
   | { readonly type: 'error'; readonly message: string; readonly layer?: string };
@@ -31,19 +32,12 @@ export type MappingToHost =
 
 // ── training curves ─────────────────────────────────────────────────────────────────────────
 /** A run folder's run.json, reduced to what the panel shows. */
-export interface RunInfo {
+/** A run as a panel lists it: the fields of its record (core/runs/types.ts) a legend and picker show. */
+export type RunInfo = Pick<RunRecord, 'runId' | 'name' | 'arch' | 'dataset' | 'dof' | 'ringSize' | 'status' | 'bestAcc'> & {
   /** Absolute run folder: the run's identity in the panel. */
   readonly runDir: string;
-  readonly runId: string;
-  readonly name: string;
-  readonly arch: string;
-  readonly dataset: string;
-  readonly dof: number;
-  readonly ringSize: number;
-  readonly status: string;
-  readonly bestAcc?: number;
   readonly startedAt?: string;
-}
+};
 
 /** Train rows, column-wise (100k points per run travel and plot as flat arrays). */
 export interface TrainColumns {
@@ -77,7 +71,7 @@ export interface RunAppend {
   readonly runDir: string;
   readonly train: TrainColumns;
   readonly eval: EvalColumns;
-  readonly status?: string;
+  readonly status?: RunInfo['status'];
   readonly bestAcc?: number;
 }
 

@@ -9,7 +9,7 @@ import { suite, suiteSetup, suiteTeardown, test } from 'mocha';
 import * as vscode from 'vscode';
 import type { RpgStudioApi } from '../../src/extension/main';
 import type { TrainOutcome } from '../../src/extension/training';
-import type { RunRecord } from '../../src/train/types';
+import type { RunRecord } from '../../src/core/runs/types';
 import { fixtureUri, nextRunEvent, rpgApi, treeLines, waitFor, workspaceDir } from './util';
 
 const readRecord = (runDir: string) => JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;

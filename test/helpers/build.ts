@@ -1,5 +1,5 @@
 // One way for tests to get the bundles they spawn: rebuild dist/ when a bundle is missing or
-// older than any source file (a bundle inlines src/config, src/rpg, src/data, ... not only its
+// older than any source file (a bundle inlines src/core, src/engines, ... not only its
 // own folder), so no test ever runs a stale trainer, server or CLI.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Diagnostic } from 'vscode-languageserver';
-import { Rng } from '../../src/rpg/prng';
+import { Rng } from '../../src/core/rpg/prng';
 import { fileUri, ServerHarness } from './server-harness';
 
 let server: ServerHarness;

@@ -17,12 +17,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { validateConfig } from '../../src/config/load';
-import type { RpgConfig } from '../../src/config/schema';
-import { train } from '../../src/train/run';
-import { evaluate, openSession, restoreTensors } from '../../src/train/session';
-import type { EvalRow, TrainRow } from '../../src/train/types';
-import { readCheckpointV2 } from '../helpers/checkpoint-v2';
+import { validateConfig } from '../../src/core/config/load';
+import type { RpgConfig } from '../../src/core/config/schema';
+import { readCheckpoint } from '../../src/core/checkpoint/file';
+import type { EvalRow, TrainRow } from '../../src/core/train/rows';
+import { tfjsEngine } from '../../src/engines/tfjs/engine';
+import { train } from '../helpers/train';
 import { useBackend } from '../helpers/tf';
 import { MNIST_DIGITS, PYTHON, PYTHON_DIR, pythonEnv, torchUnavailable } from '../helpers/torch';
 
@@ -47,16 +47,11 @@ function torchTrain(config: RpgConfig, runDir: string, resume?: string): Promise
   });
 }
 
-/** The tfjs engine evaluates a torch checkpoint: every tensor restored by its TypeScript name. */
+/** The tfjs engine evaluates a torch checkpoint as `rpg eval` does: the core's reader verifies
+ * the file, the plan is checked, every tensor is restored by its TypeScript name. */
 async function tfjsEvaluates(checkpointFile: string): Promise<{ loss: number; acc: number }> {
-  const ckpt = readCheckpointV2(checkpointFile);
-  const session = await openSession(validateConfig(ckpt.meta.config), undefined, 'wasm');
-  try {
-    restoreTensors(session.net.state(), ckpt, checkpointFile);
-    return evaluate(session.net, session.dataset, 'test');
-  } finally {
-    session.net.dispose();
-  }
+  const checkpoint = readCheckpoint(checkpointFile);
+  return tfjsEngine.evaluate({ config: validateConfig(checkpoint.meta.config), backend: 'wasm', checkpoint, file: checkpointFile });
 }
 
 test('LeNet-5 at 10% DoF: the torch engine trains like the tfjs engine, and tfjs evaluates its checkpoint', { skip, timeout: 30 * 60_000 }, async () => {
@@ -134,7 +129,7 @@ test('torch checkpoints of BatchNorm and plain models evaluate the same in tfjs'
     const t = await torchTrain(config, path.join(dir, name));
     assert.equal(t.code, 0, `${name}: ${t.stderr}`);
     const last = t.events.filter((e) => e.event === 'eval').pop() as unknown as EvalRow;
-    const ckpt = readCheckpointV2(path.join(dir, name, 'checkpoint.bin'));
+    const ckpt = readCheckpoint(path.join(dir, name, 'checkpoint.bin'));
     assert.equal(ckpt.meta.engine, 'torch');
     assert.ok([...ckpt.tensors.keys()].some((k) => k.endsWith('.running_var')), `${name}: BatchNorm statistics are stored`);
     const viaTfjs = await tfjsEvaluates(path.join(dir, name, 'checkpoint.bin'));
@@ -144,7 +139,7 @@ test('torch checkpoints of BatchNorm and plain models evaluate the same in tfjs'
   }
 });
 
-test('the torch engine resumes a run the tfjs engine stopped (a version-1 checkpoint)', { skip, timeout: 20 * 60_000 }, async () => {
+test('the torch engine resumes a run the tfjs engine stopped, from its checkpoint', { skip, timeout: 20 * 60_000 }, async () => {
   await useBackend('wasm');
   const config = validateConfig({
     name: 'cross-resume', seed: 6, model: { arch: 'lenet5' }, rpg: { dof: 2000 },

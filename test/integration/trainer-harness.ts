@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { initializeRequest, InitializeResult, PROTOCOL_VERSION } from '../../src/protocol';
-import { TrainerClient } from '../../src/trainer/client';
+import { TrainerClient } from '../../src/protocol/client';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const TRAINER_JS = path.join(REPO, 'dist', 'trainer.js');

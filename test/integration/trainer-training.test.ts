@@ -10,12 +10,13 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseConfigText } from '../../src/config/load';
-import { resolveExperiment } from '../../src/config/resolve';
-import { layerWeightsRequest, planRequest, shutdownRequest, trainStartRequest, trainStopRequest } from '../../src/protocol';
-import { generateWeights, materializePlan } from '../../src/rpg/materialize';
-import { readCheckpoint } from '../../src/train/checkpoint';
-import { processAlive } from '../../src/train/run-files';
+import { parseConfigText } from '../../src/core/config/load';
+import { resolveExperiment } from '../../src/core/experiment/resolve';
+import { shutdownRequest, trainStartRequest, trainStopRequest } from '../../src/protocol';
+import { layerWeightsFor, planFor } from '../../src/core/experiment/planning';
+import { generateWeights, materializePlan } from '../../src/core/rpg/materialize';
+import { readCheckpoint } from '../../src/core/checkpoint/file';
+import { processAlive } from '../../src/core/runs/record';
 import { ensureTrainerBuilt, initialize, killAll, readMetrics, removeDir, startTrainer, tempDir, tinyConfig, TRAINER_JS } from './trainer-harness';
 
 const STEPS = 30;
@@ -93,10 +94,10 @@ describe('trainer training runs', () => {
     reference = lossesOf(runDirA);
 
     // The detail view reads the trained ring from the run's checkpoint.
-    const plan = await trainer.client.request(planRequest, { text: CONFIG });
+    const plan = planFor({ text: CONFIG });
     const layer = plan.layers[0]!;
-    const trained = await trainer.client.request(layerWeightsRequest, { text: CONFIG, layer: layer.name, runDir: runDirA, maxValues: 1e9 });
-    const initial = await trainer.client.request(layerWeightsRequest, { text: CONFIG, layer: layer.name, maxValues: 1e9 });
+    const trained = layerWeightsFor({ text: CONFIG, layer: layer.name, runDir: runDirA, maxValues: 1e9 });
+    const initial = layerWeightsFor({ text: CONFIG, layer: layer.name, maxValues: 1e9 });
     const resolved = resolveExperiment(parseConfigText(CONFIG), { height: 28, width: 28, channels: 1, numClasses: 10 });
     const ring = readCheckpoint(runDirA).tensors.get('ring')!.values;
     const expected = generateWeights(materializePlan(resolved.plan!), ring).subarray(layer.offset, layer.offset + layer.params);
@@ -189,14 +190,16 @@ describe('trainer training runs', () => {
       assert.equal(trainer.of('train/finished').length, 0);
       assert.deepEqual(readdirSync(failedRunsDir), [], 'the data failed before a run folder was made');
       removeDir(failedRunsDir);
-      assert.equal((await trainer.client.request(planRequest, { text: tinyConfig() })).name, 'tiny-mlp', 'still answering');
+      assert.deepEqual(await trainer.client.request(trainStopRequest, { runId: 'no-such-run' }), { stopped: [] }, 'still answering');
 
-      // An error the engine does not classify (here: the runs folder sits under a file) is internal.
+      // A runs folder under a file is refused before anything trains, naming the folder.
       const blocker = path.join(images, 'cats', '1.png');
-      const broken = await trainer.client.request(trainStartRequest, { text: CONFIG, runsDir: path.join(blocker, 'runs') });
-      const internal = await trainer.next('train/failed', (p) => p.runId === broken.runId, 30_000);
-      assert.equal(internal.params.code, 'internal');
-      assert.match(str(internal.params.message), /ENOTDIR/);
+      const broken = await trainer.client.request(trainStartRequest, { text: CONFIG, runsDir: path.join(blocker, 'runs') }).then(
+        () => assert.fail('train/start should fail'),
+        (e: { message: string; data?: { field?: string } }) => e,
+      );
+      assert.equal(broken.data?.field, 'runsDir');
+      assert.match(broken.message, /runs folder .*1\.png\/runs: .*is a file/);
 
       // SIGTERM: the step finishes, a checkpoint is written, train/finished goes out, exit 0.
       const live = await trainer.client.request(trainStartRequest, { text: LONG, runsDir });

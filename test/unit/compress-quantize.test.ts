@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countKept, decodeMask, dequantize, encodeMask, fromHalf, magnitudeMask, maxCode, packCodes, quantize, toHalf, unpackCodes } from '../../src/compress/quantize';
-import { Rng } from '../../src/rpg/prng';
+import { countKept, decodeMask, dequantize, encodeMask, fromHalf, magnitudeMask, maxCode, packCodes, quantize, toHalf, unpackCodes } from '../../src/core/compress/quantize';
+import { Rng } from '../../src/core/rpg/prng';
 
 const ring = (n: number, seed = 1) => {
   const r = new Rng(seed, 'test');

@@ -7,10 +7,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { validateConfig } from '../../src/config/load';
-import { resolveExperiment } from '../../src/config/resolve';
-import { materializePlan } from '../../src/rpg/materialize';
-import { Network } from '../../src/train/network';
+import { validateConfig } from '../../src/core/config/load';
+import { resolveExperiment } from '../../src/core/experiment/resolve';
+import { materializePlan } from '../../src/core/rpg/materialize';
+import { Network } from '../../src/engines/tfjs/network';
 import { buildLayersModel, fullWeights, loadSavedLayersModel, saveLayersModel } from '../../src/export';
 import { relError, seededTensor, useBackend } from '../helpers/tf';
 

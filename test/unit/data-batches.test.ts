@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchCount, batches, canAugment, evalBatches } from '../../src/data/batches';
-import { channelStats } from '../../src/data/common';
-import type { Batch, Dataset } from '../../src/data/types';
-import { Rng } from '../../src/rpg/prng';
+import { batchCount, batches, canAugment, evalBatches } from '../../src/core/data/batches';
+import { channelStats } from '../../src/core/data/common';
+import type { Batch, Dataset } from '../../src/core/data/types';
+import { Rng } from '../../src/core/rpg/prng';
 
 function synthetic(count: number, h: number, w: number, c: number, seed = 3): Dataset {
   const rng = new Rng(seed, 'test-pixels');

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CIFAR100_CLASSES, encodeCifarRecords } from '../../src/data/cifar';
-import { DatasetError, describeDataset, loadDataset } from '../../src/data/index';
+import { CIFAR100_CLASSES, encodeCifarRecords } from '../../src/core/data/cifar';
+import { DatasetError, describeDataset, loadDataset } from '../../src/core/data/index';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'rpg-data-cifar-'));
 after(() => rmSync(root, { recursive: true, force: true }));

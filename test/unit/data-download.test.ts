@@ -6,11 +6,11 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { digestBytes } from '../../src/data/checksums';
-import { encodeCifarRecords } from '../../src/data/cifar';
-import { DownloadError, DownloadProgress, downloadDataset, readTar } from '../../src/data/download';
-import { encodeIdx } from '../../src/data/idx';
-import { loadDataset } from '../../src/data/index';
+import { digestBytes } from '../../src/core/data/checksums';
+import { encodeCifarRecords } from '../../src/core/data/cifar';
+import { DownloadError, DownloadProgress, downloadDataset, readTar } from '../../src/core/data/download';
+import { encodeIdx } from '../../src/core/data/idx';
+import { loadDataset } from '../../src/core/data/index';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'rpg-data-dl-'));
 let server: http.Server;

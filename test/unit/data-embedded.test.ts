@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { EMBEDDED_MNIST, loadEmbeddedMnist } from '../../src/data/embedded-mnist';
-import { describeDataset, loadDataset } from '../../src/data/index';
+import { EMBEDDED_MNIST, loadEmbeddedMnist } from '../../src/core/data/embedded-mnist';
+import { describeDataset, loadDataset } from '../../src/core/data/index';
 
 const counts = (labels: ArrayLike<number>) => {
   const c = new Array<number>(10).fill(0);

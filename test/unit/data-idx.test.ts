@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { digestBytes, FASHION_MNIST_RAW } from '../../src/data/checksums';
-import { encodeIdx, readIdxHeader } from '../../src/data/idx';
-import { DatasetError, describeDataset, loadDataset } from '../../src/data/index';
+import { digestBytes, FASHION_MNIST_RAW } from '../../src/core/data/checksums';
+import { encodeIdx, readIdxHeader } from '../../src/core/data/idx';
+import { DatasetError, describeDataset, loadDataset } from '../../src/core/data/index';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'rpg-data-idx-'));
 after(() => rmSync(root, { recursive: true, force: true }));

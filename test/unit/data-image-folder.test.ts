@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { planImageFolder, resizeToRgb, testCountFor } from '../../src/data/image-folder';
-import { DatasetError, describeDataset, loadDataset } from '../../src/data/index';
+import { planImageFolder, resizeToRgb, testCountFor } from '../../src/core/data/image-folder';
+import { DatasetError, describeDataset, loadDataset } from '../../src/core/data/index';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'rpg-data-imgf-'));
 after(() => rmSync(root, { recursive: true, force: true }));

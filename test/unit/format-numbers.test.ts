@@ -1,7 +1,7 @@
 // The number formats every surface shares (CLI, extension, language server, webviews).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { count, percent, ratio } from '../../src/format/numbers';
+import { count, percent, ratio } from '../../src/core/format/numbers';
 
 test('count groups thousands and rounds to an integer', () => {
   assert.equal(count(21_266_496), '21,266,496');

@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { LayerWeightsOutcome, LayerWeightsWorker, LayerWeightsWorkerOptions } from '../../src/extension/layer-weights/client';
-import type { LayerWeightsResult } from '../../src/protocol';
+import type { LayerWeightsResult } from '../../src/core/experiment/types';
 import { REQUEST_FAILED } from '../../src/protocol';
-import { layerWeightsFor } from '../../src/trainer/planning';
+import { layerWeightsFor } from '../../src/core/experiment/planning';
 import { ensureBuilt } from '../helpers/build';
 
 const SCRIPT = ensureBuilt('layer-weights-worker');

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildModelSpec } from '../../src/models/architectures';
-import { paramCount } from '../../src/models/spec';
-import { inferShapes, ShapeError } from '../../src/models/shapes';
-import type { ModelConfig } from '../../src/config/schema';
+import { buildModelSpec } from '../../src/core/models/architectures';
+import { paramCount } from '../../src/core/models/spec';
+import { inferShapes, ShapeError } from '../../src/core/models/shapes';
+import type { ModelConfig } from '../../src/core/config/schema';
 
 const model = (arch: ModelConfig['arch'], extra: Partial<ModelConfig> = {}): ModelConfig => ({ arch, hidden: [256], width: 1, smallInput: false, batchNorm: true, ...extra });
 const cifar = { height: 32, width: 32, channels: 3, numClasses: 10 };

@@ -3,7 +3,7 @@
 // a good normal, and close to the textbook Math.log/Math.cos Box–Muller it replaced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cosSinTurn, lnUnit, normalPair, Rng } from '../../src/rpg/prng';
+import { cosSinTurn, lnUnit, normalPair, Rng } from '../../src/core/rpg/prng';
 
 const TWO32 = 4294967296;
 

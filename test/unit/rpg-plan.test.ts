@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildModelSpec } from '../../src/models/architectures';
-import { buildPlan, PlanError, ringSpans, RpgPlan } from '../../src/rpg/plan';
-import { generateWeights, initialRing, materializePlan } from '../../src/rpg/materialize';
-import { summarizeDof } from '../../src/rpg/dof';
-import { Rng } from '../../src/rpg/prng';
-import type { ModelConfig, RpgSettings } from '../../src/config/schema';
+import { buildModelSpec } from '../../src/core/models/architectures';
+import { buildPlan, PlanError, ringSpans, RpgPlan } from '../../src/core/rpg/plan';
+import { generateWeights, initialRing, materializePlan } from '../../src/core/rpg/materialize';
+import { summarizeDof } from '../../src/core/rpg/dof';
+import { Rng } from '../../src/core/rpg/prng';
+import type { ModelConfig, RpgSettings } from '../../src/core/config/schema';
 
 const model = (arch: ModelConfig['arch'], extra: Partial<ModelConfig> = {}): ModelConfig => ({ arch, hidden: [256], width: 1, smallInput: false, batchNorm: true, ...extra });
 const rpg = (extra: Partial<RpgSettings> = {}): RpgSettings => ({ enabled: true, dof: '10%', sampling: 'ring', freeFirst: false, freeLast: false, ringInitStd: Math.sqrt(2 / 4608), lrNormalization: 'projected', minReuseWarning: 1000, ...extra });

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { describeDataset } from '../../src/data';
-import { DatasetError, DatasetInfo } from '../../src/data/types';
+import { describeDataset } from '../../src/core/data';
+import { DatasetError, DatasetInfo } from '../../src/core/data/types';
 import { analyze, Analysis, AnalysisEnv } from '../../src/server/analysis';
 import type { DiagnosticCodeName, Finding } from '../../src/server/findings';
 import { locate } from '../../src/server/json-tree';
@@ -150,7 +150,7 @@ test('dataset path that does not exist, or wrong format, is an error on data.pat
 });
 
 test('learning rate, batch size and epochs outside sane ranges warn (per optimizer)', () => {
-  const base = { optimizer: 'adam', lr: 0.001, momentum: 0.9, weightDecay: 0, schedule: 'constant', batchSize: 64, epochs: 10, backend: 'auto' } as const;
+  const base = { optimizer: 'adam', lr: 0.001, momentum: 0.9, weightDecay: 0, schedule: 'constant', batchSize: 64, epochs: 10, engine: 'tfjs', backend: 'auto' } as const;
   assert.deepEqual(trainingRangeFindings(base), []);
   assert.equal(trainingRangeFindings({ ...base, lr: 0.1 })[0]!.message, 'train.lr 0.1 is unusually high for adam (expected 0.00001 … 0.01)');
   assert.deepEqual(trainingRangeFindings({ ...base, optimizer: 'sgd', lr: 0.1 }), []);

@@ -6,7 +6,7 @@ import { emittedSchemaText, SCHEMA_FILE } from '../../scripts/emit-schema';
 import { DIAGNOSTIC_CODES } from '../../src/server/findings';
 import { FieldSchema, ROOT_SCHEMA } from '../../src/server/schema-info';
 
-test('schemas/rpg.schema.json is the emitted schema (run `npm run schema` after changing src/config/schema.ts)', () => {
+test('schemas/rpg.schema.json is the emitted schema (run `npm run schema` after changing src/core/config/schema.ts)', () => {
   assert.equal(readFileSync(SCHEMA_FILE, 'utf8'), emittedSchemaText());
 });
 

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { fitLogLinear, predictAcc, predictDof } from '../../src/sweep/fit';
-import { svgPlot, textPlot } from '../../src/sweep/plot';
+import { fitLogLinear, predictAcc, predictDof } from '../../src/core/sweep/fit';
+import { svgPlot, textPlot } from '../../src/core/sweep/plot';
 import { matchWidth } from '../../src/sweep/width';
-import { buildSubspaceProjection, SubspaceGenerator, subspaceWeights } from '../../src/train/subspace-generator';
-import { validateConfig } from '../../src/config/load';
+import { buildSubspaceProjection, SubspaceGenerator, subspaceWeights } from '../../src/engines/tfjs/subspace-generator';
+import { validateConfig } from '../../src/core/config/load';
 import { parseSweep, predictAccuracy } from '../../src/server/sweep-index';
 import { relError, useBackend } from '../helpers/tf';
 

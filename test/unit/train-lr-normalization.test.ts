@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { validateConfig } from '../../src/config/load';
-import { train } from '../../src/train/run';
-import { TrainError } from '../../src/train/types';
+import { validateConfig } from '../../src/core/config/load';
+import { train } from '../helpers/train';
+import { TrainError } from '../../src/core/errors';
 
 async function accuracy(rpg: Record<string, unknown>): Promise<number> {
   const config = validateConfig({

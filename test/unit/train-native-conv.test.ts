@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { seededTensor, useBackend } from '../helpers/tf';
-import { conv2d } from '../../src/train/ops';
-import { nativeAddon, nativeConvStatus } from '../../src/train/native-conv';
+import { conv2d } from '../../src/engines/tfjs/ops';
+import { nativeAddon, nativeConvStatus } from '../../src/engines/tfjs/native-conv';
 
 // CI installs libdnnl-dev and sets RPG_REQUIRE_ONEDNN=1: there the addon must be built and used.
 const required = process.env['RPG_REQUIRE_ONEDNN'] === '1';

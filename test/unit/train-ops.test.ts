@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { relError, seededTensor, useBackend } from '../helpers/tf';
-import { batchNormTrain, conv2d, matMul, maxPool2x2, padShortcut, relu, softmaxCrossEntropy } from '../../src/train/ops';
-import { RingGenerator } from '../../src/train/ring-generator';
-import { dataOnlyValues } from '../../src/train/network';
-import { nativeConvolutions, nativeConvStatus, setNativeConvolutions } from '../../src/train/native-conv';
-import { buildModelSpec } from '../../src/models/architectures';
-import { buildPlan } from '../../src/rpg/plan';
-import { generateWeights, initialRing, materializePlan } from '../../src/rpg/materialize';
-import type { Padding } from '../../src/models/spec';
+import { batchNormTrain, conv2d, matMul, maxPool2x2, padShortcut, relu, softmaxCrossEntropy } from '../../src/engines/tfjs/ops';
+import { RingGenerator } from '../../src/engines/tfjs/ring-generator';
+import { dataOnlyValues } from '../../src/engines/tfjs/network';
+import { nativeConvolutions, nativeConvStatus, setNativeConvolutions } from '../../src/engines/tfjs/native-conv';
+import { buildModelSpec } from '../../src/core/models/architectures';
+import { buildPlan } from '../../src/core/rpg/plan';
+import { generateWeights, initialRing, materializePlan } from '../../src/core/rpg/materialize';
+import type { Padding } from '../../src/core/models/spec';
 
 const TOL = 1e-5;
 

@@ -4,10 +4,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } fro
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { validateConfig } from '../../src/config/load';
-import { train } from '../../src/train/run';
-import { readCheckpoint, writeCheckpoint, CHECKPOINT_FILE } from '../../src/train/checkpoint';
-import { RunRecord, TrainError, TrainRow } from '../../src/train/types';
+import { validateConfig } from '../../src/core/config/load';
+import { train } from '../helpers/train';
+import { readCheckpoint, writeCheckpoint, CHECKPOINT_FILE } from '../../src/core/checkpoint/file';
+import { RunRecord } from '../../src/core/runs/types';
+import { TrainError } from '../../src/core/errors';
+import { TrainRow } from '../../src/core/train/rows';
 import { useBackend } from '../helpers/tf';
 
 const tiny = (extra: Record<string, unknown> = {}) =>
@@ -92,7 +94,8 @@ test('a diverging run stops with a clear NaN/Inf error naming train.lr', async (
   const record = JSON.parse(readFileSync(path.join(runsDir, name!, runId!, 'run.json'), 'utf8')) as RunRecord;
   assert.equal(record.status, 'failed');
   assert.equal(record.error?.code, 'nan');
-  assert.match(record.error?.message ?? '', /^loss became/);
+  assert.match(record.error?.message ?? '', /diverged: the loss became/);
+  assert.equal(record.error?.field, 'train.lr');
   assert.equal(record.pid, undefined);
   assert.equal(typeof record.endedAt, 'string');
 });
@@ -122,11 +125,11 @@ test('checkpoints are replaced atomically; a torn or corrupt file is detected wi
   const file = path.join(result.runDir, CHECKPOINT_FILE);
   const bytes = readFileSync(file);
   writeFileSync(file, bytes.subarray(0, bytes.length - 10));
-  assert.throws(() => readCheckpoint(result.runDir), (e: unknown) => e instanceof TrainError && /truncated payload/.test(e.message));
+  assert.throws(() => readCheckpoint(result.runDir), (e: unknown) => e instanceof TrainError && /checkpoint .* is corrupted/.test(e.message));
   const flipped = Buffer.from(bytes);
   flipped[flipped.length - 3] ^= 0xff;
   writeFileSync(file, flipped);
-  assert.throws(() => readCheckpoint(result.runDir), /checksum mismatch/);
+  assert.throws(() => readCheckpoint(result.runDir), /is corrupted \(its SHA-256 does not match/);
   assert.ok(existsSync(file));
 });
 

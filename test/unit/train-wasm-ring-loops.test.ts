@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../helpers/tf';
-import { ringLoopsFor, ringLoopsModuleBytes, SIGN_BIT, signedIndex } from '../../src/train/wasm-ring-loops';
-import { hostLoopsKind } from '../../src/train/host-generate-kernel';
-import { RingGenerator } from '../../src/train/ring-generator';
-import { buildModelSpec } from '../../src/models/architectures';
-import { buildPlan } from '../../src/rpg/plan';
-import { initialRing, materializePlan } from '../../src/rpg/materialize';
-import { Rng } from '../../src/rpg/prng';
+import { ringLoopsFor, ringLoopsModuleBytes, SIGN_BIT, signedIndex } from '../../src/engines/tfjs/wasm-ring-loops';
+import { hostLoopsKind } from '../../src/engines/tfjs/host-generate-kernel';
+import { RingGenerator } from '../../src/engines/tfjs/ring-generator';
+import { buildModelSpec } from '../../src/core/models/architectures';
+import { buildPlan } from '../../src/core/rpg/plan';
+import { initialRing, materializePlan } from '../../src/core/rpg/materialize';
+import { Rng } from '../../src/core/rpg/prng';
 
 test('the emitted module validates and its loops equal the JS formulas bit for bit', () => {
   assert.ok(WebAssembly.validate(ringLoopsModuleBytes()));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { ProgressThrottle } from '../../src/trainer/progress-throttle';
 import { RunQueue } from '../../src/trainer/runs';
-import { parseRunRecord, runOwnerAlive } from '../../src/train/run-files';
+import { parseRunRecord, runOwnerAlive } from '../../src/core/runs/record';
 
 describe('ProgressThrottle', () => {
   test('sends at most one row per interval, always the newest, and flush sends the last', async () => {
@@ -43,7 +43,7 @@ describe('RunQueue', () => {
       },
       (type) => void sent.push(type.method),
     );
-    assert.equal(queue.submit({ runId: 'r1', options: { config: {} as never, runsDir: '/nonexistent' } }), 0);
+    assert.equal(queue.submit({ runId: 'r1', job: { kind: 'train', options: { config: {} as never, runsDir: '/nonexistent' } } }), 0);
     for (let i = 0; i < 10; i++) await Promise.resolve();
     assert.deepEqual(sent, [], 'nothing is reported in the tick of the submit');
     await new Promise((resolve) => setImmediate(resolve));
@@ -61,7 +61,7 @@ describe('RunQueue', () => {
       },
       (type) => void sent.push(type.method),
     );
-    queue.submit({ runId: 'r1', options: { config: {} as never, runsDir: '/nonexistent' } });
+    queue.submit({ runId: 'r1', job: { kind: 'train', options: { config: {} as never, runsDir: '/nonexistent' } } });
     assert.deepEqual(queue.stop('r1'), ['r1']);
     assert.equal(await queue.stopAll(1000), true);
     assert.equal(trained, 0);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { annulusPath, assignTracks, layersAtEntry, layoutRing, ringCoverage, ringIndexAt, spansToArcs } from '../../webview-ui/src/mapping/layout';
 import { downsampleGrid, heatmapPixels, histogramBars, parseColor, symmetricLimit } from '../../webview-ui/src/mapping/weights';
-import { planFor } from '../../src/trainer/planning';
+import { planFor } from '../../src/core/experiment/planning';
 
 const TAU = Math.PI * 2;
 const config = (arch: string, dof: string, extra = ''): string =>

@@ -28,7 +28,7 @@ test('parseRunJson keeps what the panel shows, with fallbacks', () => {
   assert.equal(parseRunJson('{', '/x'), undefined);
 });
 
-test('listRuns finds <runs>/<name>/<id>/run.json newest first; readRunSeries reads metrics', () => {
+test('listRuns finds <runs>/<name>/<id>/run.json and sweep runs deeper, newest first; readRunSeries reads metrics', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rpg-runs-'));
   try {
     for (const [id, when] of [['a', '2026-01-01T00:00:00Z'], ['b', '2026-02-01T00:00:00Z']] as const) {
@@ -38,12 +38,16 @@ test('listRuns finds <runs>/<name>/<id>/run.json newest first; readRunSeries rea
       writeFileSync(path.join(run, 'metrics.jsonl'), Array.from({ length: 5 }, (_, i) => train(i + 1)).join('\n') + '\n');
     }
     mkdirSync(path.join(dir, 'cfg', 'not-a-run'));
-    const runs = listRuns(dir);
-    assert.deepEqual(runs.map((r) => r.runId), ['b', 'a']);
+    // A sweep's point runs sit two levels deeper: <runs>/<name>-sweep/<id>/<point>/<seed>.
+    const point = path.join(dir, 'cfg-sweep', 's1', 'rpg-100', 'seed1');
+    mkdirSync(point, { recursive: true });
+    writeFileSync(path.join(point, 'run.json'), JSON.stringify({ runId: 'seed1', name: 'rpg-100', dof: 100, startedAt: '2026-01-15T00:00:00Z' }));
+    const runs = await listRuns(dir);
+    assert.deepEqual(runs.map((r) => r.runId), ['b', 'seed1', 'a']);
     const s = readRunSeries(runs[0]!.runDir)!;
     assert.equal(s.train.step.length, 5);
     assert.equal(readRunSeries(path.join(dir, 'nope')), undefined);
-    assert.deepEqual(listRuns(path.join(dir, 'missing')), []);
+    assert.deepEqual(await listRuns(path.join(dir, 'missing')), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // Data the fake host sends: real plans and layer weights from the trainer's own functions, and
 // synthetic runs (one with 100,000 train rows) for the curves panel.
-import { planFor, layerWeightsFor } from '../../src/trainer/planning';
-import type { LayerWeightsResult, PlanResult } from '../../src/protocol';
+import { planFor, layerWeightsFor } from '../../src/core/experiment/planning';
+import type { LayerWeightsResult, PlanResult } from '../../src/core/experiment/types';
 import type { RunSeries } from '../../src/webview-contract';
 
 const config = (arch: string, dof: string): string =>

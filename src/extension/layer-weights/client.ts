@@ -6,7 +6,7 @@
 // vscode import: unit tests drive it against the built worker.
 import { Worker } from 'node:worker_threads';
 import { ResponseError } from 'vscode-jsonrpc';
-import type { LayerWeightsParams, LayerWeightsResult } from '../../protocol';
+import type { LayerWeightsParams, LayerWeightsResult } from '../../core/experiment/types';
 import type { WorkerReply, WorkerRequest } from './messages';
 
 /** A result, or none because its panel closed (cancelLane) or the client was disposed. */
@@ -57,8 +57,8 @@ export class LayerWeightsWorker {
   }
 
   /**
-   * The layer's weights, computed in the worker. Rejects with the ResponseError the trainer's
-   * plan/layerWeights would (REQUEST_FAILED, the field at fault in `data`), or with a plain
+   * The layer's weights, computed in the worker. Rejects with a ResponseError (REQUEST_FAILED,
+   * the field at fault in `data`, as src/protocol/errors.ts makes them), or with a plain
    * Error saying the worker stopped. A request that already started always completes.
    */
   request(params: LayerWeightsParams, lane = ''): Promise<LayerWeightsOutcome> {

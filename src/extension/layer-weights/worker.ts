@@ -4,8 +4,8 @@
 // pure modules keep the last plan's draws, so the next layers of that plan are cheap here.
 // No vscode, no tfjs: only the plan, the random streams and node:fs for a checkpoint.
 import { parentPort } from 'node:worker_threads';
-import { toResponseError } from '../../trainer/errors';
-import { layerWeightsFor } from '../../trainer/planning';
+import { toResponseError } from '../../protocol/errors';
+import { layerWeightsFor } from '../../core/experiment/planning';
 import type { WorkerReply, WorkerRequest } from './messages';
 
 const port = parentPort;

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CURVES_VIEW_TYPE, CurvesToHost, CurvesToWebview, CurvesViewState, EvalColumns, RunAppend, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
-import type { PanelDeps, TrainingEvent } from './index';
+import type { PanelDeps, TrainingEvent } from './deps';
 import { PanelHost } from './panel-host';
 import { emptyEval, emptyTrain, listRuns, readRunInfo, readRunSeries } from './run-files';
 import { defaultRunsDir } from './runs-dir';
@@ -90,12 +90,12 @@ class CurvesPanel {
         // A fresh webview has nothing: send the list and every selected run, pending rows included.
         for (const d of m.state?.selected ?? []) this.selected.add(d);
         this.pending.clear();
-        this.sendRuns();
+        void this.sendRuns();
         this.sendSeries([...this.selected]);
         return;
       }
       case 'refreshRuns':
-        this.sendRuns();
+        void this.sendRuns();
         return;
       case 'loadRuns':
         for (const d of m.runDirs) this.selected.add(d);
@@ -110,9 +110,9 @@ class CurvesPanel {
     }
   }
 
-  private sendRuns(): void {
+  private async sendRuns(): Promise<void> {
     const runsDir = this.runsDir();
-    const runs = runsDir ? listRuns(runsDir) : [];
+    const runs = runsDir ? await listRuns(runsDir) : [];
     const known = new Set(runs.map((r) => r.runDir));
     // Runs outside the runs folder (picked from elsewhere) still appear.
     for (const c of this.cache.values()) if (!known.has(c.info.runDir)) runs.push(c.info);
@@ -139,7 +139,7 @@ class CurvesPanel {
   }
 
   /** Live rows of a run: into the cache (always) and the next append (when the webview shows the run). */
-  onRows(runDir: string, rows: { train?: TrainColumns; eval?: EvalColumns; status?: string; bestAcc?: number }): void {
+  onRows(runDir: string, rows: { train?: TrainColumns; eval?: EvalColumns; status?: RunInfo['status']; bestAcc?: number }): void {
     const entry = this.cache.get(runDir);
     if (!entry) return; // not shown: its metrics.jsonl has every row when it is picked
     if (rows.train) concat(entry.train, rows.train);
@@ -158,7 +158,7 @@ class CurvesPanel {
     const entry = reread(run.runDir, { info: run.info, train: emptyTrain(), eval: emptyEval(), skipped: 0 });
     this.cache.set(run.runDir, entry);
     this.selected.add(run.runDir);
-    this.sendRuns();
+    void this.sendRuns();
     this.host.post({ type: 'series', series: [{ ...entry }] });
     this.host.post({ type: 'select', runDirs: [run.runDir] });
   }
@@ -168,7 +168,7 @@ class CurvesPanel {
    * rows are thinned to ≤ 10 a second by the trainer), so the finished run's curves and its CSV
    * export hold all of them.
    */
-  onEnded(runDir: string, ended: { status: string; bestAcc?: number }): void {
+  onEnded(runDir: string, ended: { status: RunInfo['status']; bestAcc?: number }): void {
     const cached = this.cache.get(runDir);
     if (!cached) return;
     const entry = reread(runDir, cached);
@@ -243,7 +243,7 @@ export function postTrainingEvent(e: TrainingEvent): void {
         runDir, runId: e.runId, name: path.basename(path.dirname(runDir)), arch: e.summary.arch, dataset: '?',
         dof: e.summary.dof, ringSize: e.summary.ringSize, status: 'running',
       };
-      const run = { runDir, info: { ...info, status: 'running' } };
+      const run = { runDir, info: { ...info, status: 'running' as const } };
       liveRuns.set(e.runId, run);
       panel?.onStarted(run);
       return;

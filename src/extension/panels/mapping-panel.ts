@@ -6,12 +6,11 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ConfigRef, PlanResult } from '../../protocol';
-import { CHECKPOINT_FILE } from '../../train/checkpoint';
+import type { ConfigRef, PlanResult } from '../../core/experiment/types';
 import { MAPPING_VIEW_TYPE, MappingToHost, MappingToWebview, MappingViewState } from '../../webview-contract';
-import type { PanelDeps } from './index';
+import type { PanelDeps } from './deps';
 import { PanelHost } from './panel-host';
-import { listRuns } from './run-files';
+import { scanRuns } from '../../core/runs/scan';
 import { defaultRunsDir } from './runs-dir';
 
 /** At most this many weights of a layer travel to the heatmap (a strided grid sample). */
@@ -70,7 +69,8 @@ class MappingPanel {
         this.plan = plan;
         this.ref = ref;
         this.planMs = Date.now() - started;
-        this.runDir = latestCheckpointedRun(this.deps, configUri, plan);
+        this.runDir = await latestCheckpointedRun(this.deps, configUri, plan);
+        if (this.configUri !== configUri) return;
         this.deps.log(`ring mapping: plan of ${plan.name} (${plan.layers.length} generated layers) in ${Date.now() - started} ms`);
         this.sendPlan();
       } catch (e) {
@@ -157,10 +157,11 @@ function configRefOf(uri: vscode.Uri): ConfigRef {
 }
 
 /** Newest run with this config's name and ring size that has a checkpoint; ringToView then checks its plan hash. */
-function latestCheckpointedRun(deps: PanelDeps, configUri: vscode.Uri, plan: PlanResult): string | undefined {
+async function latestCheckpointedRun(deps: PanelDeps, configUri: vscode.Uri, plan: PlanResult): Promise<string | undefined> {
   const runsDir = deps.runsDir?.() ?? defaultRunsDir(configUri);
   if (!runsDir) return undefined;
-  return listRuns(runsDir).find((r) => r.name === plan.name && existsSync(path.join(r.runDir, CHECKPOINT_FILE)) && r.ringSize === plan.ringSize)?.runDir;
+  const runs = await scanRuns(runsDir);
+  return runs.find((r) => r.hasCheckpoint && r.record.name === plan.name && r.record.ringSize === plan.ringSize)?.dir;
 }
 
 export async function showRingMapping(deps: PanelDeps, configUri: vscode.Uri): Promise<void> {

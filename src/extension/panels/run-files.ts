@@ -1,12 +1,14 @@
-// Reading runs from disk for the curves panel: run.json → RunInfo, metrics.jsonl → columns.
+// Reading runs from disk for the panels: run.json → RunInfo, metrics.jsonl → columns.
 // No vscode import (unit-tested directly). A run being written may end in a partial line:
 // such lines are skipped and counted, never fatal.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { EvalColumns, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
 
-import { METRICS_FILE, parseRunRecord, readRunRecord, RUN_FILE } from '../../train/run-files';
-import type { RunRecord } from '../../train/types';
+import { METRICS_FILE, RUN_FILE } from '../../core/runs/layout';
+import { parseRunRecord, readRunRecord } from '../../core/runs/record';
+import { scanRuns } from '../../core/runs/scan';
+import type { RunRecord } from '../../core/runs/types';
 
 export { METRICS_FILE, RUN_FILE };
 
@@ -96,33 +98,7 @@ export function readRunSeries(runDir: string): RunSeries | undefined {
   return { info, ...parsed };
 }
 
-function subdirs(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name));
-  } catch {
-    return [];
-  }
-}
-
-/** Runs under a runs folder: <runsDir>/<config name>/<run id>/run.json (and <runsDir>/<run id>/). Newest first. */
-export function listRuns(runsDir: string): RunInfo[] {
-  const found: RunInfo[] = [];
-  for (const dir of subdirs(runsDir)) {
-    const direct = readRunInfo(dir);
-    if (direct) found.push(direct);
-    else for (const run of subdirs(dir)) {
-      const info = readRunInfo(run);
-      if (info) found.push(info);
-    }
-  }
-  const started = (i: RunInfo): number => (i.startedAt ? Date.parse(i.startedAt) : 0) || mtime(i.runDir);
-  return found.sort((a, b) => started(b) - started(a));
-}
-
-function mtime(dir: string): number {
-  try {
-    return statSync(dir).mtimeMs;
-  } catch {
-    return 0;
-  }
+/** Every run under a runs folder (the core's scanner, sweeps' runs included), newest first. */
+export async function listRuns(runsDir: string): Promise<RunInfo[]> {
+  return (await scanRuns(runsDir)).map((r) => toRunInfo(r.record, r.dir));
 }

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { CURVES_VIEW_TYPE, CurvesViewState, MAPPING_VIEW_TYPE, MappingViewState } from '../../webview-contract';
 import { reviveTrainingCurves } from './curves-panel';
-import type { PanelDeps } from './index';
+import type { PanelDeps } from './deps';
 import { reviveRingMapping } from './mapping-panel';
 
 export function registerPanelSerializers(_context: vscode.ExtensionContext, deps: PanelDeps): vscode.Disposable {

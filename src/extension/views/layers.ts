@@ -1,9 +1,9 @@
-// The Layers view: the plan of the config in the active editor, from the trainer's `plan` on
-// the unsaved text. Totals first, then every generated layer (shape, params, ring slices,
+// The Layers view: the plan of the config in the active editor, planned in this process (core/experiment/planning)
+// from the unsaved text. Totals first, then every generated layer (shape, params, ring slices,
 // reuse, scale), then the free parameters apart. Follows the active editor and its edits.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PlanLayer, PlanResult } from '../../protocol';
+import type { PlanLayer, PlanResult } from '../../core/experiment/types';
 import { count, percent, ratio, shape } from '../format';
 import { isConfigDocument, PlanOutcome, PlanService } from '../plans';
 

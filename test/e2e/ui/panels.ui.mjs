@@ -15,7 +15,7 @@ import { openFile, pickTheme, reloadWindow, runForConfig, unfocusWebview, until,
 
 export default async function (ctx) {
   const { page, log, screenshot, workspaceDir, theme } = ctx;
-  const { planFor } = await tsImport('../../../src/trainer/planning.ts', import.meta.url);
+  const { planFor } = await tsImport('../../../src/core/experiment/planning.ts', import.meta.url);
   const report = (m) => log(`[panels] ${m}`);
   await pickTheme(ctx);
   // Written before the first Quick Open, which lists the workspace's files once.

@@ -51,7 +51,7 @@ const ORDERS = [
 
 export default async function (ctx) {
   const { page, log, workspaceDir, outDir, theme } = ctx;
-  const { planFor } = await tsImport('../../../src/trainer/planning.ts', import.meta.url);
+  const { planFor } = await tsImport('../../../src/core/experiment/planning.ts', import.meta.url);
   const report = (m) => log(`[webview-open] ${m}`);
   writeFileSync(join(workspaceDir, 'resnet34.rpg.json'), JSON.stringify({ name: 'resnet34-1pct', seed: 1, model: { arch: 'resnet34' }, rpg: { dof: '1%' }, data: { dataset: 'mnist-embedded' } }, null, 2) + '\n');
   const layers = planFor({ configPath: join(workspaceDir, 'resnet34.rpg.json') }).layers.length;

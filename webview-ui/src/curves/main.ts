@@ -7,7 +7,7 @@ import './curves.css';
 import type uPlot from 'uplot';
 import type { CurvesToHost, CurvesToWebview, CurvesViewState, EvalColumns, RunInfo, TrainColumns, XAxis } from '../../../src/webview-contract';
 import { clear, h } from '../shared/dom';
-import { count, percent } from '../../../src/format/numbers';
+import { count, percent } from '../../../src/core/format/numbers';
 import { onThemeChange, palette } from '../shared/theme';
 import { connect, onHostMessage } from '../shared/vscode-api';
 import { ChartSpec, composePng, createChart, SeriesSpec, XSync } from './charts';

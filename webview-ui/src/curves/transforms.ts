@@ -1,6 +1,6 @@
 // Pure data transforms of the training-curves panel: smoothing, aligning runs on one x axis
 // (uPlot plots columns sharing one x array), the DoF-vs-accuracy fit, and CSV export.
-import { fitLogLinear, LogFit } from '../../../src/sweep/fit';
+import { fitLogLinear, LogFit } from '../../../src/core/sweep/fit';
 import type { EvalColumns, RunInfo, RunSeries, TrainColumns, XAxis } from '../../../src/webview-contract';
 
 export type Column = (number | null)[];

@@ -1,7 +1,7 @@
 // Pure geometry of the ring mapping: the ring of M entries is a circle, each generated layer a
 // track of annulus segments over the ring ranges it fetches. Nothing here touches the DOM, so
 // the layout is unit-tested and costs O(layers + spans), never O(ring entries).
-import type { PlanLayer, PlanResult } from '../../../src/protocol';
+import type { PlanLayer, PlanResult } from '../../../src/core/experiment/types';
 
 export interface Arc {
   /** Angles in radians, clockwise from 12 o'clock; a0 < a1 ≤ a0 + 2π. */

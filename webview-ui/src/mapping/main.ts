@@ -3,10 +3,10 @@
 // numbers, click to select it (detail view) and reveal it in the Layers tree and the config.
 import '../shared/base.css';
 import './mapping.css';
-import type { LayerWeightsResult, PlanLayer, PlanResult } from '../../../src/protocol';
+import type { LayerWeightsResult, PlanLayer, PlanResult } from '../../../src/core/experiment/types';
 import type { MappingToHost, MappingToWebview, MappingViewState } from '../../../src/webview-contract';
 import { clear, h, rovingFocus, svg } from '../shared/dom';
-import { count, percent } from '../../../src/format/numbers';
+import { count, percent } from '../../../src/core/format/numbers';
 import { isHighContrast, onThemeChange, palette, rgbVar } from '../shared/theme';
 import { connect, onHostMessage } from '../shared/vscode-api';
 import { annulusPath, layoutRing, ringCoverage, RingLayout } from './layout';

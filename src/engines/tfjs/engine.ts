@@ -1,0 +1,89 @@
+// The tfjs engine: trains in this process on a tfjs backend (wasm, cpu, tensorflow). It opens a
+// session (backend, data, model, plan), restores a resumed run's tensors, drives the one loop
+// and hands checkpoints to the run folder through the sink. It knows nothing of run folders.
+import * as path from 'node:path';
+import type { BackendName } from '../../core/config/schema';
+import { checkCheckpointPlan, CheckpointMeta, CHECKPOINT_FORMAT_VERSION } from '../../core/checkpoint/file';
+import type { Engine, EngineDescription, EngineEvalJob, EngineOutcome, EngineTrainJob, EvalOutcome, RunSink } from '../../core/engine';
+import { learningRate, runLength } from '../../core/train/schedule';
+import { selectBackend, tfjsVersion } from './backend';
+import { trainLoop } from './loop';
+import { Optimizer } from './optimizer';
+import { evaluate, openSession, restoreTensors, Session, snapshotTensors } from './session';
+
+export const tfjsEngine: Engine = {
+  name: 'tfjs',
+  describe,
+  train,
+  evaluate: evaluateCheckpoint,
+};
+
+async function describe(preference: BackendName = 'auto'): Promise<EngineDescription> {
+  const choice = await selectBackend(preference);
+  return { engine: 'tfjs', backend: choice.name, reason: choice.reason, backends: choice.backends, threads: choice.threads, devices: choice.devices, versions: { tfjs: tfjsVersion() } };
+}
+
+/** A session's optimizer, built from the config the way every tfjs training path builds it. */
+export function optimizerFor(session: Session): Optimizer {
+  const { config, net, materialized } = session;
+  const tc = config.train;
+  return new Optimizer({ name: tc.optimizer, momentum: tc.momentum, weightDecay: tc.weightDecay, normalization: config.rpg.lrNormalization }, net.variables, materialized);
+}
+
+async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome> {
+  const session = await openSession(job.config, job.configPath, job.backend);
+  const optimizer = optimizerFor(session);
+  try {
+    const { config, net, dataset, resolved, materialized } = session;
+    const tc = config.train;
+    const { stepsPerEpoch, totalSteps } = runLength(tc, dataset.train.count);
+    let from;
+    if (job.resume) {
+      const { checkpoint: resume, file } = job.resume;
+      checkCheckpointPlan(file, resume.meta, materialized && { hash: resolved.plan!.hash, contentHash: materialized.contentHash, ringSize: resolved.plan!.ringSize });
+      restoreTensors(net.state(), resume, file);
+      restoreTensors(optimizer.state(), resume, file);
+      optimizer.step = resume.meta.optimizerStep;
+      from = { step: resume.meta.step, bestAcc: resume.meta.bestAcc, lastAcc: resume.meta.lastAcc, elapsedSec: resume.meta.elapsedSec };
+      if ((resume.meta.backend ?? '') !== session.backend.name) sink.log(`note: checkpoint written on backend ${resume.meta.backend}, resuming on ${session.backend.name}; results may differ in the last bits`);
+    }
+    const { runDir } = sink.started({
+      engine: 'tfjs', backend: session.backend.name, arch: resolved.spec.arch, dataset: dataset.name, summary: resolved.summary, totalSteps, stepsPerEpoch, startStep: from?.step ?? 0,
+    });
+    sink.log(`run ${path.basename(runDir)}: ${resolved.spec.arch} on ${dataset.name}, ${resolved.summary.dof.toLocaleString('en-US')} DoF, backend ${session.backend.name}, ${totalSteps} steps`);
+    const result = await trainLoop(net, optimizer, dataset, config, {
+      totalSteps, stepsPerEpoch, ...(from ? { from } : {}),
+      lr: (step) => learningRate(tc, step, totalSteps),
+      ...(tc.evalEvery !== undefined ? { evalEvery: tc.evalEvery } : {}),
+      checkpointEvery: tc.checkpointEvery ?? stepsPerEpoch,
+      ...(job.signal ? { signal: job.signal } : {}),
+      onRow: (row) => sink.row(row),
+      onEval: (row) => sink.evaluated(row),
+      onCheckpoint: (at) => {
+        const meta: CheckpointMeta = {
+          formatVersion: CHECKPOINT_FORMAT_VERSION, engine: 'tfjs', step: at.step, epoch: at.epoch, batchInEpoch: at.batchInEpoch, seed: config.seed,
+          planHash: resolved.plan?.hash ?? null, planContentHash: materialized?.contentHash ?? null, ringSize: resolved.plan?.ringSize ?? 0,
+          backend: session.backend.name, optimizerStep: optimizer.step, bestAcc: at.bestAcc, lastAcc: at.lastAcc, elapsedSec: at.elapsedSec, config, savedAt: new Date().toISOString(),
+        };
+        sink.saveCheckpoint(meta, snapshotTensors(new Map([...net.state(), ...optimizer.state()])));
+      },
+    });
+    return { status: result.stopped ? 'stopped' : 'finished', steps: result.steps, epochs: result.steps / stepsPerEpoch, bestAcc: result.bestAcc, finalAcc: result.finalAcc, durationSec: result.elapsedSec };
+  } finally {
+    optimizer.dispose();
+    session.net.dispose();
+  }
+}
+
+async function evaluateCheckpoint(job: EngineEvalJob): Promise<EvalOutcome> {
+  const session = await openSession(job.config, job.configPath, job.backend);
+  try {
+    const { resolved, materialized, net, dataset } = session;
+    checkCheckpointPlan(job.file, job.checkpoint.meta, materialized && { hash: resolved.plan!.hash, contentHash: materialized.contentHash, ringSize: resolved.plan!.ringSize });
+    restoreTensors(net.state(), job.checkpoint, job.file);
+    const r = evaluate(net, dataset, 'test');
+    return { loss: r.loss, acc: r.acc, examples: dataset.test.count, backend: session.backend.name, dataset: dataset.name };
+  } finally {
+    session.net.dispose();
+  }
+}
