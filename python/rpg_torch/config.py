@@ -2,9 +2,8 @@
 src/config/schema.ts + schema-dsl.ts + load.ts, so a config means the same in both engines and a
 bad one gets the same one-line error (file, dotted field, what was expected).
 
-One addition: ``train.engine`` ("tfjs" | "torch") is accepted when present (the engine seam of
-the redesign adds it to the TypeScript schema); it has no default here, so a validated config
-never gains a field the TypeScript side of today would reject.
+``train.engine`` defaults to "tfjs" as in the TypeScript schema; "torch" is accepted here
+already (the TypeScript schema lists the engines it has registered).
 """
 from __future__ import annotations
 
@@ -289,8 +288,8 @@ TRAIN = Obj({
     "maxSteps": Num(integer=True, minimum=1, optional=True),
     "evalEvery": Num(integer=True, minimum=1, optional=True),
     "checkpointEvery": Num(integer=True, minimum=1, optional=True),
+    "engine": Enum(ENGINES, default="tfjs"),
     "backend": Enum(BACKENDS, default="auto"),
-    "engine": Enum(ENGINES, optional=True),
 })
 
 CONFIG = Obj({

@@ -39,7 +39,7 @@ from .jsonc import js_number, js_stringify
 from .network import RpgNetwork, to_nchw
 from .optimizer import Optimizer, learning_rate
 from .plan import content_hash, materialize_plan, materialized_hash
-from .runfiles import RunFiles, new_run_id, safe_name
+from .runfiles import RunFolder, RunLockedError, experiment_folder_name, new_run_id
 
 
 # ---- process plumbing -------------------------------------------------------------------------
@@ -235,7 +235,6 @@ def _autocast(device: torch.device, enabled: bool):
 def run(job: Job, emitter: Emitter, stop: StopFlag) -> int:
     """Trains (or resumes) one run. Returns the process exit code (0 also when stopped)."""
     dist = Dist(job.distributed)
-    files: Optional[RunFiles] = None
     try:
         if torch_version_tuple() < MIN_TORCH:
             raise TrainError("backend", f"PyTorch {torch.__version__} is too old: the torch engine needs {'.'.join(map(str, MIN_TORCH))} or newer "
@@ -292,10 +291,10 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
     net = RpgNetwork(resolved.spec, materialized, config["seed"]).to(choice.device)
     optimizer = Optimizer(tc["optimizer"], tc["momentum"], tc["weightDecay"], config["rpg"]["lrNormalization"], net.variables(), net.roles, materialized)
 
-    steps_per_epoch = batch_count(ds.train.count, tc["batchSize"])
+    steps_per_epoch = max(1, batch_count(ds.train.count, tc["batchSize"]))  # core/train/schedule.ts runLength
     total_steps = min(tc.get("maxSteps") or math.inf, steps_per_epoch * tc["epochs"])
     total_steps = int(total_steps)
-    eval_every = tc.get("evalEvery") or steps_per_epoch
+    eval_every = tc.get("evalEvery")
     checkpoint_every = tc.get("checkpointEvery") or steps_per_epoch
     augment = config["data"]["augment"]
 
@@ -306,15 +305,7 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
     plan_hash = resolved.plan.hash if resolved.plan else None
     if resume_ckpt is not None:
         meta = resume_ckpt.meta
-        if meta.get("planHash") != plan_hash:
-            raise TrainError("checkpoint", f"{resume_file}: the plan regenerated from (config, seed) does not match the checkpoint's "
-                                           f"(hash {meta.get('planHash')} vs {plan_hash})", None, resume_file)
-        if resume_ckpt.version >= 2 and meta.get("materializedHash") != m_hash:
-            raise TrainError("checkpoint", f"{resume_file}: the generated weights' indices/signs/scales differ from the checkpoint's "
-                                           f"(materializedHash {meta.get('materializedHash')} vs {m_hash})", None, resume_file)
-        if resume_ckpt.version == 1 and materialized is not None and meta.get("planContentHash") != content_hash(materialized):
-            raise TrainError("checkpoint", f"{resume_file}: the plan regenerated from (config, seed) does not match the checkpoint's content hash",
-                             None, resume_file)
+        check_checkpoint_plan(resume_file, meta, resolved.plan, materialized, m_hash, emitter)
         try:
             ckpt_mod.restore_tensors(net.state_tensors(), resume_ckpt, resume_file)
             ckpt_mod.restore_tensors(optimizer.state_tensors(), resume_ckpt, resume_file)
@@ -329,21 +320,7 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
             emitter.log(f"note: checkpoint written by {meta.get('engine', 'tfjs')}/{meta.get('backend')}, resuming on torch/{choice.backend}; "
                         "results may differ in the last bits")
 
-    # The run folder.
-    if job.run_dir:
-        run_dir = os.path.abspath(job.run_dir)
-    elif resume_file:
-        run_dir = os.path.dirname(os.path.abspath(resume_file))
-    else:
-        run_id = dist.broadcast(job.run_id or new_run_id())
-        run_dir = os.path.join(os.path.abspath(job.runs_dir or "runs"), safe_name(config.get("name") or "experiment"), run_id)
-    run_id = os.path.basename(run_dir)
-    if dist.is_main:
-        os.makedirs(run_dir, exist_ok=True)
-    files = None
-    if job.write_run_files and dist.is_main:
-        files = RunFiles.start(run_dir, run_id, config, job.config_path, choice.backend, resolved.summary, ds.name, resume_ckpt is not None, step)
-
+    # Every rank takes part (DDP broadcasts rank 0's parameters): before the run folder exists.
     model: torch.nn.Module = net
     if dist.world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
@@ -352,11 +329,39 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
     elif choice.kind == "cuda" and choice.gpus > 1:
         model = torch.nn.DataParallel(net)
 
-    emitter.emit({"event": "start", "runDir": run_dir, "runId": run_id, "backend": choice.backend, "summary": resolved.summary,
-                  "totalSteps": total_steps, "stepsPerEpoch": steps_per_epoch, "startStep": step, "resumed": resume_ckpt is not None,
-                  "engine": "torch", "device": choice.name, "deviceKind": choice.kind, "gpus": choice.gpus, "threads": choice.threads,
-                  "worldSize": dist.world, "torch": torch.__version__, "planHash": plan_hash, "materializedHash": m_hash,
-                  "bf16": bool(job.bf16 and choice.kind == "cuda")})
+    # The run folder: given by the TypeScript side (child mode), the resumed one, or a new one.
+    if job.run_dir:
+        run_dir = os.path.abspath(job.run_dir)
+    elif resume_file:
+        run_dir = os.path.dirname(os.path.abspath(resume_file))
+    else:
+        run_id = dist.broadcast(job.run_id or new_run_id())
+        run_dir = os.path.join(os.path.abspath(job.runs_dir or "runs"), experiment_folder_name(config.get("name")), run_id)
+    run_id = os.path.basename(run_dir)
+    if dist.is_main:
+        os.makedirs(run_dir, exist_ok=True)
+    info = {"engine": "torch", "backend": choice.backend, "device": choice.name, "arch": resolved.spec.arch, "dataset": ds.name,
+            "summary": resolved.summary, "totalSteps": total_steps, "stepsPerEpoch": steps_per_epoch, "startStep": step}
+    files: Optional[RunFolder] = None
+    if job.write_run_files and dist.is_main:
+        try:
+            if resume_ckpt is not None and os.path.isfile(os.path.join(run_dir, "run.json")):
+                files = RunFolder.open(run_dir)
+                if files.record.get("status") == "finished":
+                    files.release()
+                    raise TrainError("config", f"run {run_dir} finished at step {files.record.get('step')}: there is nothing to resume", "resumeFrom")
+                if files.lock.took_over_from:
+                    emitter.log(f"note: took over the lock of process {files.lock.took_over_from['pid']} ({files.lock.took_over_from['hostname']}), which is gone")
+                files.resume(info)
+            else:
+                files = RunFolder.create(run_dir, run_id, config, job.config_path, info)
+        except RunLockedError as e:
+            raise TrainError("checkpoint", str(e), None, run_dir) from None
+
+    # EngineRunInfo (src/core/engine.ts), then what a trainer shows of the device.
+    emitter.emit({"event": "start", **info, "runDir": run_dir, "runId": run_id, "resumed": resume_ckpt is not None,
+                  "deviceKind": choice.kind, "gpus": choice.gpus, "threads": choice.threads, "worldSize": dist.world, "torch": torch.__version__,
+                  "planHash": plan_hash, "materializedHash": m_hash, "bf16": bool(job.bf16 and choice.kind == "cuda")})
     emitter.log(f"run {run_id}: {resolved.spec.arch} on {ds.name}, {resolved.summary['dof']:,} DoF, torch {torch.__version__} on "
                 f"{choice.name} ({choice.kind}, {choice.threads} threads, world {dist.world}), {total_steps} steps")
 
@@ -377,7 +382,7 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
                 "torch": torch.__version__, "worldSize": dist.world}
         path, nbytes = ckpt_mod.write_checkpoint(run_dir, meta, net.state_tensors() + optimizer.state_tensors())
         if files is not None:
-            files.checkpointed(step, epoch, elapsed(), best_acc)
+            files.checkpointed(step, steps_per_epoch, meta["elapsedSec"])
         emitter.emit({"event": "checkpoint", "path": path, "step": step, "epoch": epoch, "bytes": nbytes})
 
     def run_eval(epoch_value: float) -> None:
@@ -391,6 +396,12 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
             files.append_row(row)
         emitter.emit({"event": "eval", **row})
 
+    def progress() -> Dict[str, Any]:
+        out: Dict[str, Any] = {"step": step, "epoch": step / steps_per_epoch, "durationSec": elapsed()}
+        if files is not None and files.best_acc > 0:
+            out["bestAcc"] = files.best_acc
+        return out
+
     window_start = time.monotonic()
     window_samples = 0
     samples_per_sec = 0.0
@@ -398,6 +409,9 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
     bs = tc["batchSize"]
     try:
         net.train()
+        stopped = dist.any(stop.is_set(), choice.device)
+        if stopped and step < total_steps:  # stopped while the data loaded: still leave a checkpoint
+            save_checkpoint(step // steps_per_epoch, step % steps_per_epoch)
         while step < total_steps and not stopped:
             epoch = step // steps_per_epoch
             start_batch = step % steps_per_epoch
@@ -409,10 +423,9 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
                 step += 1
                 batch_index += 1
                 if not math.isfinite(loss):
-                    if files is not None:
-                        files.record["error"] = {"code": "nan", "message": f"loss became {js_str(loss)} at step {step}", "field": "train.lr"}
+                    hint = ' or use rpg.lrNormalization "projected"' if config["rpg"]["enabled"] and config["rpg"]["lrNormalization"] != "projected" else ""
                     raise TrainError("nan", f"training diverged: the loss became {js_str(loss)} at step {step} (epoch {epoch + 1}); lower train.lr "
-                                            f"(now {js_str(tc['lr'])}) or use rpg.lrNormalization \"projected\"", "train.lr")
+                                            f"(now {js_str(lr)}){hint}", "train.lr")
                 window_samples += b.size
                 now = time.monotonic()
                 if now - window_start >= 1.0 or samples_per_sec == 0:
@@ -426,7 +439,7 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
                     files.append_row(row)
                 emitter.emit({"event": "row", **row})
                 epoch_done = batch_index == steps_per_epoch
-                if step % eval_every == 0 or epoch_done or step == total_steps:
+                if (eval_every is not None and step % eval_every == 0) or epoch_done or step >= total_steps:
                     run_eval(epoch + batch_index / steps_per_epoch)
                 stopped = dist.any(stop.is_set(), choice.device)
                 if step % checkpoint_every == 0 or epoch_done or step == total_steps or stopped:
@@ -435,7 +448,7 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
                     break
     except TrainError as e:
         if files is not None:
-            files.failed(e.code, str(e), e.field)
+            files.fail(e.code, str(e), e.field, progress())
         raise
     except Exception as e:
         if _is_oom(e):
@@ -443,10 +456,10 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
                                         f"({resolved.summary['totalParams']:,} parameters): lower train.batchSize; the last checkpoint "
                                         f"(step {_last_ckpt_step(checkpoint_path)}) is kept", "train.batchSize")
             if files is not None:
-                files.failed(err.code, str(err), err.field)
+                files.fail(err.code, str(err), err.field, progress())
             raise err from None
         if files is not None:
-            files.failed("internal", f"{type(e).__name__}: {e}")
+            files.fail("internal", f"{type(e).__name__}: {e}", None, progress())
         raise
     status = "stopped" if stopped and step < total_steps else "finished"
     if files is not None:
@@ -455,6 +468,35 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
                   "finalAcc": last_acc, "durationSec": elapsed(), "checkpoint": checkpoint_path})
     emitter.log(f"run {run_id} {status} after {step} steps: test accuracy {last_acc * 100:.2f}% (best {best_acc * 100:.2f}%)")
     return 0
+
+
+def check_checkpoint_plan(file: str, meta: Dict[str, Any], plan, materialized, m_hash: Optional[str], emitter: Emitter) -> None:
+    """Refuses a checkpoint of another plan (core/checkpoint/file.ts checkCheckpointPlan): the
+    plan hash, then whichever of materializedHash (torch, or a tfjs engine that writes it) and
+    planContentHash (tfjs) the checkpoint holds, and the ring size."""
+    expected = plan.hash if plan else None
+
+    def other(why: str) -> TrainError:
+        return TrainError("checkpoint", f"checkpoint {file} was written for a different plan ({why})", None, file)
+
+    if meta.get("planHash") != expected:
+        def name(h):
+            return "the plain model" if h is None else f"plan {h}"
+        raise other(f"{name(meta.get('planHash'))}; the config and seed now give {name(expected)}")
+    if plan is None:
+        return
+    if meta.get("materializedHash") is not None:
+        if meta["materializedHash"] != m_hash:
+            raise other(f"its indices, signs and scales {meta['materializedHash']} differ from {m_hash}")
+    elif meta.get("planContentHash") is not None:
+        if materialized.plan.generatedCount > 2_000_000:
+            emitter.log(f"checking the checkpoint's plan content hash over {materialized.plan.generatedCount:,} weights (a sequential hash: "
+                        "checkpoints that carry materializedHash skip this)")
+        ours = content_hash(materialized)
+        if meta["planContentHash"] != ours:
+            raise other(f"its index and sign arrays {meta['planContentHash']} differ from {ours}: written by another version of the plan algorithm?")
+    if meta.get("ringSize") != plan.ringSize:
+        raise other(f"a ring of {meta.get('ringSize')} entries; the plan has {plan.ringSize}")
 
 
 def _last_ckpt_step(path: str) -> str:

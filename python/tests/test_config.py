@@ -20,7 +20,8 @@ class Defaults(unittest.TestCase):
                                     "ringInitStd": math.sqrt(2 / 4608), "lrNormalization": "projected", "minReuseWarning": 1000})
         self.assertEqual(c["data"], {"dataset": "mnist-embedded", "augment": False})
         self.assertEqual(c["train"], {"optimizer": "adam", "lr": 0.001, "momentum": 0.9, "weightDecay": 0, "schedule": "constant",
-                                      "batchSize": 64, "epochs": 10, "backend": "auto"})
+                                      "batchSize": 64, "epochs": 10, "engine": "tfjs", "backend": "auto"})
+        self.assertEqual(list(c["train"])[-2:], ["engine", "backend"])
 
     def test_name_from_the_file(self):
         with tempfile.TemporaryDirectory() as d:
@@ -70,9 +71,9 @@ class Errors(unittest.TestCase):
             parse_config_text('{\n  "model": { "arch": "mlp" }\n  "seed": 2\n}', "bad.rpg.json")
         self.assertEqual(str(cm.exception), "bad.rpg.json: JSON syntax error at 3:3: CommaExpected")
 
-    def test_engine_is_accepted_without_a_default(self):
+    def test_engine(self):
         self.assertEqual(validate_config({"model": {"arch": "mlp"}, "train": {"engine": "torch"}})["train"]["engine"], "torch")
-        self.assertNotIn("engine", validate_config({"model": {"arch": "mlp"}})["train"])
+        self.assertEqual(validate_config({"model": {"arch": "mlp"}})["train"]["engine"], "tfjs")
 
 
 class Jsonc(unittest.TestCase):
