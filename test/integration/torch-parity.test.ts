@@ -103,8 +103,9 @@ function matrixCases(): Case[] {
       }
     }
   }
-  // The published sizes, where the arrays are large (ResNet-18 11.2M, ResNet-34 21.3M generated).
-  for (const arch of ['resnet18', 'resnet34'] as const) {
+  // The published size, where the arrays are large (ResNet-34: 21.3M generated weights; the
+  // full ResNet-18 is in the examples the plan --json test below compares).
+  for (const arch of ['resnet34'] as const) {
     for (const sampling of ['ring', 'shuffled'] as const) {
       cases.push({
         id: `${arch}-full/${sampling}/18%`,
