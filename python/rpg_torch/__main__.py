@@ -108,6 +108,21 @@ def probe_command(args: argparse.Namespace) -> int:
     return probe(args.cases, args.out)
 
 
+def torch_problem() -> Optional[str]:
+    """Why this interpreter cannot run the engine, with the fix; None when it can."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return f"PyTorch is not installed for {sys.executable}: pip install 'torch>=1.13' (or choose another interpreter)"
+    import torch
+
+    from .devices import MIN_TORCH, torch_version_tuple
+
+    if torch_version_tuple() < MIN_TORCH:
+        return f"PyTorch {torch.__version__} at {sys.executable} is too old: the torch engine needs 1.13 or newer (pip install --upgrade torch)"
+    return None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rpg_torch", description="RPG Studio's PyTorch engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +142,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     q.add_argument("--out", required=True)
     q.set_defaults(fn=probe_command)
     args = parser.parse_args(argv)
+    problem = torch_problem()
+    if problem is not None:
+        if args.command == "train":  # the parent reads JSON lines
+            sys.stdout.write(json.dumps({"event": "error", "code": "backend", "message": problem, "field": "train.engine"}) + "\n")
+        else:
+            sys.stderr.write(problem + "\n")
+        return 1
     return args.fn(args)
 
 

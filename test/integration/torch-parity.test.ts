@@ -21,6 +21,7 @@ import { batches, loadDataset, type Dataset } from '../../src/core/data';
 import { encodeCifarRecords } from '../../src/core/data/cifar';
 import { encodeIdx } from '../../src/core/data/idx';
 import { loadEmbeddedMnist } from '../../src/core/data/embedded-mnist';
+import { buildModelSpec } from '../../src/core/models/architectures';
 import { generateWeights, initialRing, materializedHash, materializePlan } from '../../src/core/rpg/materialize';
 import { Rng } from '../../src/core/rpg/prng';
 import { initialFreeValue, Network } from '../../src/engines/tfjs/network';
@@ -36,6 +37,10 @@ interface Case {
   readonly id: string;
   readonly config: Record<string, unknown>;
   readonly firstBatch: boolean;
+  /** A ModelSpec resolved here, which the torch engine executes as given instead of building it. */
+  readonly spec?: unknown;
+  /** The config the torch engine gets, when not `config` (a spec case: its own model says mlp). */
+  readonly torchConfig?: Record<string, unknown>;
 }
 
 interface PyResult {
@@ -143,7 +148,11 @@ async function writeDataFiles(dir: string): Promise<{ idx: string; cifar: string
 }
 
 function dataCases(paths: { idx: string; cifar: string }): Case[] {
+  const specConfig = { seed: 24, model: { arch: 'resnet32', width: 0.5 }, rpg: { dof: '3%', sampling: 'shuffled', freeLast: true }, data: { dataset: 'mnist-embedded', trainSize: 256, testSize: 16 }, train: { batchSize: 8 } };
+  const spec = buildModelSpec(validateConfig(specConfig).model, { height: 28, width: 28, channels: 1, numClasses: 10 });
   return [
+    // The torch engine is told "mlp" and handed the ResNet-32 spec: it matches only by running the spec.
+    { id: 'spec-json/resnet32', firstBatch: true, config: specConfig, spec: JSON.parse(JSON.stringify(spec)), torchConfig: { ...specConfig, model: { arch: 'mlp', hidden: [8] } } },
     { id: 'idx/lenet5/ring', firstBatch: true, config: { seed: 21, model: { arch: 'lenet5' }, rpg: { dof: '5%' }, data: { dataset: 'mnist', path: paths.idx }, train: { batchSize: 16 } } },
     {
       id: 'cifar-augment/resnet20/shuffled', firstBatch: true,
@@ -213,7 +222,7 @@ test('tfjs and PyTorch engines: same plans, weights, inits, batches and first-ba
   const only = process.env.RPG_PARITY_ONLY;
   const cases = [...matrixCases(), ...dataCases(await writeDataFiles(dir))].filter((c) => !only || c.id.includes(only));
   const casesFile = path.join(dir, 'cases.json');
-  writeFileSync(casesFile, JSON.stringify({ threads: 1, baseDir: dir, cases: cases.map((c) => ({ ...c, embeddedMnistDir: MNIST_DIGITS })) }));
+  writeFileSync(casesFile, JSON.stringify({ threads: 1, baseDir: dir, cases: cases.map((c) => ({ ...c, config: c.torchConfig ?? c.config, embeddedMnistDir: MNIST_DIGITS })) }));
   const outDir = path.join(dir, 'out');
   const python = runProbe(casesFile, outDir); // runs on the other core meanwhile
 
