@@ -11,7 +11,7 @@ import copy
 import math
 import os
 import re
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .jsonc import JsoncError, js_number, parse_jsonc
 

@@ -20,7 +20,6 @@ import time
 from typing import Any, Dict, List, Optional
 
 from .config import ConfigError, load_config_file
-from .jsonc import js_stringify
 from .runfiles import read_run_record
 from .trainer import Emitter, Job, StopFlag, run
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional
 from .config import ConfigError
 from .data import Dataset, DatasetError, load_dataset
 from .models import ModelSpec, ShapeError, build_model_spec, spec_from_json, SpecError
-from .plan import MaterializedPlan, PlanError, RpgPlan, build_plan, materialize_plan, summarize_dof
+from .plan import PlanError, RpgPlan, build_plan, summarize_dof
 
 
 class TrainError(Exception):

@@ -8,8 +8,8 @@ side, of an architecture this module does not build, runs here unchanged.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 PARAM_KINDS = ("conv", "dense", "bias", "bn-gamma", "bn-beta")
 OP_KINDS = ("conv", "dense", "batchnorm", "relu", "maxpool", "globalavgpool", "flatten", "add", "pad-shortcut")

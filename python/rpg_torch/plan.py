@@ -13,7 +13,7 @@ import hashlib
 import math
 import struct
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import torch
 

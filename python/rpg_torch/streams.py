@@ -19,7 +19,7 @@ Every function takes and returns a state (``Rng.state()``), so streams continue 
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 
@@ -360,6 +360,3 @@ def normal_pairs(u: torch.Tensor, w: torch.Tensor) -> Tuple[torch.Tensor, torch.
     c, s = cos_sin_turns(w)
     return r * c, r * s
 
-
-def rng_state_of(rng: Rng) -> RngState:
-    return rng.state()

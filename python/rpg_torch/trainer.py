@@ -24,8 +24,8 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +34,7 @@ from . import checkpoint as ckpt_mod
 from .config import ConfigError, validate_config
 from .data import Dataset, batch_count, batches, epoch_order, eval_batches
 from .devices import DeviceChoice, DeviceError, choose, torch_version_tuple, MIN_TORCH
-from .experiment import Resolved, TrainError, config_error, load_data, resolve
+from .experiment import TrainError, config_error, load_data, resolve
 from .jsonc import js_number, js_stringify
 from .network import RpgNetwork, to_nchw
 from .optimizer import Optimizer, learning_rate
