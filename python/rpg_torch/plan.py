@@ -153,45 +153,56 @@ class UseTable:
 
 def materialize_plan(plan: RpgPlan) -> MaterializedPlan:
     n, m = plan.generatedCount, plan.ringSize
+    # weight_of_slot[p]: the weight reading slot p of the fetch order (ring: position p of the
+    # recurrent fetch, entry p mod M; shuffled: position p of the even copies, see _slot_table).
+    weight_of_slot = torch.empty(n, dtype=torch.int64)
+    subset_tail = None
     if plan.mode == "ring":
         index = torch.empty(n, dtype=torch.int64)
         state = Rng(plan.seed, "ring-layer-permutation").state()
         for layer in plan.layers:
             perm, state = streams.permutation(state, layer.size)
-            index[layer.offset:layer.offset + layer.size] = torch.remainder(perm + layer.offset, m)
-            del perm
+            pre = perm + layer.offset
+            index[layer.offset:layer.offset + layer.size] = torch.remainder(pre, m)
+            weight_of_slot[pre] = torch.arange(layer.offset, layer.offset + layer.size, dtype=torch.int64)
+            del perm, pre
     else:
         full = (n // m) * m
         subset, _ = streams.permutation(Rng(plan.seed, "shuffled-subset").state(), m)
-        subset = subset[:n - full]
+        subset_tail = subset[:n - full]
         order, _ = streams.permutation(Rng(plan.seed, "shuffled-order").state(), n)
         if n > full:
-            tail = subset[(order - full).clamp(min=0, max=max(0, n - full - 1))]
+            tail = subset_tail[(order - full).clamp(min=0, max=max(0, n - full - 1))]
             index = torch.where(order < full, torch.remainder(order, m), tail)
         else:
             index = torch.remainder(order, m)
+        weight_of_slot[order] = torch.arange(n, dtype=torch.int64)
         del order
     sign, _ = streams.signs(Rng(plan.seed, "signs").state(), n)
     scales = torch.tensor([layer.scale for layer in plan.layers], dtype=torch.float64)
     sizes = torch.tensor([layer.size for layer in plan.layers], dtype=torch.int64)
     per_weight_scale = torch.repeat_interleave(scales, sizes)
     sign_scale = (sign.to(torch.float64) * per_weight_scale).to(torch.float32)
-    use_count = torch.bincount(index, minlength=m)
-    uses = _use_table(index, use_count, m)
+    uses = _use_table(weight_of_slot, subset_tail, n, m)
+    use_count = (uses.grad_gather < n).sum(0)
     scale_square_sum = _scale_square_sums(per_weight_scale * per_weight_scale, uses, m)
     return MaterializedPlan(plan, index, sign, sign_scale, scale_square_sum, use_count, uses)
 
 
-def _use_table(index: torch.Tensor, use_count: torch.Tensor, m: int) -> UseTable:
-    n = index.numel()
-    rows = int(use_count.max()) if n else 0
-    _, order = torch.sort(index, stable=True)  # uses grouped by entry, in plan order
-    starts = torch.cumsum(use_count, 0) - use_count
-    entry_of = index[order]
-    rank = torch.arange(n, dtype=torch.int64) - starts[entry_of]
+def _use_table(weight_of_slot: torch.Tensor, subset_tail: Optional[torch.Tensor], n: int, m: int) -> UseTable:
+    """Slot p < ⌊N/M⌋·M reads entry p mod M as its (p div M)-th slot; the N mod M slots after
+    them read entry p mod M (ring) or subset[p − ⌊N/M⌋·M] (shuffled), as a last row. So the rows
+    × M table of weights by slot needs only each entry's few uses sorted into plan order, not a
+    sort of all N weights."""
+    q, rem = divmod(n, m)
+    rows = q + (1 if rem else 0)
     table = torch.full((rows, m), n, dtype=torch.int64)
-    table[rank, entry_of] = order
-    return UseTable(rows, table)
+    table[:q] = weight_of_slot[:q * m].view(q, m)
+    if rem:
+        cols = torch.arange(rem, dtype=torch.int64) if subset_tail is None else subset_tail
+        table[q, cols] = weight_of_slot[q * m:]
+    ordered = torch.sort(table.t().contiguous(), dim=1).values.t().contiguous()
+    return UseTable(rows, ordered)
 
 
 def _scale_square_sums(c2: torch.Tensor, uses: UseTable, m: int) -> torch.Tensor:
