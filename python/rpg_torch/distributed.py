@@ -3,6 +3,8 @@
   torchrun --nnodes N --nproc-per-node G -m rpg_torch.distributed CONFIG.rpg.json --runs runs
   torchrun ... -m rpg_torch.distributed --resume runs/<name>/<run id>        (any world size)
   python -m rpg_torch.distributed CONFIG.rpg.json --runs runs                (one process)
+  torchrun ... -m rpg_torch.distributed --job job.json [--resume RUN]         (a folder written by
+                                                                            `rpg export --format torchrun`)
 
 DistributedDataParallel with NCCL on GPUs and gloo on CPUs. Every rank walks the same global
 batch order (the epoch permutation of the run's seed, as the TypeScript engine) and trains on
@@ -14,6 +16,7 @@ config.rpg.json, checkpoint.bin), so a folder copied back shows in the extension
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -68,7 +71,8 @@ class ProgressPrinter(Emitter):
 
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m rpg_torch.distributed", description=__doc__.split("\n\n")[0])
-    p.add_argument("config", nargs="?", help="the .rpg.json to train (not with --resume)")
+    p.add_argument("config", nargs="?", help="the .rpg.json to train (not with --resume or --job)")
+    p.add_argument("--job", default=None, help="a job.json written by `rpg export --format torchrun` (config, resolved model, data; paths relative to it)")
     p.add_argument("--runs", default=None, help="folder of runs: <runs>/<name>/<run id> (default: runs next to the config)")
     p.add_argument("--resume", default=None, help="a run folder (or its checkpoint.bin) to continue")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
@@ -78,14 +82,30 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--run-id", default=None)
     p.add_argument("--json-events", action="store_true", help="print the engine's JSON lines instead of progress text")
     args = p.parse_args(argv)
-    if not args.config and not args.resume:
-        p.error("give CONFIG or --resume RUN")
+    if not args.config and not args.resume and not args.job:
+        p.error("give CONFIG, --job JOB.json or --resume RUN")
     config_path = args.config
+    spec = None
+    if args.job:
+        job_dir = os.path.dirname(os.path.abspath(args.job))
+        with open(args.job, "r", encoding="utf-8") as f:
+            exported = json.load(f)
+        rel = lambda p: None if p is None else (p if os.path.isabs(p) else os.path.join(job_dir, p))  # noqa: E731
+        config = exported["config"]
+        spec = exported.get("spec")
+        config_path = None
+        args.runs = args.runs or rel(exported.get("runsDir") or "runs")
+        args.run_id = args.run_id or exported.get("runId")
+        args.mnist_digits = args.mnist_digits or rel(exported.get("embeddedMnistDir"))
+        args.device = exported.get("device") or args.device
+        args.bf16 = args.bf16 or bool(exported.get("bf16"))
     if args.resume:
         run_dir = args.resume[:-len("checkpoint.bin")].rstrip("/") if args.resume.endswith("checkpoint.bin") else args.resume
         record = read_run_record(run_dir) or {}
-        config: Dict[str, Any] = record.get("config") or {}
+        config = record.get("config") or {}
         config_path = config_path or record.get("configPath")
+    elif args.job:
+        pass
     else:
         try:
             config = load_config_file(args.config)
@@ -100,7 +120,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         threads = max(1, (os.cpu_count() or 1) // max(1, per_node))
     job = Job(config=config, runs_dir=runs, config_path=config_path if config_path and os.path.exists(config_path) else None,
               resume=args.resume, embedded_dir=args.mnist_digits, device=args.device, threads=threads, bf16=args.bf16,
-              distributed=launched, write_run_files=True, run_id=args.run_id)
+              distributed=launched, write_run_files=True, run_id=args.run_id, spec=spec)
     stop = StopFlag()
     stop.install(read_stdin=False)
     return run(job, ProgressPrinter(args.json_events, stop), stop)

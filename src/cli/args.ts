@@ -78,7 +78,9 @@ commands:
         [--free-bits 32|16] [--out FILE.rpgz]
                       prune + quantize an RPG run's ring into a .rpgz (eval FILE.rpgz loads it)
   export RUN|FILE.rpgz [--format tfjs|rpgz] [--out DIR]
-                      the generated model as a TensorFlow.js Layers model (model.json + weights.bin)`;
+                      the generated model as a TensorFlow.js Layers model (model.json + weights.bin)
+  export RUN|CONFIG --format torchrun --out DIR
+                      a folder that trains (or continues) the run with torchrun on any cluster`;
 
 export function loadConfigOrThrow(file: string | undefined) {
   if (!file) throw new UsageError('missing CONFIG (a .rpg.json file)');
