@@ -39,11 +39,13 @@ export const COMMANDS: Record<string, CommandFactory> = {
       );
       targets = picked?.runs ?? [];
     }
-    if (!targets.length) {
+    // The trainer knows what it trains before the Experiments view has scanned the new run.
+    const ids = targets.length ? targets.map((r) => r.runId) : arg === undefined && ctx.trainer.activeRunIds.length === 1 ? ctx.trainer.activeRunIds : [];
+    if (!ids.length) {
       void vscode.window.showInformationMessage('No run is training.');
       return [];
     }
-    const stopped = (await Promise.all(targets.map((r) => ctx.trainer.stopRuns(r.runId)))).flat();
+    const stopped = (await Promise.all(ids.map((id) => ctx.trainer.stopRuns(id)))).flat();
     ctx.log.info(`stop requested for ${stopped.join(', ') || 'nothing'}`);
     return stopped;
   },
