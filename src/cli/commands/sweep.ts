@@ -1,9 +1,9 @@
-// `rpg sweep CONFIG --dof 100,300,1000 [--repeats N] [--baselines] [--target 0.95]`.
+// `rpg sweep CONFIG --dof 100,300,1000 [--repeats N] [--baselines [width,subspace,hashed]] [--target 0.95]`.
 import * as path from 'node:path';
 import { backendFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from '../args';
 import { fmtDuration, table } from '../format';
 import { count, percent } from '../../core/format/numbers';
-import { DEFAULT_DOFS, runSweep, SweepFile } from '../../sweep/index';
+import { BASELINE_KINDS, BaselineKind, DEFAULT_DOFS, runSweep, SweepFile } from '../../sweep/index';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
@@ -15,6 +15,12 @@ function parseList(text: string, flag: string): number[] {
   });
   if (!values.length) throw new UsageError(`${flag} needs a comma-separated list, e.g. 100,300,1000`);
   return values;
+}
+
+function parseBaselines(text: string): BaselineKind[] {
+  const kinds = text.split(',').map((k) => k.trim()).filter(Boolean).map((k) => (k === 'hashednets' ? 'hashed' : k));
+  for (const k of kinds) if (!(BASELINE_KINDS as readonly string[]).includes(k)) throw new UsageError(`--baselines: "${k}" is not a baseline; choose from ${BASELINE_KINDS.join(', ')} (or give --baselines alone for all)`);
+  return kinds as BaselineKind[];
 }
 
 function positiveNumber(args: ParsedArgs, name: string, fallback: number): number {
@@ -29,7 +35,7 @@ export function formatSweep(s: SweepFile): string {
   const rows = [
     ...(s.reference ? [['plain', count(s.reference.params), count(s.reference.params), String(s.reference.seed), percent(s.reference.bestAcc, 2), percent(s.reference.finalAcc, 2), '100.0%', fmtDuration(s.reference.durationSec)]] : []),
     ...s.points.map((p) => [
-      p.kind === 'width' ? `width ×${p.width}` : p.kind,
+      p.kind === 'width' ? `width ×${p.width}` : p.kind === 'hashed' ? 'hashednets' : p.kind,
       p.kind === 'width' ? '—' : count(p.dof),
       count(p.totalDof),
       String(p.seed),
@@ -40,6 +46,13 @@ export function formatSweep(s: SweepFile): string {
     ]),
   ];
   const lines = [table(['kind', 'M', 'trained DoF', 'seed', 'best', 'final', 'of plain', 'time'], rows, [false, true, true, true, true, true, true, true])];
+  // Repeated seeds: mean ± sample std per kind and M.
+  const repeated = (s.aggregates ?? []).filter((a) => a.seeds > 1);
+  if (repeated.length) {
+    const pp = (v: number) => (v * 100).toFixed(2);
+    lines.push('');
+    lines.push(table(['kind', 'M', 'trained DoF', 'seeds', 'final (mean ± std)', 'best (mean ± std)'], repeated.map((a) => [a.kind === 'hashed' ? 'hashednets' : a.kind, a.kind === 'width' ? '—' : count(a.dof), count(a.totalDof), String(a.seeds), `${pp(a.finalAcc.mean)} ± ${pp(a.finalAcc.std)}%`, `${pp(a.bestAcc.mean)} ± ${pp(a.bestAcc.std)}%`]), [false, true, true, true, true, true]));
+  }
   if (s.fit) lines.push(`fit over RPG points: accuracy ≈ ${(s.fit.a * 100).toFixed(2)}% + ${(s.fit.b * 100).toFixed(2)}% · ln(M)   (R² = ${s.fit.r2.toFixed(3)})`);
   if (s.predict) {
     lines.push(
@@ -54,7 +67,11 @@ export function formatSweep(s: SweepFile): string {
 export async function sweepCommand(args: ParsedArgs): Promise<number> {
   let configFile = args.positional[0];
   const baselinesFlag = args.flags.get('baselines');
-  if (!configFile && typeof baselinesFlag === 'string') configFile = baselinesFlag; // `--baselines CONFIG`
+  let baselines: boolean | BaselineKind[] = baselinesFlag !== undefined;
+  if (typeof baselinesFlag === 'string') {
+    if (!configFile && !/^[a-z,\s]+$/.test(baselinesFlag)) configFile = baselinesFlag; // `--baselines CONFIG`
+    else baselines = parseBaselines(baselinesFlag);
+  }
   const config = loadConfigOrThrow(configFile);
   const dofText = flagString(args, 'dof');
   const dofs = dofText ? parseList(dofText, '--dof') : DEFAULT_DOFS;
@@ -73,7 +90,7 @@ export async function sweepCommand(args: ParsedArgs): Promise<number> {
   const backend = backendFlag(args);
   try {
     const result = await runSweep(
-      { config, configPath: path.resolve(configFile!), runsDir, dofs, repeats, baselines: args.flags.has('baselines'), target, ...(backend ? { backend } : {}), signal: controller.signal },
+      { config, configPath: path.resolve(configFile!), runsDir, dofs, repeats, baselines, target, ...(backend ? { backend } : {}), signal: controller.signal },
       {
         onStart: (s) => out(`sweep of ${config.model.arch} on ${config.data.dataset}: ${s.total} runs of ${config.train.epochs} epoch(s); folder ${s.dir}`),
         onLog: (m) => out(m),

@@ -9,7 +9,7 @@ import { learningRate, runLength } from '../../core/train/schedule';
 import { selectBackend, tfjsVersion } from './backend';
 import { trainLoop } from './loop';
 import { Optimizer } from './optimizer';
-import { evaluate, openSession, restoreTensors, Session, snapshotTensors } from './session';
+import { evaluate, openSession, planIdentity, restoreTensors, Session, snapshotTensors } from './session';
 
 export const tfjsEngine: Engine = {
   name: 'tfjs',
@@ -34,13 +34,13 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
   const session = await openSession(job.config, job.configPath, job.backend);
   const optimizer = optimizerFor(session);
   try {
-    const { config, net, dataset, resolved, materialized } = session;
+    const { config, net, dataset, resolved } = session;
     const tc = config.train;
     const { stepsPerEpoch, totalSteps } = runLength(tc, dataset.train.count);
     let from;
     if (job.resume) {
       const { checkpoint: resume, file } = job.resume;
-      checkCheckpointPlan(file, resume.meta, materialized && { hash: resolved.plan!.hash, contentHash: materialized.contentHash, ringSize: resolved.plan!.ringSize });
+      checkCheckpointPlan(file, resume.meta, planIdentity(session));
       restoreTensors(net.state(), resume, file);
       restoreTensors(optimizer.state(), resume, file);
       optimizer.step = resume.meta.optimizerStep;
@@ -62,7 +62,7 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
       onCheckpoint: (at) => {
         const meta: CheckpointMeta = {
           formatVersion: CHECKPOINT_FORMAT_VERSION, engine: 'tfjs', step: at.step, epoch: at.epoch, batchInEpoch: at.batchInEpoch, seed: config.seed,
-          planHash: resolved.plan?.hash ?? null, planContentHash: materialized?.contentHash ?? null, ringSize: resolved.plan?.ringSize ?? 0,
+          planHash: resolved.plan?.hash ?? null, planContentHash: planIdentity(session)?.contentHash ?? null, ringSize: resolved.plan?.ringSize ?? 0,
           backend: session.backend.name, optimizerStep: optimizer.step, bestAcc: at.bestAcc, lastAcc: at.lastAcc, elapsedSec: at.elapsedSec, config, savedAt: new Date().toISOString(),
         };
         sink.saveCheckpoint(meta, snapshotTensors(new Map([...net.state(), ...optimizer.state()])));
@@ -78,8 +78,8 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
 async function evaluateCheckpoint(job: EngineEvalJob): Promise<EvalOutcome> {
   const session = await openSession(job.config, job.configPath, job.backend);
   try {
-    const { resolved, materialized, net, dataset } = session;
-    checkCheckpointPlan(job.file, job.checkpoint.meta, materialized && { hash: resolved.plan!.hash, contentHash: materialized.contentHash, ringSize: resolved.plan!.ringSize });
+    const { net, dataset } = session;
+    checkCheckpointPlan(job.file, job.checkpoint.meta, planIdentity(session));
     restoreTensors(net.state(), job.checkpoint, job.file);
     const r = evaluate(net, dataset, 'test');
     return { loss: r.loss, acc: r.acc, examples: dataset.test.count, backend: session.backend.name, dataset: dataset.name };
