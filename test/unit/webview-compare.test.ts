@@ -64,9 +64,10 @@ test('rows from run folders: the one scanner finds them; metrics.jsonl is read o
 
 test('rows: method, seed groups, sweep folders; a running run shows its live numbers', () => {
   assert.equal(methodOf(record().config), 'rpg');
-  assert.equal(methodOf(record({ config: { ...record().config, rpg: { enabled: true, method: 'hashed' } } }).config), 'hashed');
-  assert.equal(methodOf(record({ config: { ...record().config, rpg: { enabled: false }, model: { arch: 'lenet5', width: 0.3 } } }).config), 'width');
-  assert.equal(methodOf(record({ config: { ...record().config, rpg: { enabled: false } } }).config), 'plain');
+  const cfg = (over: Record<string, unknown>) => ({ ...record().config, ...over }) as unknown as RunRecord['config'];
+  assert.equal(methodOf(cfg({ rpg: { enabled: true, method: 'hashed' } })), 'hashed');
+  assert.equal(methodOf(cfg({ rpg: { enabled: false }, model: { arch: 'lenet5', width: 0.3 } })), 'width');
+  assert.equal(methodOf(cfg({ rpg: { enabled: false } })), 'plain');
   const a = groupKeyOf(record(), 'x');
   assert.equal(groupKeyOf(record({ config: { ...record().config, seed: 7 } }), 'x'), a, 'seeds share a group');
   assert.notEqual(groupKeyOf(record({ config: { ...record().config, train: { ...record().config.train, lr: 0.01 } } }), 'x'), a);
