@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { compareRow, compareRows, groupKeyOf, methodOf, MetricsTails, sweepOf } from '../../src/extension/panels/compare-rows';
+import { compareRow, compareRows, groupKeyOf, methodOf, METRICS_TAIL_BYTES, MetricsTails, sweepOf } from '../../src/extension/panels/compare-rows';
 import { scanRuns } from '../../src/core/runs/scan';
 import type { RunRecord } from '../../src/core/runs/types';
 import type { CompareRow } from '../../src/webview-contract';
@@ -22,7 +22,7 @@ const record = (over: Partial<RunRecord> & { config?: unknown } = {}): RunRecord
 
 const row = (over: Partial<CompareRow>): CompareRow => ({ runDir: `/r/${over.runId ?? 'x'}`, runId: 'x', name: 'n', status: 'finished', hasCheckpoint: true, groupKey: 'g', arch: 'lenet5', dataset: 'mnist', method: 'rpg', dof: 100, ringSize: 100, totalParams: 44426, ...over });
 
-test('rows from run folders: the one scanner finds them; metrics.jsonl is read once, then only what was appended', async () => {
+test('rows from run folders: the one scanner finds them; metrics.jsonl is read from its end, again only when it changed', async () => {
   const runs = mkdtempSync(path.join(tmpdir(), 'rpg-compare-'));
   const dir = path.join(runs, 'lenet5-all-sweep', '2026-12-01', 'rpg-100', 'seed1');
   mkdirSync(dir, { recursive: true });
@@ -43,23 +43,31 @@ test('rows from run folders: the one scanner finds them; metrics.jsonl is read o
   assert.equal(first!.generate, 'all');
   assert.equal(first!.checkpointBytes, 1234);
   assert.equal(first!.finalLoss, 1.5);
-  assert.equal(first!.trainLoss, 2.1, 'the torn last line is not read yet');
+  assert.equal(first!.trainLoss, 2.1, 'the unfinished last line is not read');
   assert.equal(first!.samplesPerSec, 200, 'mean of the training rows');
   assert.equal(first!.steps, 250, 'the record is further than the rows');
-  // The torn line completes and more rows arrive: only the new bytes are read.
+  // The row completes and more arrive: the file changed, its end is read again.
   appendFileSync(metrics, 'ss":1.9,"acc":0.3,"lr":0.001,"samplesPerSec":500,"time":0.3}\n{"type":"eval","step":3,"epoch":0.03,"loss":1.2,"acc":0.7,"time":0.4}\n');
   const s2 = (await tails.summary(dir))!;
   assert.equal(s2.trainLoss, 1.9);
   assert.equal(s2.evalLoss, 1.2);
   assert.equal(s2.samplesPerSec, 300);
   assert.equal(s2.bestEvalAcc, 0.7);
-  // A resumed run drops rows after its checkpoint: the file shrinks and is read from the start.
+  // A resumed run drops rows after its checkpoint: the file shrinks, the summary follows.
   truncateSync(metrics, 0);
   writeFileSync(metrics, JSON.stringify({ type: 'eval', step: 1, epoch: 0.01, loss: 2.2, acc: 0.15, time: 0.1 }) + '\n');
   const s3 = (await tails.summary(dir))!;
   assert.equal(s3.steps, 1);
   assert.equal(s3.evalLoss, 2.2);
   assert.equal(s3.trainLoss, undefined);
+  // A long run: only its last METRICS_TAIL_BYTES are read, the cut first line dropped.
+  const rows: string[] = [];
+  for (let step = 1; step <= 5000; step++) rows.push(JSON.stringify({ type: 'train', step, epoch: step / 100, loss: 1 / step, acc: 0.5, lr: 0.001, samplesPerSec: step <= 4000 ? 10 : 1000, time: step }));
+  writeFileSync(metrics, rows.join('\n') + '\n');
+  const s4 = (await tails.summary(dir))!;
+  assert.equal(s4.steps, 5000);
+  assert.equal(s4.trainLoss, 1 / 5000);
+  assert.ok(5000 * 150 > METRICS_TAIL_BYTES && s4.samplesPerSec! > 900, `the end of the run's rate (${s4.samplesPerSec}), not the whole run's`);
 });
 
 test('rows: method, seed groups, sweep folders; a running run shows its live numbers', () => {

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { COMPARE_VIEW_TYPE, CompareRow, CompareToHost, CompareToWebview, CompareViewState } from '../../webview-contract';
-import { compareRows, MetricsTails } from './compare-rows';
+import { compareRow, compareRows, MetricsTails } from './compare-rows';
 import { showTrainingCurves } from './curves-panel';
 import type { PanelDeps, RunsSource } from './deps';
 import { PanelHost } from './panel-host';
@@ -109,17 +109,20 @@ class ComparePanel {
       try {
         // Hidden: nothing to post; "ready" sends everything when it shows again.
         if (!this.host.live) return;
-        const rows = await compareRows(this.runs?.runs ?? [], this.tails);
-        const fresh = this.sent.size === 0;
-        const next = new Map(rows.map((r) => [r.runDir, JSON.stringify(r)]));
-        if (fresh) {
-          this.host.post({ type: 'rows', rows, runsDirs: this.runsDirs() });
-        } else {
-          const changed = rows.filter((r) => this.sent.get(r.runDir) !== next.get(r.runDir));
-          const removed = [...this.sent.keys()].filter((d) => !next.has(d));
-          if (changed.length) this.host.post({ type: 'upsert', rows: changed });
-          if (removed.length) this.host.post({ type: 'remove', runDirs: removed });
+        const sources = this.runs?.runs ?? [];
+        if (this.sent.size === 0) {
+          // A fresh webview gets every run at once from the records the model holds; the
+          // metrics (one file read per run, seconds for 1,000 runs on a busy disk) follow as updates.
+          const quick = sources.filter((r) => r.dir).map((r) => compareRow(r, undefined, undefined));
+          this.host.post({ type: 'rows', rows: quick, runsDirs: this.runsDirs() });
+          this.sent = new Map(quick.map((r) => [r.runDir, JSON.stringify(r)]));
         }
+        const rows = await compareRows(sources, this.tails);
+        const next = new Map(rows.map((r) => [r.runDir, JSON.stringify(r)]));
+        const changed = rows.filter((r) => this.sent.get(r.runDir) !== next.get(r.runDir));
+        const removed = [...this.sent.keys()].filter((d) => !next.has(d));
+        if (changed.length) this.host.post({ type: 'upsert', rows: changed });
+        if (removed.length) this.host.post({ type: 'remove', runDirs: removed });
         this.sent = next;
       } catch (err) {
         this.deps.log(`compare runs: ${(err as Error).message}`);

@@ -1,6 +1,6 @@
 // The Experiments table's rows: one per run, its parameters from the run's record and config,
-// its metrics from metrics.jsonl (read incrementally: only the bytes appended since the last
-// look) or, while it trains, from the trainer's live progress. No vscode import (unit-tested
+// its metrics from the end of metrics.jsonl (re-read only when the file changed) or, while it
+// trains, from the trainer's live progress. No vscode import (unit-tested
 // directly); the panel host (compare-panel.ts) feeds it RunsModel's runs.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -25,102 +25,104 @@ export interface MetricsSummary {
   readonly evalLoss?: number;
   readonly evalAcc?: number;
   readonly bestEvalAcc?: number;
-  /** Mean of the training rows' samples/s. */
+  /** Mean samples/s of the training rows read (the end of the run: its steady rate). */
   readonly samplesPerSec?: number;
 }
 
-interface Tail {
-  offset: number;
-  /** An incomplete last line (a row being written), kept for the next read. */
-  partial: string;
-  steps: number;
-  trainLoss?: number;
-  evalLoss?: number;
-  evalAcc?: number;
-  bestEvalAcc?: number;
-  spsSum: number;
-  spsCount: number;
-}
-
-const newTail = (): Tail => ({ offset: 0, partial: '', steps: 0, spsSum: 0, spsCount: 0 });
+/** How much of a metrics.jsonl's end is read: about a hundred rows, whatever the run's length. */
+export const METRICS_TAIL_BYTES = 16 * 1024;
 
 /**
- * Summaries of metrics.jsonl files, each file read once and then only its new bytes: a table
- * of 1,000 runs refreshed while one trains reads a few rows, not every file again. A file that
- * shrank (a resumed run drops rows after its checkpoint) is read again from the start.
+ * Summaries of metrics.jsonl files from their last METRICS_TAIL_BYTES, cached by size and
+ * modification time: a table of 1,000 runs reads 1,000 short tails once, and afterwards only
+ * the files that changed (the runs training now). The record (run.json) has the rest: step,
+ * best and final accuracy, duration.
  */
 export class MetricsTails {
-  private readonly tails = new Map<string, Tail>();
+  private readonly cache = new Map<string, { size: number; mtimeMs: number; summary: MetricsSummary }>();
 
   async summary(runDir: string): Promise<MetricsSummary | undefined> {
     const file = path.join(runDir, METRICS_FILE);
-    let size: number;
+    let stat;
     try {
-      size = (await fs.stat(file)).size;
+      stat = await fs.stat(file);
     } catch {
-      this.tails.delete(runDir);
+      this.cache.delete(runDir);
       return undefined;
     }
-    let tail = this.tails.get(runDir) ?? newTail();
-    if (size < tail.offset) tail = newTail();
-    if (size > tail.offset) {
-      const handle = await fs.open(file, 'r');
-      try {
-        const buffer = Buffer.alloc(size - tail.offset);
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, tail.offset);
-        const text = tail.partial + buffer.subarray(0, bytesRead).toString('utf8');
-        const lines = text.split('\n');
-        tail.partial = lines.pop() ?? '';
-        tail.offset += bytesRead;
-        for (const line of lines) absorb(tail, line);
-      } finally {
-        await handle.close();
-      }
-    }
-    this.tails.set(runDir, tail);
-    return {
-      steps: tail.steps,
-      ...(tail.trainLoss !== undefined ? { trainLoss: tail.trainLoss } : {}),
-      ...(tail.evalLoss !== undefined ? { evalLoss: tail.evalLoss } : {}),
-      ...(tail.evalAcc !== undefined ? { evalAcc: tail.evalAcc } : {}),
-      ...(tail.bestEvalAcc !== undefined ? { bestEvalAcc: tail.bestEvalAcc } : {}),
-      ...(tail.spsCount ? { samplesPerSec: tail.spsSum / tail.spsCount } : {}),
-    };
+    const hit = this.cache.get(runDir);
+    if (hit && hit.size === stat.size && hit.mtimeMs === stat.mtimeMs) return hit.summary;
+    const summary = summarize(await readTail(file, stat.size));
+    this.cache.set(runDir, { size: stat.size, mtimeMs: stat.mtimeMs, summary });
+    return summary;
   }
 
   /** Forgets runs that are gone. */
   keepOnly(runDirs: ReadonlySet<string>): void {
-    for (const dir of this.tails.keys()) if (!runDirs.has(dir)) this.tails.delete(dir);
+    for (const dir of this.cache.keys()) if (!runDirs.has(dir)) this.cache.delete(dir);
   }
 }
 
-function absorb(tail: Tail, line: string): void {
-  if (!line.trim()) return;
-  let row: Record<string, unknown>;
+/** The complete lines among the file's last bytes (a cut first line and an unfinished last one left out). */
+async function readTail(file: string, size: number): Promise<string[]> {
+  const start = Math.max(0, size - METRICS_TAIL_BYTES);
+  const handle = await fs.open(file, 'r');
   try {
-    row = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return; // a torn line: metrics readers skip them (run-files.ts does too)
+    const buffer = Buffer.alloc(size - start);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+    const lines = buffer.subarray(0, bytesRead).toString('utf8').split('\n');
+    if (start > 0) lines.shift();
+    lines.pop(); // after the last newline: empty, or a row being written
+    return lines;
+  } finally {
+    await handle.close();
   }
+}
+
+function summarize(lines: readonly string[]): MetricsSummary {
+  let steps = 0;
+  let trainLoss: number | undefined;
+  let evalLoss: number | undefined;
+  let evalAcc: number | undefined;
+  let bestEvalAcc: number | undefined;
+  let spsSum = 0;
+  let spsCount = 0;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  const step = num(row['step']);
-  if (step === undefined) return;
-  tail.steps = Math.max(tail.steps, step);
-  if (row['type'] === 'train') {
-    tail.trainLoss = num(row['loss']) ?? tail.trainLoss;
-    const sps = num(row['samplesPerSec']);
-    if (sps !== undefined && sps > 0) {
-      tail.spsSum += sps;
-      tail.spsCount++;
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue; // a torn line: metrics readers skip them (run-files.ts does too)
     }
-  } else if (row['type'] === 'eval') {
-    tail.evalLoss = num(row['loss']) ?? tail.evalLoss;
-    const acc = num(row['acc']);
-    if (acc !== undefined) {
-      tail.evalAcc = acc;
-      tail.bestEvalAcc = Math.max(tail.bestEvalAcc ?? 0, acc);
+    const step = num(row['step']);
+    if (step === undefined) continue;
+    steps = Math.max(steps, step);
+    if (row['type'] === 'train') {
+      trainLoss = num(row['loss']) ?? trainLoss;
+      const sps = num(row['samplesPerSec']);
+      if (sps !== undefined && sps > 0) {
+        spsSum += sps;
+        spsCount++;
+      }
+    } else if (row['type'] === 'eval') {
+      evalLoss = num(row['loss']) ?? evalLoss;
+      const acc = num(row['acc']);
+      if (acc !== undefined) {
+        evalAcc = acc;
+        bestEvalAcc = Math.max(bestEvalAcc ?? 0, acc);
+      }
     }
   }
+  return {
+    steps,
+    ...(trainLoss !== undefined ? { trainLoss } : {}),
+    ...(evalLoss !== undefined ? { evalLoss } : {}),
+    ...(evalAcc !== undefined ? { evalAcc } : {}),
+    ...(bestEvalAcc !== undefined ? { bestEvalAcc } : {}),
+    ...(spsCount ? { samplesPerSec: spsSum / spsCount } : {}),
+  };
 }
 
 /** RPG, a baseline (rpg.method, or a narrowed plain model) or the plain model, from a run's config. */
@@ -206,7 +208,7 @@ export function compareRow(run: RunSource, metrics: MetricsSummary | undefined, 
   };
 }
 
-/** Every run's row; metrics files read incrementally through `tails`. */
+/** Every run's row; metrics files read through `tails` (only those that changed). */
 export async function compareRows(runs: readonly RunSource[], tails: MetricsTails): Promise<CompareRow[]> {
   const withDirs = runs.filter((r) => r.dir);
   tails.keepOnly(new Set(withDirs.map((r) => r.dir)));
