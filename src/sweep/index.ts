@@ -204,7 +204,7 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
     return {
       formatVersion: 1, name: base.name ?? 'experiment', arch: base.model.arch, dataset: base.data.dataset, configPath: options.configPath ? path.resolve(options.configPath) : null,
       status, createdAt: new Date(t0).toISOString(), durationSec: (Date.now() - t0) / 1000,
-      seedPolicy: 'repeat r uses seed = config.seed + r (RPG, width and subspace points); the plain reference uses config.seed',
+      seedPolicy: 'repeat r uses seed = config.seed + r (RPG and every baseline); the plain reference uses config.seed',
       metric: 'finalAcc', epochs: base.train.epochs, backend: backendName, reference, points: [...points],
       fit: fit ? { a: fit.a, b: fit.b, r2: fit.r2 } : null,
       predict: reference && fit ? { target, targetAcc, dof: dof === undefined ? null : Math.round(dof) } : null,

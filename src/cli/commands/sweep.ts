@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { backendFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from '../args';
 import { fmtDuration, table } from '../format';
 import { count, percent } from '../../core/format/numbers';
-import { BASELINE_KINDS, BaselineKind, DEFAULT_DOFS, runSweep, SweepFile } from '../../sweep/index';
+import { aggregatePoints, BASELINE_KINDS, BaselineKind, DEFAULT_DOFS, runSweep, SweepFile } from '../../sweep/index';
+import { measuredCrossing } from '../../core/sweep/stats';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
@@ -29,6 +30,20 @@ function positiveNumber(args: ParsedArgs, name: string, fallback: number): numbe
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got "${v}"`);
   return n;
+}
+
+/** Per kind, where its seed-mean accuracy first reaches `target` (measuredCrossing). */
+function crossings(s: SweepFile, target: number): string {
+  const aggregates = s.aggregates ?? aggregatePoints(s.points);
+  const kinds = [...new Set(aggregates.map((a) => a.kind))].filter((k) => k !== 'width');
+  return kinds
+    .map((kind) => {
+      const c = measuredCrossing(aggregates.filter((a) => a.kind === kind).map((a) => ({ dof: a.dof, mean: a.finalAcc.mean })), target);
+      const name = kind === 'hashed' ? 'hashednets' : kind;
+      if (!c) return `${name} not reached`;
+      return c.below === undefined ? `${name} at M ≤ ${count(c.dof)}` : `${name} M ≈ ${count(c.dof)} (between ${count(c.below)} and ${count(c.above)})`;
+    })
+    .join('; ');
 }
 
 export function formatSweep(s: SweepFile): string {
@@ -60,6 +75,7 @@ export function formatSweep(s: SweepFile): string {
         ? `${percent(s.predict.target, 0)} of the plain model (${percent(s.predict.targetAcc, 2)}) predicted at M ≈ ${count(s.predict.dof)}`
         : `${percent(s.predict.target, 0)} of the plain model (${percent(s.predict.targetAcc, 2)}): no prediction (the fit's slope is not positive)`,
     );
+    lines.push(`${percent(s.predict.target, 0)} of the plain model, measured (seed means, interpolated in ln M between the sizes around it): ${crossings(s, s.predict.targetAcc)}`);
   }
   return lines.join('\n');
 }

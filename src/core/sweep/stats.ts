@@ -31,3 +31,21 @@ export function aggregateBy<T>(items: readonly T[], key: (item: T) => string): {
   }
   return [...groups].map(([k, g]) => ({ key: k, items: g }));
 }
+
+/**
+ * Where a measured curve first reaches `target`: the smallest DoF whose mean accuracy reaches
+ * it, moved back towards the size before by interpolating linearly in ln(DoF) between the two
+ * (the log-linear law, locally). `below` is that previous size; undefined when the first size
+ * already reaches the target (the crossing is at or below it) and the result itself is
+ * undefined when no size reaches it.
+ */
+export function measuredCrossing(points: readonly { readonly dof: number; readonly mean: number }[], target: number): { dof: number; below?: number; above: number } | undefined {
+  const sorted = [...points].filter((p) => p.dof > 0 && Number.isFinite(p.mean)).sort((a, b) => a.dof - b.dof);
+  const i = sorted.findIndex((p) => p.mean >= target);
+  if (i < 0) return undefined;
+  const hi = sorted[i]!;
+  if (i === 0) return { dof: hi.dof, above: hi.dof };
+  const lo = sorted[i - 1]!;
+  const t = (target - lo.mean) / (hi.mean - lo.mean);
+  return { dof: Math.exp(Math.log(lo.dof) + t * (Math.log(hi.dof) - Math.log(lo.dof))), below: lo.dof, above: hi.dof };
+}

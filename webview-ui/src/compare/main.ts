@@ -10,7 +10,7 @@ import { clear, h } from '../shared/dom';
 import { cssVar, onThemeChange } from '../shared/theme';
 import { connect, onHostMessage } from '../shared/vscode-api';
 import { svgToPng, svgText } from './export';
-import { aggregateRows, applyFilter, COLUMN_BY_ID, COLUMNS, ColumnDef, ColumnId, DEFAULT_COLUMNS, exportName, METHOD_LABEL, METHODS, parseFilter, rowsToCsv, singleRow, sortRows, ViewRow } from './model';
+import { aggregateRows, applyFilter, COLUMN_BY_ID, columnWidth, COLUMNS, ColumnDef, ColumnId, DEFAULT_COLUMNS, exportName, METHOD_LABEL, METHODS, parseFilter, rowsToCsv, singleRow, sortRows, ViewRow } from './model';
 import { fitText, parallelPlot, PlotLook, scatterPlot } from './plots';
 import { VirtualTable } from './table';
 
@@ -43,7 +43,11 @@ function save(next: Partial<CompareViewState>): void {
 
 const selected = () => new Set(state.selected);
 const isSelected = (row: ViewRow, sel = selected()) => row.runs.every((r) => sel.has(r.runDir));
-const visibleColumns = (): ColumnDef[] => state.columns.map((id) => COLUMN_BY_ID.get(id as ColumnId)).filter((c): c is ColumnDef => !!c);
+const visibleColumns = (): ColumnDef[] =>
+  state.columns
+    .map((id) => COLUMN_BY_ID.get(id as ColumnId))
+    .filter((c): c is ColumnDef => !!c)
+    .map((c) => ({ ...c, width: columnWidth(c, state.aggregate) }));
 
 // ── the page ────────────────────────────────────────────────────────────────────────────────
 const countLabel = h('span', { id: 'count', class: 'muted', role: 'status' });
@@ -398,6 +402,7 @@ filterInput.addEventListener('input', () => {
 });
 aggregateBox.addEventListener('change', () => {
   save({ aggregate: aggregateBox.checked });
+  table.setColumns(visibleColumns(), state.sort);
   rebuild();
 });
 columnsButton.addEventListener('click', () => toggleColumnsMenu());

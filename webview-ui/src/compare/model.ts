@@ -61,6 +61,12 @@ export const COLUMNS: readonly ColumnDef[] = [
 
 export const COLUMN_BY_ID = new Map(COLUMNS.map((c) => [c.id, c]));
 
+/** Width of a column in the table: "mean ± std" needs more room than one number. */
+export function columnWidth(c: ColumnDef, aggregated: boolean): number {
+  if (!aggregated || !c.numeric) return c.width;
+  return c.group === 'metric' ? Math.max(c.width, c.percent ? 122 : 112) : Math.max(c.width, 64);
+}
+
 export const DEFAULT_COLUMNS: readonly ColumnId[] = ['name', 'status', 'method', 'arch', 'dataset', 'dof', 'ringSize', 'generate', 'lr', 'optimizer', 'backend', 'seed', 'bestAcc', 'finalAcc', 'finalLoss', 'steps', 'durationSec', 'samplesPerSec', 'checkpointBytes'];
 
 // ── formatting ──────────────────────────────────────────────────────────────────────────────
@@ -111,7 +117,8 @@ export function formatValue(c: ColumnDef, v: number | string | undefined): strin
 /** mean ± std, in the column's format. */
 export function formatAggregate(c: ColumnDef, a: Aggregate): string {
   if (!a.n) return '';
-  if (a.n === 1) return formatValue(c, a.mean);
+  // One value, or every seed alike (a config number such as DoF): no ± 0.
+  if (a.n === 1 || a.min === a.max) return formatValue(c, a.mean);
   if (c.percent) return `${(a.mean * 100).toFixed(2)} ± ${(a.std * 100).toFixed(2)}%`;
   return `${formatValue(c, a.mean)} ± ${formatValue(c, a.std)}`;
 }
