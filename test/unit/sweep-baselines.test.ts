@@ -7,7 +7,7 @@ import { validateConfig } from '../../src/core/config/load';
 import { resolveExperiment } from '../../src/core/experiment/resolve';
 import { addLayerBases, generateWeights, initialRing, materializePlan } from '../../src/core/rpg/materialize';
 import { layerScale } from '../../src/core/rpg/plan';
-import { aggregateOf } from '../../src/core/sweep/stats';
+import { aggregateOf, measuredCrossing } from '../../src/core/sweep/stats';
 import { buildHashedLayout, HashedNetwork, splitBuckets, weightHash } from '../../src/engines/tfjs/hashed-generator';
 import { RingGenerator } from '../../src/engines/tfjs/ring-generator';
 import { SubspaceGenerator, SubspaceNetwork } from '../../src/engines/tfjs/subspace-generator';
@@ -149,4 +149,14 @@ test('sweep aggregates: mean ± sample std over seeds per kind and M', () => {
   assert.equal(agg.find((a) => a.kind === 'hashed')!.finalAcc.std, 0);
   const empty = aggregateOf([NaN]);
   assert.equal(empty.n, 0);
+});
+
+test('measured crossing: the first size whose mean reaches the target, interpolated in ln DoF from the size before', () => {
+  const pts = [{ dof: 100, mean: 0.7 }, { dof: 1000, mean: 0.9 }, { dof: 300, mean: 0.8 }];
+  const c = measuredCrossing(pts, 0.85)!;
+  assert.equal(c.below, 300);
+  assert.equal(c.above, 1000);
+  assert.ok(Math.abs(c.dof - Math.exp((Math.log(300) + Math.log(1000)) / 2)) < 1e-9, 'halfway in ln DoF');
+  assert.deepEqual(measuredCrossing(pts, 0.6), { dof: 100, above: 100 }, 'reached at the first size already');
+  assert.equal(measuredCrossing(pts, 0.95), undefined, 'never reached');
 });
