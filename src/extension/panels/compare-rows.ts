@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CHECKPOINT_FILE, METRICS_FILE } from '../../core/runs/layout';
+import { parseMetricsJsonl } from './run-files';
 import type { RunRecord } from '../../core/runs/types';
 import type { CompareRow, RunMethod } from '../../webview-contract';
 
@@ -63,65 +64,38 @@ export class MetricsTails {
   }
 }
 
-/** The complete lines among the file's last bytes (a cut first line and an unfinished last one left out). */
-async function readTail(file: string, size: number): Promise<string[]> {
+/** The complete rows among the file's last bytes (a cut first line and an unfinished last one left out). */
+async function readTail(file: string, size: number): Promise<string> {
   const start = Math.max(0, size - METRICS_TAIL_BYTES);
   const handle = await fs.open(file, 'r');
   try {
     const buffer = Buffer.alloc(size - start);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-    const lines = buffer.subarray(0, bytesRead).toString('utf8').split('\n');
-    if (start > 0) lines.shift();
-    lines.pop(); // after the last newline: empty, or a row being written
-    return lines;
+    const text = buffer.subarray(0, bytesRead).toString('utf8');
+    const from = start > 0 ? text.indexOf('\n') + 1 : 0;
+    return text.slice(from, text.lastIndexOf('\n') + 1);
   } finally {
     await handle.close();
   }
 }
 
-function summarize(lines: readonly string[]): MetricsSummary {
-  let steps = 0;
-  let trainLoss: number | undefined;
-  let evalLoss: number | undefined;
-  let evalAcc: number | undefined;
-  let bestEvalAcc: number | undefined;
-  let spsSum = 0;
-  let spsCount = 0;
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  for (const line of lines) {
-    if (!line.trim()) continue;
-    let row: Record<string, unknown>;
-    try {
-      row = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      continue; // a torn line: metrics readers skip them (run-files.ts does too)
-    }
-    const step = num(row['step']);
-    if (step === undefined) continue;
-    steps = Math.max(steps, step);
-    if (row['type'] === 'train') {
-      trainLoss = num(row['loss']) ?? trainLoss;
-      const sps = num(row['samplesPerSec']);
-      if (sps !== undefined && sps > 0) {
-        spsSum += sps;
-        spsCount++;
-      }
-    } else if (row['type'] === 'eval') {
-      evalLoss = num(row['loss']) ?? evalLoss;
-      const acc = num(row['acc']);
-      if (acc !== undefined) {
-        evalAcc = acc;
-        bestEvalAcc = Math.max(bestEvalAcc ?? 0, acc);
-      }
-    }
-  }
+/** What the table shows of the rows, parsed as every panel parses metrics.jsonl (run-files.ts). */
+function summarize(text: string): MetricsSummary {
+  const { train, eval: evals } = parseMetricsJsonl(text);
+  const last = (xs: readonly number[]) => [...xs].reverse().find((v) => Number.isFinite(v));
+  const sps = train.samplesPerSec.filter((v) => Number.isFinite(v) && v > 0);
+  const accs = evals.acc.filter((v) => Number.isFinite(v));
+  const steps = Math.max(0, ...train.step.filter(Number.isFinite), ...evals.step.filter(Number.isFinite));
+  const trainLoss = last(train.loss);
+  const evalLoss = last(evals.loss);
+  const evalAcc = last(evals.acc);
   return {
     steps,
     ...(trainLoss !== undefined ? { trainLoss } : {}),
     ...(evalLoss !== undefined ? { evalLoss } : {}),
     ...(evalAcc !== undefined ? { evalAcc } : {}),
-    ...(bestEvalAcc !== undefined ? { bestEvalAcc } : {}),
-    ...(spsCount ? { samplesPerSec: spsSum / spsCount } : {}),
+    ...(accs.length ? { bestEvalAcc: Math.max(...accs) } : {}),
+    ...(sps.length ? { samplesPerSec: sps.reduce((x, y) => x + y, 0) / sps.length } : {}),
   };
 }
 
