@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelSpec, ParamSpec } from '../../core/models/spec';
 import { Rng } from '../../core/rpg/prng';
-import { Network, newVariable } from './network';
+import { initialFreeValue, Network, newVariable } from './network';
 import { withCustomGrad } from './ops';
 
 export interface SubspaceProjection {
@@ -126,9 +126,11 @@ export class ProjectedNetwork extends Network {
     const N = params.reduce((s, p) => s + p.size, 0);
     const plainInit = new Float32Array(N);
     let off = 0;
-    for (const v of this.frozen) {
-      plainInit.set(v.dataSync() as Float32Array, off);
-      off += v.size;
+    // The plain init, drawn from the seed (the same arrays the variables were made from): no
+    // read-back from the device.
+    for (const p of params) {
+      plainInit.set(initialFreeValue(p, seed), off);
+      off += p.size;
     }
     const { projection, theta0, z0, zName } = make(plainInit, params);
     this.sub = new SubspaceGenerator(projection, theta0);
