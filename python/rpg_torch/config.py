@@ -25,6 +25,8 @@ OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "step", "cosine", "exp")
 BACKENDS = ("auto", "tensorflow", "wasm", "cpu")
 LR_NORMALIZATIONS = ("projected", "official")
+GENERATE_SCOPES = ("kernels", "all")
+GENERATION_METHODS = ("ring", "subspace", "hashed")
 ENGINES = ("tfjs", "torch")
 DOF_PERCENT_PATTERN = r"^\s*(\d+(\.\d+)?|\.\d+)\s*%\s*$"
 
@@ -266,6 +268,8 @@ RPG = Obj({
     "ringInitStd": Num(default=math.sqrt(2 / 4608), exclusive_minimum=0),
     "lrNormalization": Enum(LR_NORMALIZATIONS, default="projected"),
     "minReuseWarning": Num(default=1000, minimum=1),
+    "generate": Enum(GENERATE_SCOPES, default="kernels"),
+    "method": Enum(GENERATION_METHODS, default="ring"),
 })
 
 DATA = Obj({
