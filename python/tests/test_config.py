@@ -21,8 +21,8 @@ class Defaults(unittest.TestCase):
                                     "generate": "kernels", "method": "ring"})
         self.assertEqual(c["data"], {"dataset": "mnist-embedded", "augment": False})
         self.assertEqual(c["train"], {"optimizer": "adam", "lr": 0.001, "momentum": 0.9, "weightDecay": 0, "schedule": "constant",
-                                      "batchSize": 64, "epochs": 10, "engine": "tfjs", "backend": "auto"})
-        self.assertEqual(list(c["train"])[-2:], ["engine", "backend"])
+                                      "batchSize": 64, "epochs": 10, "engine": "tfjs", "backend": "auto", "precision": "fp32"})
+        self.assertEqual(list(c["train"])[-3:], ["engine", "backend", "precision"])
 
     def test_generate_all_and_baselines_are_the_tfjs_engines(self):
         from rpg_torch.experiment import TrainError, resolve
