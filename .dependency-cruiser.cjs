@@ -63,7 +63,7 @@ module.exports = {
       severity: 'error',
       comment: 'Webview apps import only the webview contract and browser libraries.',
       from: { path: '^webview-ui/' },
-      to: { path: ['^src/(?!webview-contract/|core/experiment/types|core/format/|core/sweep/fit)', '@tensorflow', '^vscode$'] },
+      to: { path: ['^src/(?!webview-contract/|core/experiment/types|core/format/|core/sweep/(fit|stats))', '@tensorflow', '^vscode$'] },
     },
   ],
   options: {

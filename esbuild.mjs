@@ -22,7 +22,7 @@ const entries = [
   { entryPoints: { 'gpu-bench': 'bench/gpu-bench.ts' }, ...node },
   // Webview bundles are minified (mapping 28 → 17 KB, curves 183 → 73 KB): each webview page
   // loads and parses them on every open; the source maps keep them debuggable.
-  { entryPoints: { 'webview-mapping': 'webview-ui/src/mapping/main.ts', 'webview-curves': 'webview-ui/src/curves/main.ts' },
+  { entryPoints: { 'webview-mapping': 'webview-ui/src/mapping/main.ts', 'webview-curves': 'webview-ui/src/curves/main.ts', 'webview-compare': 'webview-ui/src/compare/main.ts' },
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: true, logLevel: 'warning', loader: { '.css': 'css' } },
 ];
 

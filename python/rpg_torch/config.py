@@ -26,6 +26,8 @@ SCHEDULES = ("constant", "step", "cosine", "exp")
 BACKENDS = ("auto", "tensorflow", "webgpu", "wasm", "cpu", "cuda", "mps")
 PRECISIONS = ("fp32", "bf16")
 LR_NORMALIZATIONS = ("projected", "official")
+GENERATE_SCOPES = ("kernels", "all")
+GENERATION_METHODS = ("ring", "subspace", "hashed")
 ENGINES = ("tfjs", "torch")
 DOF_PERCENT_PATTERN = r"^\s*(\d+(\.\d+)?|\.\d+)\s*%\s*$"
 
@@ -278,6 +280,8 @@ RPG = Obj({
     "ringInitStd": Num(default=math.sqrt(2 / 4608), exclusive_minimum=0),
     "lrNormalization": Enum(LR_NORMALIZATIONS, default="projected"),
     "minReuseWarning": Num(default=1000, minimum=1),
+    "generate": Enum(GENERATE_SCOPES, default="kernels"),
+    "method": Enum(GENERATION_METHODS, default="ring"),
 })
 
 DATA = Obj({

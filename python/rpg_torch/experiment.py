@@ -43,6 +43,12 @@ def resolve(config: Dict[str, Any], height: int, width: int, channels: int, num_
             spec_json: Optional[Dict[str, Any]] = None, dataset_name: Optional[str] = None) -> Resolved:
     """resolveForData: the model (built, or given as a TypeScript-resolved spec) and its plan."""
     model = config["model"]
+    # The torch engine generates kernels from RPG's ring; generate "all" and the sweep baselines
+    # (random subspace, HashedNets) are the tfjs engine's.
+    rpg = config["rpg"]
+    for field, wanted in (("generate", "kernels"), ("method", "ring")):
+        if rpg["enabled"] and rpg.get(field, wanted) != wanted:
+            raise TrainError("config", f'rpg.{field} "{rpg[field]}" is trained by the tfjs engine only; the torch engine trains rpg.{field} "{wanted}" (set train.engine to "tfjs")', f"rpg.{field}")
     if model.get("numClasses") is not None and dataset_name is not None and model["numClasses"] != num_classes:
         raise TrainError("config", f"model.numClasses is {model['numClasses']} but {dataset_name} has {num_classes} classes", "model.numClasses")
     try:

@@ -17,11 +17,23 @@ class Defaults(unittest.TestCase):
         self.assertEqual(c["name"], "experiment")
         self.assertEqual(c["model"], {"arch": "lenet5", "hidden": [256], "width": 1, "smallInput": False, "batchNorm": True})
         self.assertEqual(c["rpg"], {"enabled": True, "dof": "10%", "sampling": "ring", "freeFirst": False, "freeLast": False,
-                                    "ringInitStd": math.sqrt(2 / 4608), "lrNormalization": "projected", "minReuseWarning": 1000})
+                                    "ringInitStd": math.sqrt(2 / 4608), "lrNormalization": "projected", "minReuseWarning": 1000,
+                                    "generate": "kernels", "method": "ring"})
         self.assertEqual(c["data"], {"dataset": "mnist-embedded", "augment": False})
         self.assertEqual(c["train"], {"optimizer": "adam", "lr": 0.001, "momentum": 0.9, "weightDecay": 0, "schedule": "constant",
                                       "batchSize": 64, "epochs": 10, "engine": "tfjs", "backend": "auto", "precision": "fp32"})
         self.assertEqual(list(c["train"])[-3:], ["engine", "backend", "precision"])
+
+    def test_generate_all_and_baselines_are_the_tfjs_engines(self):
+        from rpg_torch.experiment import TrainError, resolve
+        for field, value in (("generate", "all"), ("method", "hashed")):
+            c = validate_config({"model": {"arch": "lenet5"}, "rpg": {field: value}})
+            self.assertEqual(c["rpg"][field], value)
+            with self.assertRaises(TrainError) as e:
+                resolve(c, 28, 28, 1, 10)
+            self.assertEqual(e.exception.field, f"rpg.{field}")
+            self.assertIn('set train.engine to "tfjs"', str(e.exception))
+        self.assertIsNotNone(resolve(validate_config({"model": {"arch": "lenet5"}}), 28, 28, 1, 10).plan)
 
     def test_name_from_the_file(self):
         with tempfile.TemporaryDirectory() as d:

@@ -70,7 +70,7 @@ commands:
   info [--python PY]  engines, backends, devices, threads, versions (tfjs, and PyTorch through Python)
   data download NAME [--dest DIR]
                       fetch mnist | fashion-mnist | cifar10 | cifar100 and verify checksums
-  sweep CONFIG [--dof 100,300,1000,3000,10000] [--repeats N] [--baselines] [--target 0.95]
+  sweep CONFIG [--dof 100,300,1000,3000,10000] [--repeats N] [--baselines [width,subspace,hashed]] [--target 0.95]
         [--epochs N] [--backend B] [--runs DIR]
                       train the plain model and each ring size M, fit accuracy ≈ a + b·ln(M),
                       write <runs>/<name>-sweep/<id>/sweep.json and sweep.svg

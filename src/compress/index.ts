@@ -74,6 +74,7 @@ export async function compressRun(o: CompressOptions): Promise<CompressResult> {
   const ckpt = readCheckpoint(runDir);
   const config = validateConfig(ckpt.meta.config);
   if (!config.rpg.enabled) throw new CompressError(`${runDir}: this run trains the plain model (rpg.enabled = false); compress works on the ring of an RPG run`);
+  if ((config.rpg.method ?? 'ring') !== 'ring') throw new CompressError(`${runDir}: this run trains the ${config.rpg.method} baseline (rpg.method = "${config.rpg.method}"); compress works on the ring of an RPG run`);
   const session = await openSession(config, readRunRecord(runDir)?.configPath, o.backend);
   try {
     const ckptFile = runCheckpointFile(runDir);

@@ -7,7 +7,7 @@ import { validateConfig } from '../core/config/load';
 import { evalBatches } from '../core/data';
 import { checkCheckpointPlan, checkpointPathOf, readCheckpoint } from '../core/checkpoint/file';
 import { readRunRecord } from '../core/runs/record';
-import { openSession, restoreTensors, Session } from '../engines/tfjs/session';
+import { openSession, planIdentity, restoreTensors, Session } from '../engines/tfjs/session';
 import { openRpgz, RPGZ_EXT } from '../compress';
 import { buildLayersModel, loadSavedLayersModel, saveLayersModel, SavedLayersModel } from './tfjs-layers';
 import { fullWeights } from './weights';
@@ -34,8 +34,7 @@ export async function openTrained(source: string, backend?: BackendName): Promis
   const ckpt = readCheckpoint(ckptFile);
   const session = await openSession(validateConfig(ckpt.meta.config), readRunRecord(path.dirname(ckptFile))?.configPath, backend);
   try {
-    const { resolved, materialized } = session;
-    checkCheckpointPlan(ckptFile, ckpt.meta, materialized && { hash: resolved.plan!.hash, contentHash: materialized.contentHash, ringSize: resolved.plan!.ringSize });
+    checkCheckpointPlan(ckptFile, ckpt.meta, planIdentity(session));
     restoreTensors(session.net.state(), ckpt, ckptFile);
   } catch (err) {
     session.net.dispose();

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Ctx } from './ctx';
 import { newExperiment, ExperimentChoices } from './new-experiment';
-import { showRingMapping, showTrainingCurves } from './panels';
+import { showCompareRuns, showRingMapping, showTrainingCurves } from './panels';
 import { isConfigDocument } from './plans';
 import type { RunInfo } from './runs';
 import { revealField, startRun, TrainOutcome } from './training';
@@ -86,6 +86,8 @@ export const COMMANDS: Record<string, CommandFactory> = {
     const active = ctx.runs.activeRuns.filter((r) => r.dir).map((r) => r.dir);
     await showTrainingCurves(ctx.panelDeps(), dirs ?? (active.length ? active : undefined));
   },
+
+  'rpg.compareRuns': (ctx) => () => showCompareRuns(ctx.panelDeps()),
 
   'rpg.openRunFolder': (ctx) => async (arg) => {
     const run = runOf(ctx, arg) ?? (await pickRun(ctx, 'Open which run folder?'));

@@ -97,6 +97,7 @@ export class Ctx implements vscode.Disposable {
         const folder = vscode.workspace.workspaceFolders?.[0];
         return folder ? this.config.runsDir(folder, folder.uri.fsPath) : undefined;
       },
+      runs: this.runs,
     };
   }
 

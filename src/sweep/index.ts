@@ -1,32 +1,32 @@
 // DoF sweeps: train one config at several ring sizes (and the plain model as the 100%
-// reference, optionally width-scaled and random-subspace baselines at equal DoF), fit
-// accuracy ≈ a + b·ln(DoF) and predict the DoF a target accuracy needs. No vscode import:
-// the CLI (`rpg sweep`) and the extension (through the trainer) both call `runSweep`.
+// reference, optionally baselines at the same trained-parameter count: a narrower plain model,
+// a random subspace and HashedNets), fit accuracy ≈ a + b·ln(DoF) and predict the DoF a target
+// accuracy needs. No vscode import: the CLI (`rpg sweep`) and the extension both call `runSweep`.
 //
-// Seed policy: repeat r of every kind (RPG, width, subspace) uses seed = config.seed + r; the
-// plain reference is trained once with config.seed. Every run has the config's epochs,
-// optimizer and schedule. Accuracies are fractions (0..1); the fit uses each run's final test
-// accuracy (not the best over epochs, which would select on the test set).
+// Every point is an ordinary run folder trained through the engine (trainRun), so the runs
+// table, the curves, `rpg eval` and resume work on baselines as on RPG runs; a baseline is the
+// same config with `rpg.method` set ("subspace", "hashed") or `model.width` scaled (width).
+//
+// Seed policy: repeat r of every kind uses seed = config.seed + r; the plain reference is
+// trained once with config.seed. Every run has the config's epochs, optimizer and schedule.
+// Accuracies are fractions (0..1); the fit uses each run's final test accuracy (not the best
+// over epochs, which would select on the test set); `aggregates` gives mean ± std over seeds.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BackendName, RpgConfig } from '../core/config/schema';
 import { resolveExperiment } from '../core/experiment/resolve';
 import { describeDataset } from '../core/data';
 import { paramCount } from '../core/models/spec';
-import { isGenerated, PlanError } from '../core/rpg/plan';
+import { PlanError } from '../core/rpg/plan';
 import { ShapeError } from '../core/models/shapes';
 import { writeFileAtomic } from '../core/runs/atomic';
 import { experimentFolderName, newRunId } from '../core/runs/layout';
 import { trainRun } from '../core/runs/train-run';
-import { learningRate, runLength } from '../core/train/schedule';
 import { engineFor } from '../engines';
-import { optimizerFor } from '../engines/tfjs/engine';
-import { openSession } from '../engines/tfjs/session';
-import { SubspaceNetwork } from '../engines/tfjs/subspace-generator';
 import { TrainEvents } from '../core/engine';
 import { TrainError } from '../core/errors';
 import { fitLogLinear, predictDof } from '../core/sweep/fit';
-import { trainLoop } from '../engines/tfjs/loop';
+import { aggregateBy, aggregateOf, Aggregate } from '../core/sweep/stats';
 import { svgPlot, textPlot } from '../core/sweep/plot';
 import { matchWidth } from './width';
 
@@ -38,7 +38,9 @@ export const SWEEP_FILE = 'sweep.json';
 export const SWEEP_SVG = 'sweep.svg';
 export const DEFAULT_DOFS = [100, 300, 1000, 3000, 10000];
 
-export type PointKind = 'rpg' | 'width' | 'subspace';
+export type PointKind = 'rpg' | 'width' | 'subspace' | 'hashed';
+export type BaselineKind = Exclude<PointKind, 'rpg'>;
+export const BASELINE_KINDS: readonly BaselineKind[] = ['width', 'subspace', 'hashed'];
 
 export interface SweepOptions {
   readonly config: RpgConfig;
@@ -48,19 +50,18 @@ export interface SweepOptions {
   /** Ring sizes M. */
   readonly dofs: readonly number[];
   readonly repeats?: number;
-  readonly baselines?: boolean;
+  /** true: every baseline (width, subspace, hashed); a list: those. */
+  readonly baselines?: boolean | readonly BaselineKind[];
   /** Target accuracy as a fraction of the plain model's (default 0.95). */
   readonly target?: number;
   readonly backend?: BackendName;
   readonly signal?: AbortSignal;
   readonly sweepId?: string;
-  /** Nonzeros per row of the subspace baseline's projection (default 2). */
-  readonly subspaceNonzeros?: number;
 }
 
 export interface SweepPoint {
   readonly kind: PointKind;
-  /** Ring size M (RPG), subspace dimension (subspace), the matched M (width). */
+  /** Ring size M (RPG), subspace dimension (subspace), buckets (hashed), the matched M (width). */
   readonly dof: number;
   readonly ringSize: number;
   /** What the optimizer trains: ring/z + free parameters (width: all parameters). */
@@ -103,6 +104,17 @@ export interface SweepFile {
   readonly points: SweepPoint[];
   readonly fit: { a: number; b: number; r2: number } | null;
   readonly predict: { target: number; targetAcc: number; dof: number | null } | null;
+  /** Per kind and M: mean ± sample std of the final (and best) accuracy over the seeds trained. */
+  readonly aggregates?: readonly SweepAggregate[];
+}
+
+export interface SweepAggregate {
+  readonly kind: PointKind;
+  readonly dof: number;
+  readonly totalDof: number;
+  readonly seeds: number;
+  readonly finalAcc: Aggregate;
+  readonly bestAcc: Aggregate;
 }
 
 export interface PointInfo {
@@ -167,7 +179,6 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
     throw err;
   }
   const plainParams = paramCount(plainSpec);
-  const generatedNames = plainSpec.params.filter((p) => isGenerated(p, base.rpg)).map((p) => p.name);
 
   const sweepName = experimentFolderName(`${base.name ?? 'experiment'}-sweep`);
   const id = options.sweepId ?? newRunId();
@@ -176,7 +187,8 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   const file = path.join(dir, SWEEP_FILE);
   const svg = path.join(dir, SWEEP_SVG);
   const t0 = Date.now();
-  const kinds: PointKind[] = options.baselines ? ['rpg', 'width', 'subspace'] : ['rpg'];
+  const baselines = options.baselines === true ? BASELINE_KINDS : options.baselines ? BASELINE_KINDS.filter((k) => (options.baselines as readonly BaselineKind[]).includes(k)) : [];
+  const kinds: PointKind[] = ['rpg', ...baselines];
   const total = 1 + dofs.length * repeats * kinds.length;
   events.onStart?.({ dir, total });
 
@@ -192,10 +204,11 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
     return {
       formatVersion: 1, name: base.name ?? 'experiment', arch: base.model.arch, dataset: base.data.dataset, configPath: options.configPath ? path.resolve(options.configPath) : null,
       status, createdAt: new Date(t0).toISOString(), durationSec: (Date.now() - t0) / 1000,
-      seedPolicy: 'repeat r uses seed = config.seed + r (RPG, width and subspace points); the plain reference uses config.seed',
+      seedPolicy: 'repeat r uses seed = config.seed + r (RPG and every baseline); the plain reference uses config.seed',
       metric: 'finalAcc', epochs: base.train.epochs, backend: backendName, reference, points: [...points],
       fit: fit ? { a: fit.a, b: fit.b, r2: fit.r2 } : null,
       predict: reference && fit ? { target, targetAcc, dof: dof === undefined ? null : Math.round(dof) } : null,
+      aggregates: aggregatePoints(points),
     };
   };
   const save = () => {
@@ -248,13 +261,11 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
           const r = await trainOne(cfg, `width-${dof}`, seed);
           point = { kind, dof, ringSize: 0, totalDof: m.params, params: m.params, bestAcc: r.bestAcc, finalAcc: r.finalAcc, fractionOfReference: fraction(r.finalAcc), durationSec: r.durationSec, runDir: r.runDir, seed, width: m.width };
         } else {
-          log(`[${info.index + 1}/${total}] random-subspace baseline, dimension ${dof.toLocaleString('en-US')}, seed ${seed}`);
-          const runDir = path.join(dir, `subspace-${dof}`, `seed${seed}`);
-          const r = await trainSubspace({ ...plainConfig, seed }, options, generatedNames, dof, options.subspaceNonzeros ?? 2, (s) => (backendName = s));
-          mkdirSync(runDir, { recursive: true });
-          writeFileSync(path.join(runDir, 'result.json'), JSON.stringify({ kind, dim: dof, seed, nonzeros: options.subspaceNonzeros ?? 2, ...r }, null, 2) + '\n');
-          const freeCount = plainParams - generatedNames.reduce((s, n) => s + plainSpec.params.find((p) => p.name === n)!.size, 0);
-          point = { kind, dof, ringSize: dof, totalDof: dof + freeCount, params: plainParams, bestAcc: r.bestAcc, finalAcc: r.finalAcc, fractionOfReference: fraction(r.finalAcc), durationSec: r.durationSec, runDir, seed };
+          const method = kind === 'subspace' ? 'subspace' : 'hashed';
+          log(`[${info.index + 1}/${total}] ${kind === 'subspace' ? 'random-subspace' : 'HashedNets'} baseline, ${dof.toLocaleString('en-US')} trained numbers for the generated part (DoF ${rpgDof.toLocaleString('en-US')}), seed ${seed}`);
+          const cfg: RpgConfig = { ...at(dof, seed), rpg: { ...at(dof, seed).rpg, method } };
+          const r = await trainOne(cfg, `${kind}-${dof}`, seed);
+          point = { kind, dof, ringSize: dof, totalDof: rpgDof, params: rpgResolved.summary.totalParams, bestAcc: r.bestAcc, finalAcc: r.finalAcc, fractionOfReference: fraction(r.finalAcc), durationSec: r.durationSec, runDir: r.runDir, seed };
         }
         points.push(point);
         events.onPointDone?.(info, point);
@@ -267,21 +278,15 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   return { dir, file, svg, sweep, plot: textPlot(plotInput(sweep)) };
 }
 
-/** The random-subspace baseline: the plain model's generated kernels as θ = P·z, z trained (tfjs engine only). */
-async function trainSubspace(config: RpgConfig, options: SweepOptions, generatedNames: string[], dim: number, nonzeros: number, onBackend: (name: string) => void) {
-  const session = await openSession(config, options.configPath, options.backend);
-  onBackend(session.backend.name);
-  session.net.dispose();
-  const net = new SubspaceNetwork(session.resolved.spec, generatedNames, dim, config.seed, nonzeros);
-  const optimizer = optimizerFor({ ...session, net, materialized: net.materialized });
-  try {
-    const { stepsPerEpoch, totalSteps } = runLength(config.train, session.dataset.train.count);
-    const r = await trainLoop(net, optimizer, session.dataset, config, { totalSteps, stepsPerEpoch, lr: (step) => learningRate(config.train, step, totalSteps), ...(options.signal ? { signal: options.signal } : {}) });
-    return { steps: r.steps, bestAcc: r.bestAcc, finalAcc: r.finalAcc, durationSec: r.elapsedSec };
-  } finally {
-    optimizer.dispose();
-    net.dispose();
-  }
+/** Mean ± std over seeds of every (kind, M) the sweep trained. */
+export function aggregatePoints(points: readonly SweepPoint[]): SweepAggregate[] {
+  return aggregateBy(points, (p) => `${p.kind}|${p.dof}`).map(({ items }) => {
+    const p = items[0]!;
+    return {
+      kind: p.kind, dof: p.dof, totalDof: p.totalDof, seeds: items.length,
+      finalAcc: aggregateOf(items.map((q) => q.finalAcc)), bestAcc: aggregateOf(items.map((q) => q.bestAcc)),
+    };
+  });
 }
 
 export function plotInput(s: SweepFile) {

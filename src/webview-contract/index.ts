@@ -6,6 +6,7 @@ import type { RunRecord } from '../core/runs/types';
 
 export const MAPPING_VIEW_TYPE = 'rpgStudio.ringMapping';
 export const CURVES_VIEW_TYPE = 'rpgStudio.trainingCurves';
+export const COMPARE_VIEW_TYPE = 'rpgStudio.compareRuns';
 
 // ── ring mapping ────────────────────────────────────────────────────────────────────────────
 /** What the mapping webview persists with setState (and gets back after a restart). */
@@ -106,6 +107,111 @@ export type CurvesToHost =
   | { readonly type: 'refreshRuns' }
   | { readonly type: 'exportPng'; readonly dataUrl: string; readonly suggestedName: string }
   | { readonly type: 'exportCsv'; readonly csv: string; readonly suggestedName: string };
+
+// ── compare runs (the Experiments table) ────────────────────────────────────────────────────
+/**
+ * How a run's parameters were made: RPG's ring, a baseline at the same trained count (random
+ * subspace, HashedNets, a plain model narrowed by model.width), or the plain model.
+ */
+export type RunMethod = 'rpg' | 'subspace' | 'hashed' | 'width' | 'plain';
+
+/**
+ * One run as the table shows it: parameters from its config and record, metrics from its
+ * metrics.jsonl (or, while it trains, the trainer's live progress). Absent fields are unknown.
+ */
+export interface CompareRow {
+  /** Absolute run folder: the row's identity. */
+  readonly runDir: string;
+  readonly runId: string;
+  readonly name: string;
+  readonly status: RunRecord['status'] | 'queued';
+  /** 0..1 while it trains. */
+  readonly progress?: number;
+  readonly hasCheckpoint: boolean;
+  /** The sweep it is a point of (`<name>-sweep/<sweep id>`), when it is one. */
+  readonly sweep?: string;
+  /** Runs that differ only in their seed share this key (mean ± std over seeds). */
+  readonly groupKey: string;
+  // config and record
+  readonly arch: string;
+  readonly dataset: string;
+  readonly method: RunMethod;
+  /** What the ring (or baseline) generates: "kernels" or "all"; absent for the plain model. */
+  readonly generate?: string;
+  /** Trained numbers (ring or baseline vector + free parameters; the plain model: all). */
+  readonly dof: number;
+  /** Ring size M (0 for the plain model). */
+  readonly ringSize: number;
+  readonly totalParams: number;
+  readonly width?: number;
+  readonly sampling?: string;
+  readonly lr?: number;
+  readonly optimizer?: string;
+  readonly schedule?: string;
+  readonly batchSize?: number;
+  readonly epochs?: number;
+  readonly engine?: string;
+  readonly backend?: string;
+  readonly device?: string;
+  readonly seed?: number;
+  readonly startedAt?: string;
+  // metrics
+  readonly bestAcc?: number;
+  readonly finalAcc?: number;
+  /** Test loss at the last evaluation. */
+  readonly finalLoss?: number;
+  /** Training loss of the last step. */
+  readonly trainLoss?: number;
+  readonly steps?: number;
+  readonly durationSec?: number;
+  /** Mean of the run's training rows' samples/s (live: the current rate). */
+  readonly samplesPerSec?: number;
+  readonly checkpointBytes?: number;
+}
+
+export interface ComparePlotState {
+  /** Column ids of the metric-vs-parameter plot. */
+  readonly x: string;
+  readonly y: string;
+  /** "auto": log where the values are positive and span 20× or more. */
+  readonly logX: 'auto' | 'on' | 'off';
+  readonly logY: 'auto' | 'on' | 'off';
+}
+
+export interface CompareViewState {
+  readonly sort: { readonly column: string; readonly descending: boolean };
+  readonly filter: string;
+  /** Visible columns, in order. */
+  readonly columns: readonly string[];
+  readonly selected: readonly string[];
+  /** Rows that differ only by seed shown as one, metrics as mean ± std. */
+  readonly aggregate: boolean;
+  readonly view: 'scatter' | 'parallel';
+  readonly plot: ComparePlotState;
+  /** Column ids of the parallel coordinates' axes. */
+  readonly axes: readonly string[];
+}
+
+export type CompareToWebview =
+  /** Every run (replaces the list). */
+  | { readonly type: 'rows'; readonly rows: readonly CompareRow[]; readonly runsDirs: readonly string[] }
+  /** Runs that changed or appeared (live progress, a new checkpoint, a finished run). */
+  | { readonly type: 'upsert'; readonly rows: readonly CompareRow[] }
+  | { readonly type: 'remove'; readonly runDirs: readonly string[] }
+  | { readonly type: 'exported'; readonly what: 'csv' | 'svg' | 'png'; readonly path: string }
+  | { readonly type: 'error'; readonly message: string };
+
+export type CompareToHost =
+  | { readonly type: 'ready'; readonly state?: CompareViewState }
+  | { readonly type: 'refresh' }
+  /** Plot these runs in the training curves panel. */
+  | { readonly type: 'showCurves'; readonly runDirs: readonly string[] }
+  | { readonly type: 'openFolder'; readonly runDir: string }
+  | { readonly type: 'resume'; readonly runDir: string }
+  | { readonly type: 'delete'; readonly runDirs: readonly string[] }
+  | { readonly type: 'exportCsv'; readonly csv: string; readonly suggestedName: string }
+  | { readonly type: 'exportSvg'; readonly svg: string; readonly suggestedName: string }
+  | { readonly type: 'exportPng'; readonly dataUrl: string; readonly suggestedName: string };
 
 /** The webview API's typed face, for the webview side. */
 export interface WebviewApi<ToHost, State> {

@@ -1,5 +1,5 @@
 // The extension's panel commands call the webview owner's panels: Show Ring Mapping and Show
-// Training Curves open webview tabs (their content is tested by the webview suites).
+// Training Curves and Compare Runs open webview tabs (their content is tested by the webview suites).
 import { suite, test } from 'mocha';
 import * as vscode from 'vscode';
 import { fixtureUri, rpgApi, waitFor } from './util';
@@ -20,6 +20,15 @@ suite('panel commands', function () {
     await rpgApi();
     await vscode.commands.executeCommand('rpg.showTrainingCurves');
     await waitFor('a training curves webview tab', () => webviewTabs('trainingCurves').length > 0);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  test('Compare Runs opens one table, and a second call shows the same one', async () => {
+    await rpgApi();
+    await vscode.commands.executeCommand('rpg.compareRuns');
+    await waitFor('a compare runs webview tab', () => webviewTabs('compareRuns').length > 0);
+    await vscode.commands.executeCommand('rpg.compareRuns');
+    await waitFor('still one compare runs tab', () => webviewTabs('compareRuns').length === 1);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 });

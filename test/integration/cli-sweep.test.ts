@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensureBuilt } from '../helpers/build';
 import { parseSweep } from '../../src/server/sweep-index';
+import { scanRuns } from '../../src/core/runs/scan';
 
 const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'dist/cli.js');
@@ -18,7 +19,7 @@ const rpg = (args: string[]) => {
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
-test('rpg sweep: 3 ring sizes + plain + width and subspace baselines → sweep.json with a fit, sweep.svg, a text plot', () => {
+test('rpg sweep: 3 ring sizes + plain + width, subspace and HashedNets baselines → sweep.json with a fit, sweep.svg, a text plot; every point a run folder', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rpg-sweep-'));
   const config = path.join(dir, 'tiny.rpg.json');
   writeFileSync(config, JSON.stringify({ name: 'tiny', seed: 4, model: { arch: 'mlp', hidden: [32] }, rpg: { dof: 100 }, data: { dataset: 'mnist-embedded', trainSize: 512, testSize: 128 }, train: { lr: 0.003, batchSize: 64, epochs: 1, backend: 'wasm' } }));
@@ -45,9 +46,46 @@ test('rpg sweep: 3 ring sizes + plain + width and subspace baselines → sweep.j
   }
   assert.equal(s.points.filter((p: { kind: string }) => p.kind === 'width').length, 3);
   assert.equal(s.points.filter((p: { kind: string }) => p.kind === 'subspace').length, 3);
+  assert.equal(s.points.filter((p: { kind: string }) => p.kind === 'hashed').length, 3);
+  // Every point, baselines included, is a run folder the one scanner finds, recording what it trained.
+  const runs = await scanRuns(path.join(dir, 'runs'));
+  assert.equal(runs.length, 1 + 12);
+  for (const p of s.points) {
+    const run = runs.find((r) => r.dir === p.runDir);
+    assert.ok(run && run.record.status === 'finished', p.runDir);
+    assert.equal(run.record.dof, p.totalDof, `${p.kind} ${p.dof}: the record's DoF is the point's`);
+    if (p.kind === 'subspace' || p.kind === 'hashed') assert.equal(run.record.config.rpg.method, p.kind);
+    assert.ok(Math.abs((run.record.finalAcc ?? -1) - p.finalAcc) < 1e-12);
+  }
+  assert.match(r.out, /hashednets/);
   assert.ok(s.predict && s.predict.target === 0.95 && Math.abs(s.predict.targetAcc - 0.95 * s.reference.finalAcc) < 1e-12);
   assert.match(readFileSync(path.join(sweepRoot, id!, 'sweep.svg'), 'utf8'), /^<svg/);
   assert.ok(parseSweep(readFileSync(file, 'utf8'), file, 0), 'the language server reads it');
+});
+
+test('rpg sweep: generate "all", --baselines subspace,hashed, --repeats 2 → mean ± std over seeds; DoF counts every trained number', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rpg-sweep-'));
+  const config = path.join(dir, 'all.rpg.json');
+  writeFileSync(config, JSON.stringify({ name: 'all', seed: 2, model: { arch: 'mlp', hidden: [16] }, rpg: { dof: 100, generate: 'all' }, data: { dataset: 'mnist-embedded', trainSize: 256, testSize: 128 }, train: { lr: 0.003, batchSize: 64, epochs: 1, backend: 'wasm' } }));
+  const r = rpg(['sweep', config, '--dof', '50,200', '--baselines', 'subspace,hashed', '--repeats', '2', '--runs', path.join(dir, 'runs')]);
+  assert.equal(r.code, 0, r.err + r.out);
+  const sweepRoot = path.join(dir, 'runs', 'all-sweep');
+  const s = JSON.parse(readFileSync(path.join(sweepRoot, readdirSync(sweepRoot)[0]!, 'sweep.json'), 'utf8'));
+  assert.equal(s.points.length, 2 * 3 * 2, '2 sizes × (rpg, subspace, hashed) × 2 seeds');
+  assert.deepEqual([...new Set(s.points.map((p: { seed: number }) => p.seed))], [2, 3]);
+  for (const p of s.points) assert.equal(p.totalDof, p.dof, 'generate all: the trained count is M itself');
+  assert.equal(s.aggregates.length, 6);
+  for (const a of s.aggregates) {
+    const pts = s.points.filter((p: { kind: string; dof: number }) => p.kind === a.kind && p.dof === a.dof).map((p: { finalAcc: number }) => p.finalAcc);
+    const mean = (pts[0] + pts[1]) / 2;
+    assert.equal(a.seeds, 2);
+    assert.ok(Math.abs(a.finalAcc.mean - mean) < 1e-12);
+    assert.ok(Math.abs(a.finalAcc.std - Math.abs(pts[0] - pts[1]) / Math.SQRT2) < 1e-12);
+  }
+  assert.match(r.out, /final \(mean ± std\)/);
+  const bad = rpg(['sweep', config, '--dof', '50', '--baselines', 'subspace,lottery']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--baselines: "lottery" is not a baseline; choose from width, subspace, hashed/);
 });
 
 test('rpg sweep: a ring larger than the model is a clear error before any training', () => {

@@ -8,7 +8,7 @@ import { Rng } from '../../src/core/rpg/prng';
 import type { ModelConfig, RpgSettings } from '../../src/core/config/schema';
 
 const model = (arch: ModelConfig['arch'], extra: Partial<ModelConfig> = {}): ModelConfig => ({ arch, hidden: [256], width: 1, smallInput: false, batchNorm: true, ...extra });
-const rpg = (extra: Partial<RpgSettings> = {}): RpgSettings => ({ enabled: true, dof: '10%', sampling: 'ring', freeFirst: false, freeLast: false, ringInitStd: Math.sqrt(2 / 4608), lrNormalization: 'projected', minReuseWarning: 1000, ...extra });
+const rpg = (extra: Partial<RpgSettings> = {}): RpgSettings => ({ enabled: true, dof: '10%', sampling: 'ring', freeFirst: false, freeLast: false, ringInitStd: Math.sqrt(2 / 4608), lrNormalization: 'projected', minReuseWarning: 1000, generate: 'kernels', method: 'ring', ...extra });
 const mnist = { height: 28, width: 28, channels: 1, numClasses: 10 };
 const lenet = buildModelSpec(model('lenet5'), mnist);
 

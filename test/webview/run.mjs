@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Webview tests in a real browser: both panels' bundles (dist/webview-*.js, build first) load in
+// Webview tests in a real browser: the panels' bundles (dist/webview-*.js, build first) load in
 // headless Chromium inside the same HTML shell and CSP the extension serves, with a fake
 // message host standing in for VS Code. Asserts they render, react to messages, stay within
 // their CSP, and keep 100k-point runs responsive. Exit 0 = all passed.
-//   node test/webview/run.mjs [--shots DIR] [--headed]
+//   node test/webview/run.mjs [--shots DIR] [--headed] [--grep REGEX]
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,13 +14,13 @@ import { tsImport } from 'tsx/esm/api';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
-const { values: opts } = parseArgs({ options: { shots: { type: 'string' }, headed: { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({ options: { shots: { type: 'string' }, headed: { type: 'boolean', default: false }, grep: { type: 'string' } } });
 const require = createRequire(join(repo, 'test/e2e/package.json'));
 const { chromium } = require('playwright-core');
 const { webviewHtml } = await tsImport('../../src/extension/panels/html.ts', import.meta.url);
 const fx = await tsImport('./fixtures.ts', import.meta.url);
 
-for (const b of ['webview-mapping', 'webview-curves']) {
+for (const b of ['webview-mapping', 'webview-curves', 'webview-compare']) {
   if (!existsSync(join(repo, 'dist', `${b}.js`))) {
     console.error(`dist/${b}.js is missing: run \`npm run build\` first`);
     process.exit(2);
@@ -31,7 +31,7 @@ for (const b of ['webview-mapping', 'webview-curves']) {
 const server = createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   const origin = `http://127.0.0.1:${server.address().port}`;
-  const m = /^\/(mapping|curves)\.html$/.exec(url.pathname);
+  const m = /^\/(mapping|curves|compare)\.html$/.exec(url.pathname);
   if (m) {
     const bundle = `webview-${m[1]}`;
     res.writeHead(200, { 'content-type': 'text/html' });
@@ -85,6 +85,7 @@ let failures = 0;
 let passed = 0;
 const results = [];
 async function test(name, fn) {
+  if (opts.grep && !new RegExp(opts.grep).test(name)) return;
   const started = Date.now();
   try {
     await fn();
@@ -349,6 +350,228 @@ await test('curves: exports PNG and CSV through the host; select from the Experi
   assert(loads.at(-1).runDirs.length === 2, 'asks for the runs it lacks');
   await send(page, { type: 'series', series: [small[1], small[2]] });
   await page.waitForFunction(() => document.querySelectorAll('.legend-item').length === 3);
+  await clean(page, errors);
+  await page.close();
+});
+
+
+// ── compare runs (the Experiments table) ────────────────────────────────────────────────────
+const table1000 = fx.compareRows(1000);
+const cellText = (page, rowIndex, column) => page.evaluate(([i, c]) => {
+  const row = document.querySelector(`.grid-row[data-index="${i}"]`);
+  const head = [...document.querySelectorAll('.grid-head .cell')];
+  const at = head.findIndex((h) => h.dataset.column === c);
+  return row && at >= 0 ? row.children[at].textContent : undefined;
+}, [rowIndex, column]);
+const pct = (v) => `${(v * 100).toFixed(2)}%`;
+
+await test('compare: 1,000 runs in a virtualized grid; sort by accuracy, filter, scroll (timings printed, not asserted)', async () => {
+  const { page, errors } = await openPanel('compare');
+  await stash(page, '__rows', table1000);
+  const loadMs = await page.evaluate(async () => {
+    const t0 = performance.now();
+    window.postMessage({ type: 'rows', rows: window.__rows, runsDirs: ['/ws/runs'] }, '*');
+    while (!/1,000 runs/.test(document.getElementById('count')?.textContent ?? '') || !document.querySelector('.grid-row[data-index="0"]')) await new Promise((r) => requestAnimationFrame(r));
+    await new Promise((r) => requestAnimationFrame(r));
+    return performance.now() - t0;
+  });
+  const domRows = await page.locator('.grid-row:not([hidden])').count();
+  assert(domRows > 5 && domRows < 100, `only the rows in view exist in the DOM (${domRows})`);
+  assert((await page.locator('#runs-grid').getAttribute('aria-rowcount')) === '1001', 'aria-rowcount counts every run');
+  // sort by final accuracy: descending first, the best run on top
+  const sortMs = await page.evaluate(async () => {
+    const t0 = performance.now();
+    document.querySelector('.grid-head button.sort[data-column="finalAcc"]').click();
+    await new Promise((r) => requestAnimationFrame(r));
+    return performance.now() - t0;
+  });
+  const best = Math.max(...table1000.map((r) => r.finalAcc));
+  assert((await cellText(page, 0, 'finalAcc')) === pct(best), `best first: ${await cellText(page, 0, 'finalAcc')} vs ${pct(best)}`);
+  assert((await page.locator('[data-column="finalAcc"][role="columnheader"]').getAttribute('aria-sort')) === 'descending', 'aria-sort');
+  await page.click('.grid-head button.sort[data-column="finalAcc"]');
+  const worst = Math.min(...table1000.map((r) => r.finalAcc));
+  assert((await cellText(page, 0, 'finalAcc')) === pct(worst), 'a second click sorts ascending');
+  assert((await page.evaluate(() => window.__state.sort)).descending === false, 'sort saved in state');
+  // filter: a column term and a bare word
+  const expected = table1000.filter((r) => r.method === 'hashed' && r.finalAcc > 0.8).length;
+  const filterMs = await page.evaluate(async () => {
+    const input = document.getElementById('filter');
+    const t0 = performance.now();
+    input.value = 'method:hashed acc>80%';
+    input.dispatchEvent(new Event('input'));
+    while (!/ of 1,000 runs/.test(document.getElementById('count').textContent)) await new Promise((r) => setTimeout(r, 5));
+    return performance.now() - t0;
+  });
+  const label = await page.locator('#count').innerText();
+  assert(label.includes(`${expected} of 1,000 runs`), `filtered count: ${label} (expected ${expected})`);
+  await page.fill('#filter', 'nosuchcol>3');
+  await page.waitForFunction(() => /unknown column "nosuchcol"/.test(document.getElementById('filter-error').textContent));
+  await page.fill('#filter', '');
+  await page.waitForFunction(() => /^1,000 runs/.test(document.getElementById('count').textContent));
+  // scroll to the end: the last run is drawn, the DOM stays small
+  const frames = [];
+  for (let k = 1; k <= 10; k++) {
+    const t = Date.now();
+    await page.evaluate((f) => { const g = document.getElementById('runs-grid'); g.scrollTop = (g.scrollHeight - g.clientHeight) * f; }, k / 10);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    frames.push(Date.now() - t);
+  }
+  await page.waitForSelector('.grid-row[data-index="999"]');
+  assert((await page.locator('.grid-row:not([hidden])').count()) < 100, 'still virtual after scrolling');
+  const sorted = [...frames].sort((a, b) => a - b);
+  const load = (await import('node:os')).loadavg()[0].toFixed(1);
+  results.push(`compare: 1,000 runs listed ${loadMs.toFixed(0)} ms after their message, sorted by accuracy in ${sortMs.toFixed(0)} ms, filtered in ${filterMs.toFixed(0)} ms (120 ms of it the typing debounce), scroll median ${sorted[5]} ms per step to the next frame (max ${sorted.at(-1)} ms), ${domRows} row elements; load average ${load}`);
+  await shot(page, 'compare-1000-dark');
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('compare: selects three runs (click, Ctrl-click, keyboard Space) and sends them to the curves; actions follow the selection', async () => {
+  const { page, errors } = await openPanel('compare', { theme: 'light' });
+  await stash(page, '__rows', table1000.slice(0, 80));
+  await page.evaluate(() => window.postMessage({ type: 'rows', rows: window.__rows, runsDirs: ['/ws/runs'] }, '*'));
+  await page.waitForSelector('.grid-row[data-index="2"]');
+  assert(await page.locator('#show-curves').isDisabled(), 'nothing selected: no curves');
+  await page.click('.grid-row[data-index="0"] .cell:nth-child(2)');
+  assert(!(await page.locator('#open-folder').isDisabled()), 'one run: open folder');
+  await page.click('.grid-row[data-index="1"] .cell:nth-child(2)', { modifiers: ['Control'] });
+  await page.locator('#runs-grid').focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Space');
+  assert((await page.locator('#show-curves').innerText()) === 'Show 3 in curves', await page.locator('#show-curves').innerText());
+  assert(await page.locator('#open-folder').isDisabled(), 'three runs: no single folder');
+  assert((await page.locator('.grid-row[aria-selected="true"]').count()) === 3, 'three rows marked selected');
+  await page.click('#show-curves');
+  const [curves] = await waitPosted(page, 'showCurves');
+  const dirs = await page.evaluate(() => [0, 1, 2].map((i) => document.querySelector(`.grid-row[data-index="${i}"]`).dataset.key));
+  assert(curves.runDirs.length === 3 && dirs.every((d) => curves.runDirs.includes(d)), `the three rows' runs: ${JSON.stringify(curves.runDirs)}`);
+  assert((await page.evaluate(() => window.__state.selected.length)) === 3, 'selection saved in state');
+  await page.click('#delete');
+  const [del] = await waitPosted(page, 'delete');
+  assert(del.runDirs.length === 3, 'delete asks the host for the selected runs');
+  // Enter on a row plots it
+  await page.click('#clear-selection');
+  await page.locator('#runs-grid').focus();
+  await page.keyboard.press('Enter');
+  assert((await waitPosted(page, 'showCurves', 2)).at(-1).runDirs.length === 1, 'Enter plots the active run');
+  await shot(page, 'compare-selection-light');
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('compare: column chooser; mean ± std over seeds; CSV of the view; live rows update in place', async () => {
+  const { page, errors } = await openPanel('compare');
+  await stash(page, '__rows', table1000.slice(0, 64));
+  await page.evaluate(() => window.postMessage({ type: 'rows', rows: window.__rows, runsDirs: ['/ws/runs'] }, '*'));
+  await page.waitForSelector('.grid-row[data-index="0"]');
+  await page.click('#columns-button');
+  await page.click('#columns-menu input[data-column="device"]');
+  await page.click('#columns-menu input[data-column="checkpointBytes"]');
+  assert((await page.locator('.grid-head .cell[data-column="device"]').count()) === 1, 'device column shown');
+  assert((await page.locator('.grid-head .cell[data-column="checkpointBytes"]').count()) === 0, 'checkpoint column hidden');
+  const cols = await page.evaluate(() => window.__state.columns);
+  assert(cols.includes('device') && !cols.includes('checkpointBytes'), 'columns saved');
+  await page.keyboard.press('Escape');
+  // seeds folded: the sweep's 21 RPG/subspace/hashed settings × 3 seeds become 21 rows
+  await page.check('#aggregate');
+  await page.fill('#filter', 'sweep:lenet5-all');
+  await page.waitForFunction(() => /64 runs in|of 64 runs in/.test(document.getElementById('count').textContent));
+  assert((await page.locator('#count').innerText()).includes('in 22 rows'), await page.locator('#count').innerText());
+  const rpg1000 = table1000.filter((r) => r.name === 'rpg-1000').map((r) => r.finalAcc);
+  const mean = rpg1000.reduce((s, v) => s + v, 0) / 3;
+  const sd = Math.sqrt(rpg1000.reduce((s, v) => s + (v - mean) ** 2, 0) / 2);
+  await page.fill('#filter', 'sweep:lenet5-all name=rpg-1000');
+  await page.waitForFunction(() => /in 1 rows/.test(document.getElementById('count').textContent));
+  const cell = await cellText(page, 0, 'finalAcc');
+  assert(cell === `${(mean * 100).toFixed(2)} ± ${(sd * 100).toFixed(2)}%`, `mean ± std: ${cell}`);
+  assert((await cellText(page, 0, 'seed')) === '3 seeds', 'seed column counts seeds');
+  await page.click('#export-csv');
+  const [csv] = await waitPosted(page, 'exportCsv');
+  const lines = csv.csv.trimEnd().split('\n');
+  assert(lines.length === 2 && lines[0].includes('finalAcc std') && lines[1].split(',').some((v) => Math.abs(Number(v) - mean) < 1e-12), `CSV: ${lines.join(' | ')}`);
+  // live: a running run appears, moves, finishes
+  await page.uncheck('#aggregate');
+  await page.fill('#filter', 'live');
+  const live = { ...table1000[70], runDir: '/ws/runs/live/r1', runId: 'r-live', name: 'live', status: 'running', progress: 0.25, groupKey: 'live' };
+  await send(page, { type: 'upsert', rows: [live] });
+  await page.waitForFunction(() => /running 25%/.test(document.querySelector('.grid-row[data-index="0"]')?.textContent ?? ''));
+  await send(page, { type: 'upsert', rows: [{ ...live, progress: 0.75 }] });
+  await page.waitForFunction(() => /running 75%/.test(document.querySelector('.grid-row[data-index="0"]')?.textContent ?? ''));
+  await send(page, { type: 'upsert', rows: [{ ...live, status: 'finished', progress: undefined, finalAcc: 0.9876 }] });
+  await page.waitForFunction(() => /finished/.test(document.querySelector('.grid-row[data-index="0"]')?.textContent ?? '') && /98\.76%/.test(document.querySelector('.grid-row[data-index="0"]')?.textContent ?? ''));
+  await send(page, { type: 'remove', runDirs: [live.runDir] });
+  await page.waitForFunction(() => /0 of 65 runs|^0 of/.test(document.getElementById('count').textContent) || !document.querySelector('.grid-row[data-index="0"]:not([hidden])'));
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('compare: DoF vs accuracy with each method\'s log-linear fit (log x), parallel coordinates of the selection, SVG/PNG/CSV exports', async () => {
+  const { page, errors } = await openPanel('compare');
+  await stash(page, '__rows', table1000.slice(0, 64));
+  await page.evaluate(() => window.postMessage({ type: 'rows', rows: window.__rows, runsDirs: ['/ws/runs'] }, '*'));
+  await page.fill('#filter', 'sweep:lenet5-all');
+  await page.waitForFunction(() => /^64 runs/.test(document.getElementById('count').textContent) && window.__state?.filter === 'sweep:lenet5-all');
+  await page.waitForSelector('#plot svg .point');
+  assert((await page.locator('#plot svg .point').count()) === 64, 'one point per run');
+  assert((await page.locator('#plot svg .fit').count()) === 3, 'a fit per method whose DoF varies (rpg, subspace, hashed)');
+  const fits = await page.locator('#fits').innerText();
+  // The fixture's RPG accuracy is 60% + 3.50%·ln DoF plus ±0.4% seed jitter.
+  const m = /RPG: final acc ≈ (\d+\.\d+)% \+ (\d+\.\d+)%·ln DoF \(R² (0\.\d+)\), n = 21/.exec(fits);
+  assert(m && Math.abs(Number(m[2]) - 3.5) < 0.15 && Number(m[3]) > 0.95, `RPG fit: ${fits}`);
+  assert((await page.locator('#plot svg').getAttribute('aria-label')).includes('log-linear fit'), 'labelled');
+  assert((await page.locator('#plot svg text', { hasText: 'DoF (log)' }).count()) === 1, 'log x axis for DoF spanning decades');
+  assert((await page.locator('#plot svg .reference').count()) === 1, 'the plain model as a reference line');
+  // click a point: its run is selected in the table
+  await page.locator('#plot svg .point').first().click({ force: true });
+  await page.waitForFunction(() => window.__state.selected.length === 1);
+  // y = duration, x = lr: no fit (not a DoF axis)
+  await page.selectOption('#plot-x', 'lr');
+  await page.waitForFunction(() => document.querySelectorAll('#plot svg .fit').length === 0);
+  await page.selectOption('#plot-x', 'dof');
+  await page.click('#export-svg');
+  const [svgMsg] = await waitPosted(page, 'exportSvg');
+  assert(svgMsg.svg.startsWith('<?xml') && svgMsg.svg.includes('<svg') && svgMsg.svg.includes('polyline') && svgMsg.suggestedName.endsWith('.svg'), 'SVG export');
+  assert(!/var\(--/.test(svgMsg.svg), 'the exported SVG has concrete colours, not theme variables');
+  await page.click('#export-png');
+  const [pngMsg] = await waitPosted(page, 'exportPng');
+  assert(pngMsg.dataUrl.startsWith('data:image/png;base64,') && pngMsg.dataUrl.length > 5000, 'PNG export');
+  await page.click('#export-plot-csv');
+  const [plotCsv] = await waitPosted(page, 'exportCsv');
+  assert(plotCsv.csv.trimEnd().split('\n').length === 65 && plotCsv.csv.startsWith('name,method,dof,finalAcc,seed'), 'the plotted values as CSV');
+  await shot(page, 'compare-dof-fit-dark');
+  // parallel coordinates over three selected runs
+  await page.click('#tab-parallel');
+  await page.click('.grid-row[data-index="0"] .cell:nth-child(2)');
+  await page.click('.grid-row[data-index="1"] .cell:nth-child(2)', { modifiers: ['Control'] });
+  await page.click('.grid-row[data-index="2"] .cell:nth-child(2)', { modifiers: ['Control'] });
+  await page.waitForFunction(() => document.querySelectorAll('#plot svg .pc-line').length === 3);
+  assert((await page.locator('#plot svg .pc-axis').count()) === 7, 'seven default axes');
+  await page.click('#axes button[data-axis="seed"]');
+  await page.waitForFunction(() => document.querySelectorAll('#plot svg .pc-axis').length === 6);
+  await page.selectOption('#add-axis', 'bestAcc');
+  await page.waitForFunction(() => document.querySelectorAll('#plot svg .pc-axis').length === 7);
+  assert((await page.evaluate(() => window.__state.axes)).at(-1) === 'bestAcc', 'axes saved');
+  await shot(page, 'compare-parallel-dark');
+  await send(page, { type: 'exported', what: 'png', path: '/ws/runs/p.png' });
+  await page.waitForFunction(() => /Saved PNG to \/ws\/runs\/p.png/.test(document.getElementById('status').textContent));
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('compare: restores sort, filter, columns, selection and plot from state; says ready with it', async () => {
+  const saved = { sort: { column: 'finalAcc', descending: true }, filter: 'method:rpg', columns: ['name', 'dof', 'finalAcc'], selected: [table1000[1].runDir], aggregate: false, view: 'parallel', plot: { x: 'dof', y: 'bestAcc', logX: 'on', logY: 'off' }, axes: ['dof', 'finalAcc'] };
+  const { page, errors } = await openPanel('compare', { state: saved });
+  const [ready] = await waitPosted(page, 'ready');
+  assert(ready.state.filter === 'method:rpg', 'ready carries the state');
+  await stash(page, '__rows', table1000.slice(0, 64));
+  await page.evaluate(() => window.postMessage({ type: 'rows', rows: window.__rows, runsDirs: ['/ws/runs'] }, '*'));
+  await page.waitForSelector('.grid-row[data-index="0"]');
+  assert((await page.locator('.grid-head .cell[role="columnheader"]').count()) === 4, 'three columns and the checkbox');
+  assert((await page.inputValue('#filter')) === 'method:rpg', 'filter restored');
+  assert((await page.locator('.grid-row[aria-selected="true"]').count()) === 1, 'selection restored');
+  assert((await page.locator('#plot svg .pc-axis').count()) === 2, 'parallel view with its axes');
+  await send(page, { type: 'error', message: 'Could not read the runs: EACCES' });
+  await page.waitForSelector('#error:not([hidden])');
   await clean(page, errors);
   await page.close();
 });

@@ -1,9 +1,10 @@
-// `rpg sweep CONFIG --dof 100,300,1000 [--repeats N] [--baselines] [--target 0.95]`.
+// `rpg sweep CONFIG --dof 100,300,1000 [--repeats N] [--baselines [width,subspace,hashed]] [--target 0.95]`.
 import * as path from 'node:path';
 import { backendFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from '../args';
 import { fmtDuration, table } from '../format';
 import { count, percent } from '../../core/format/numbers';
-import { DEFAULT_DOFS, runSweep, SweepFile } from '../../sweep/index';
+import { aggregatePoints, BASELINE_KINDS, BaselineKind, DEFAULT_DOFS, runSweep, SweepFile } from '../../sweep/index';
+import { measuredCrossing } from '../../core/sweep/stats';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
@@ -17,6 +18,12 @@ function parseList(text: string, flag: string): number[] {
   return values;
 }
 
+function parseBaselines(text: string): BaselineKind[] {
+  const kinds = text.split(',').map((k) => k.trim()).filter(Boolean).map((k) => (k === 'hashednets' ? 'hashed' : k));
+  for (const k of kinds) if (!(BASELINE_KINDS as readonly string[]).includes(k)) throw new UsageError(`--baselines: "${k}" is not a baseline; choose from ${BASELINE_KINDS.join(', ')} (or give --baselines alone for all)`);
+  return kinds as BaselineKind[];
+}
+
 function positiveNumber(args: ParsedArgs, name: string, fallback: number): number {
   const v = flagString(args, name);
   if (v === undefined) return fallback;
@@ -25,11 +32,25 @@ function positiveNumber(args: ParsedArgs, name: string, fallback: number): numbe
   return n;
 }
 
+/** Per kind, where its seed-mean accuracy first reaches `target` (measuredCrossing). */
+function crossings(s: SweepFile, target: number): string {
+  const aggregates = s.aggregates ?? aggregatePoints(s.points);
+  const kinds = [...new Set(aggregates.map((a) => a.kind))].filter((k) => k !== 'width');
+  return kinds
+    .map((kind) => {
+      const c = measuredCrossing(aggregates.filter((a) => a.kind === kind).map((a) => ({ dof: a.dof, mean: a.finalAcc.mean })), target);
+      const name = kind === 'hashed' ? 'hashednets' : kind;
+      if (!c) return `${name} not reached`;
+      return c.below === undefined ? `${name} at M ≤ ${count(c.dof)}` : `${name} M ≈ ${count(c.dof)} (between ${count(c.below)} and ${count(c.above)})`;
+    })
+    .join('; ');
+}
+
 export function formatSweep(s: SweepFile): string {
   const rows = [
     ...(s.reference ? [['plain', count(s.reference.params), count(s.reference.params), String(s.reference.seed), percent(s.reference.bestAcc, 2), percent(s.reference.finalAcc, 2), '100.0%', fmtDuration(s.reference.durationSec)]] : []),
     ...s.points.map((p) => [
-      p.kind === 'width' ? `width ×${p.width}` : p.kind,
+      p.kind === 'width' ? `width ×${p.width}` : p.kind === 'hashed' ? 'hashednets' : p.kind,
       p.kind === 'width' ? '—' : count(p.dof),
       count(p.totalDof),
       String(p.seed),
@@ -40,6 +61,13 @@ export function formatSweep(s: SweepFile): string {
     ]),
   ];
   const lines = [table(['kind', 'M', 'trained DoF', 'seed', 'best', 'final', 'of plain', 'time'], rows, [false, true, true, true, true, true, true, true])];
+  // Repeated seeds: mean ± sample std per kind and M.
+  const repeated = (s.aggregates ?? []).filter((a) => a.seeds > 1);
+  if (repeated.length) {
+    const pp = (v: number) => (v * 100).toFixed(2);
+    lines.push('');
+    lines.push(table(['kind', 'M', 'trained DoF', 'seeds', 'final (mean ± std)', 'best (mean ± std)'], repeated.map((a) => [a.kind === 'hashed' ? 'hashednets' : a.kind, a.kind === 'width' ? '—' : count(a.dof), count(a.totalDof), String(a.seeds), `${pp(a.finalAcc.mean)} ± ${pp(a.finalAcc.std)}%`, `${pp(a.bestAcc.mean)} ± ${pp(a.bestAcc.std)}%`]), [false, true, true, true, true, true]));
+  }
   if (s.fit) lines.push(`fit over RPG points: accuracy ≈ ${(s.fit.a * 100).toFixed(2)}% + ${(s.fit.b * 100).toFixed(2)}% · ln(M)   (R² = ${s.fit.r2.toFixed(3)})`);
   if (s.predict) {
     lines.push(
@@ -47,6 +75,7 @@ export function formatSweep(s: SweepFile): string {
         ? `${percent(s.predict.target, 0)} of the plain model (${percent(s.predict.targetAcc, 2)}) predicted at M ≈ ${count(s.predict.dof)}`
         : `${percent(s.predict.target, 0)} of the plain model (${percent(s.predict.targetAcc, 2)}): no prediction (the fit's slope is not positive)`,
     );
+    lines.push(`${percent(s.predict.target, 0)} of the plain model, measured (seed means, interpolated in ln M between the sizes around it): ${crossings(s, s.predict.targetAcc)}`);
   }
   return lines.join('\n');
 }
@@ -54,7 +83,11 @@ export function formatSweep(s: SweepFile): string {
 export async function sweepCommand(args: ParsedArgs): Promise<number> {
   let configFile = args.positional[0];
   const baselinesFlag = args.flags.get('baselines');
-  if (!configFile && typeof baselinesFlag === 'string') configFile = baselinesFlag; // `--baselines CONFIG`
+  let baselines: boolean | BaselineKind[] = baselinesFlag !== undefined;
+  if (typeof baselinesFlag === 'string') {
+    if (!configFile && !/^[a-z,\s]+$/.test(baselinesFlag)) configFile = baselinesFlag; // `--baselines CONFIG`
+    else baselines = parseBaselines(baselinesFlag);
+  }
   const config = loadConfigOrThrow(configFile);
   const dofText = flagString(args, 'dof');
   const dofs = dofText ? parseList(dofText, '--dof') : DEFAULT_DOFS;
@@ -73,7 +106,7 @@ export async function sweepCommand(args: ParsedArgs): Promise<number> {
   const backend = backendFlag(args);
   try {
     const result = await runSweep(
-      { config, configPath: path.resolve(configFile!), runsDir, dofs, repeats, baselines: args.flags.has('baselines'), target, ...(backend ? { backend } : {}), signal: controller.signal },
+      { config, configPath: path.resolve(configFile!), runsDir, dofs, repeats, baselines, target, ...(backend ? { backend } : {}), signal: controller.signal },
       {
         onStart: (s) => out(`sweep of ${config.model.arch} on ${config.data.dataset}: ${s.total} runs of ${config.train.epochs} epoch(s); folder ${s.dir}`),
         onLog: (m) => out(m),

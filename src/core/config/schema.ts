@@ -21,6 +21,12 @@ export const TFJS_ONLY_BACKENDS: readonly BackendName[] = ['tensorflow', 'webgpu
 export const PRECISIONS = ['fp32', 'bf16'] as const;
 export type EngineName = (typeof ENGINES)[number];
 export const LR_NORMALIZATIONS = ['projected', 'official'] as const;
+/** What the M trained numbers generate: kernels only (the paper), or every parameter. */
+export const GENERATE_SCOPES = ['kernels', 'all'] as const;
+export type GenerateScope = (typeof GENERATE_SCOPES)[number];
+/** How they generate it: RPG's ring, or a baseline at the same trained-parameter count. */
+export const GENERATION_METHODS = ['ring', 'subspace', 'hashed'] as const;
+export type GenerationMethod = (typeof GENERATION_METHODS)[number];
 
 /** A DoF given as a percentage ("10%"); shared by the schema and the New Experiment wizard. */
 export const DOF_PERCENT_PATTERN = '^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*%\\s*$';
@@ -82,6 +88,18 @@ export const rpgSchema = obj(
       examples: ['official'],
     }),
     minReuseWarning: num({ description: 'Warn when the reuse factor N/M exceeds this (each ring entry feeds that many weights).', default: 1000, minimum: 1, examples: [100, 1000] }),
+    generate: enumOf(GENERATE_SCOPES, {
+      description: 'Which parameters the M trained numbers generate. kernels: conv and dense kernels (biases and BatchNorm train freely, as in the paper); all: biases and BatchNorm γ/β too, so DoF = M counts every trained number (freeFirst/freeLast still keep whole layers free).',
+      enumDescriptions: ['Conv and dense kernels; biases and BatchNorm are free parameters.', 'Every parameter: DoF = M (as the intrinsic-dimension paper counts).'],
+      default: 'kernels',
+      examples: ['all'],
+    }),
+    method: enumOf(GENERATION_METHODS, {
+      description: 'How the M trained numbers generate the parameters. ring: RPG (the paper). subspace: the random-subspace baseline θ = θ₀ + P·z (Li et al. 2018). hashed: the HashedNets baseline (Chen et al. 2015), each weight reads ±bucket h(i) of its layer\'s share of M buckets. The baselines train the same number of parameters as RPG at the same rpg.dof.',
+      enumDescriptions: ['Recurrent Parameter Generator: one ring, fixed permutations, signs and per-layer scales.', 'Random subspace: plain init θ₀ plus a fixed sparse Gaussian projection of M trained numbers.', 'HashedNets: random weight sharing through a hash with a random sign, buckets split over layers.'],
+      default: 'ring',
+      examples: ['hashed'],
+    }),
   },
   { description: 'Recurrent Parameter Generator settings.' },
 );

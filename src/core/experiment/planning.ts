@@ -102,8 +102,11 @@ export const MAX_VIEWED_WEIGHTS = 2 ** 26;
  */
 export function layerWeightsFor(params: LayerWeightsParams): LayerWeightsResult {
   if (typeof params.layer !== 'string' || !params.layer) throw new InvalidInputError('give the layer to show', 'layer');
-  const { plan } = resolveForViewing(loadConfigRef(params)).resolved;
+  const { plan, config } = resolveForViewing(loadConfigRef(params)).resolved;
   if (!plan) throw new InvalidInputError('rpg.enabled is false: this model has no generated weights', 'rpg.enabled');
+  // A baseline draws its weights otherwise (a random projection, hashed buckets): RPG's ring would mislead.
+  const method = config.rpg.method ?? 'ring';
+  if (method !== 'ring') throw new InvalidInputError(`rpg.method is "${method}": this config trains the ${method === 'hashed' ? 'HashedNets' : 'random-subspace'} baseline, whose weights do not come from the ring`, 'rpg.method');
   const layer = findGeneratedLayer(plan, params.layer);
   // Generating a layer materializes ~17 bytes per weight (permutation, indices, signs, values):
   // a pathological config must be refused here, not exhaust the worker's memory.

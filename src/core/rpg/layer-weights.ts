@@ -28,6 +28,7 @@ export function findGeneratedLayer(plan: RpgPlan, name: string): GeneratedLayer 
 export function layerWeightsOf(plan: RpgPlan, layer: GeneratedLayer, view: RingView, maxValues = DEFAULT_MAX_VALUES): LayerWeightsResult {
   if (view.ring.length !== plan.ringSize) throw new Error(`layerWeightsOf: a ring of ${view.ring.length} entries for a plan of ${plan.ringSize}`);
   const weights = generateWeights(materializeLayer(plan, layer), view.ring);
+  if (layer.base) for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! + layer.base;
   // Kernels flatten to [fanIn, fanOut]: the last axis is the columns.
   const cols = layer.param.shape[layer.param.shape.length - 1] ?? 1;
   const grid = sampleGrid(weights, layer.size / cols, cols, Math.max(1, Math.floor(maxValues)));

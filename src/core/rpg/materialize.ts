@@ -213,10 +213,17 @@ export function initialRing(plan: RpgPlan): Float32Array {
 
 /**
  * Reference generation in plain JS: vec(W_l) = c_l · s_l ⊙ ring[idx_l], all layers
- * concatenated for a MaterializedPlan, one layer for materializeLayer's answer.
+ * concatenated for a MaterializedPlan, one layer for materializeLayer's answer. A layer's
+ * `base` (BatchNorm γ under generate "all") is added by the caller (addLayerBases).
  */
 export function generateWeights(m: GatherScale, ring: Float32Array): Float32Array {
   const out = new Float32Array(m.index.length);
   for (let i = 0; i < out.length; i++) out[i] = m.signScale[i]! * ring[m.index[i]!]!;
   return out;
+}
+
+/** Adds each layer's fixed base (θ₀; 1 for BatchNorm γ under generate "all") to generated values in plan order. */
+export function addLayerBases(plan: RpgPlan, flat: Float32Array): Float32Array {
+  for (const l of plan.layers) if (l.base) for (let i = l.offset; i < l.offset + l.size; i++) flat[i] = flat[i]! + l.base;
+  return flat;
 }

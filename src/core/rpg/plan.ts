@@ -20,6 +20,11 @@ export interface GeneratedLayer {
   readonly scale: number;
   /** The std this layer starts with: scale × ringInitStd. */
   readonly initStd: number;
+  /**
+   * A fixed value added to every generated weight of the layer (θ₀): 1 for BatchNorm γ, whose
+   * plain init is 1, when `rpg.generate` is "all"; absent (0) for everything else.
+   */
+  readonly base?: number;
 }
 
 export interface RpgPlan {
@@ -47,9 +52,12 @@ export class PlanError extends Error {
   }
 }
 
-/** Which parameters are generated: conv and dense kernels, minus first/last when kept free. */
-export function isGenerated(p: ParamSpec, settings: Pick<RpgSettings, 'freeFirst' | 'freeLast'>): boolean {
-  if (p.kind !== 'conv' && p.kind !== 'dense') return false;
+/**
+ * Which parameters are generated: conv and dense kernels (with `generate: "all"` also biases and
+ * BatchNorm γ/β), minus the first/last layer when kept free.
+ */
+export function isGenerated(p: ParamSpec, settings: Pick<RpgSettings, 'freeFirst' | 'freeLast'> & { readonly generate?: RpgSettings['generate'] }): boolean {
+  if (p.kind !== 'conv' && p.kind !== 'dense' && settings.generate !== 'all') return false;
   if (settings.freeFirst && p.position === 'first') return false;
   if (settings.freeLast && p.position === 'last') return false;
   return true;
@@ -77,7 +85,28 @@ export function resolveRingSize(dof: number | string, generatedCount: number): n
   return Math.max(1, Math.round((generatedCount * pct) / 100));
 }
 
-export function buildPlan(spec: ModelSpec, settings: RpgSettings, seed: number): RpgPlan {
+/**
+ * The fixed scale of every generated parameter. A kernel gets its He scale (layerScale). A
+ * vector (bias, BatchNorm γ/β, generated only with `generate: "all"`) has no fan to take a He
+ * std from: it takes the scale of the kernel before it in the model's parameter order (its own
+ * layer's kernel for a bias, the convolution it normalizes for BatchNorm), so it starts around
+ * its plain init with that layer's std and moves, under the projected learning rate, as fast
+ * as that layer's weights.
+ */
+function planScales(spec: ModelSpec, ringInitStd: number): Map<string, number> {
+  const scales = new Map<string, number>();
+  let kernelScale = 1;
+  for (const p of spec.params) {
+    if (p.kind === 'conv' || p.kind === 'dense') kernelScale = layerScale(p, ringInitStd);
+    scales.set(p.name, kernelScale);
+  }
+  return scales;
+}
+
+/** The settings a plan reads; `generate` and `method` default to "kernels" and "ring". */
+export type PlanSettings = Omit<RpgSettings, 'generate' | 'method'> & Partial<Pick<RpgSettings, 'generate' | 'method'>>;
+
+export function buildPlan(spec: ModelSpec, settings: PlanSettings, seed: number): RpgPlan {
   const generatedParams = spec.params.filter((p) => isGenerated(p, settings));
   const free = spec.params.filter((p) => !isGenerated(p, settings));
   const generatedCount = generatedParams.reduce((s, p) => s + p.size, 0);
@@ -91,18 +120,24 @@ export function buildPlan(spec: ModelSpec, settings: RpgSettings, seed: number):
     );
   }
   let offset = 0;
+  const scales = planScales(spec, settings.ringInitStd);
   const layers = generatedParams.map((param) => {
-    const scale = layerScale(param, settings.ringInitStd);
-    const layer: GeneratedLayer = { param, offset, size: param.size, scale, initStd: scale * settings.ringInitStd };
+    const scale = scales.get(param.name)!;
+    const base = param.kind === 'bn-gamma' ? 1 : 0;
+    const layer: GeneratedLayer = { param, offset, size: param.size, scale, initStd: scale * settings.ringInitStd, ...(base ? { base } : {}) };
     offset += param.size;
     return layer;
   });
+  // A baseline method draws other arrays from the same seed: its plans must not match RPG's.
+  // (Appended only when set, so every existing config keeps its plan hash and its checkpoints.)
+  const method = settings.method && settings.method !== 'ring' ? [`method:${settings.method}`] : [];
   const descriptor = [
     `v${PLAN_ALGORITHM_VERSION}`,
     settings.sampling,
     seed,
     ringSize,
     ...generatedParams.map((p) => `${p.name}:${p.shape.join('x')}`),
+    ...method,
   ].join('|');
   const hash = hashString(descriptor).toString(16).padStart(8, '0') + hashString(descriptor.split('').reverse().join('')).toString(16).padStart(8, '0');
   return { mode: settings.sampling, seed, ringSize, generatedCount, ringInitStd: settings.ringInitStd, layers, free, hash };

@@ -4,7 +4,7 @@ import type { LogFit } from './fit';
 export interface PlotPoint {
   readonly dof: number;
   readonly acc: number;
-  readonly kind: 'rpg' | 'width' | 'subspace';
+  readonly kind: 'rpg' | 'width' | 'subspace' | 'hashed';
 }
 
 export interface PlotInput {
@@ -15,7 +15,7 @@ export interface PlotInput {
   readonly reference?: number;
 }
 
-const MARK: Record<PlotPoint['kind'], string> = { rpg: '●', width: 'w', subspace: 's' };
+const MARK: Record<PlotPoint['kind'], string> = { rpg: '●', width: 'w', subspace: 's', hashed: 'h' };
 
 function ranges(input: PlotInput): { x0: number; x1: number; y0: number; y1: number } {
   const lx = input.points.map((p) => Math.log10(p.dof));
@@ -32,7 +32,7 @@ function ranges(input: PlotInput): { x0: number; x1: number; y0: number; y1: num
   return { x0, x1, y0, y1 };
 }
 
-/** A character plot: y = accuracy (%), x = DoF on a log axis; ● RPG, w width, s subspace, · fit, ─ plain. */
+/** A character plot: y = accuracy (%), x = DoF on a log axis; ● RPG, w width, s subspace, h hashed, · fit, ─ plain. */
 export function textPlot(input: PlotInput, width = 64, height = 16): string {
   if (!input.points.length) return `${input.title}: no points`;
   const { x0, x1, y0, y1 } = ranges(input);
@@ -61,7 +61,10 @@ export function textPlot(input: PlotInput, width = 64, height = 16): string {
   const lo = fmtDof(Math.pow(10, x0));
   const hi = fmtDof(Math.pow(10, x1));
   const ticks = `${''.padStart(9)}${lo}${'DoF (log scale)'.padStart(Math.floor(width / 2) - lo.length + 7)}${hi.padStart(width - Math.floor(width / 2) - 7)}`;
-  const legend = `${''.padStart(9)}● RPG  w width baseline  s subspace baseline  · fit${input.reference !== undefined ? '  ─ plain model' : ''}`;
+  const shown = new Set(input.points.map((p) => p.kind));
+  const names: Record<Exclude<PlotPoint['kind'], 'rpg'>, string> = { width: 'w width baseline', subspace: 's subspace baseline', hashed: 'h HashedNets baseline' };
+  const baselines = (['width', 'subspace', 'hashed'] as const).filter((k) => shown.has(k)).map((k) => `  ${names[k]}`).join('');
+  const legend = `${''.padStart(9)}● RPG${baselines}  · fit${input.reference !== undefined ? '  ─ plain model' : ''}`;
   return [input.title, ...lines, axis, ticks, legend].join('\n');
 }
 
@@ -110,14 +113,14 @@ export function svgPlot(input: PlotInput): string {
     }
     parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="#1f77b4" stroke-width="1.5"/>`);
   }
-  const color: Record<PlotPoint['kind'], string> = { rpg: '#1f77b4', width: '#d62728', subspace: '#2ca02c' };
+  const color: Record<PlotPoint['kind'], string> = { rpg: '#1f77b4', width: '#d62728', subspace: '#2ca02c', hashed: '#ff7f0e' };
   for (const p of input.points) {
     const x = sx(Math.log10(p.dof)).toFixed(1);
     const y = sy(p.acc).toFixed(1);
     parts.push(p.kind === 'rpg' ? `<circle cx="${x}" cy="${y}" r="4" fill="${color.rpg}"/>` : `<rect x="${(+x - 4).toFixed(1)}" y="${(+y - 4).toFixed(1)}" width="8" height="8" fill="${color[p.kind]}"/>`);
   }
   const kinds = [...new Set(input.points.map((p) => p.kind))];
-  const legend = [...kinds.map((k) => [color[k], k === 'rpg' ? 'RPG' : k === 'width' ? 'width-scaled plain' : 'random subspace']), ...(input.reference !== undefined ? [['#888', 'plain model']] : [])];
+  const legend = [...kinds.map((k) => [color[k], k === 'rpg' ? 'RPG' : k === 'width' ? 'width-scaled plain' : k === 'subspace' ? 'random subspace' : 'HashedNets']), ...(input.reference !== undefined ? [['#888', 'plain model']] : [])];
   legend.forEach(([c, label], i) => parts.push(`<rect x="${L + 10}" y="${T + 6 + i * 16}" width="10" height="10" fill="${c}"/><text x="${L + 26}" y="${T + 15 + i * 16}">${esc(label!)}</text>`));
   parts.push('</svg>');
   return parts.join('\n') + '\n';

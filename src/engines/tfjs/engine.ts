@@ -10,7 +10,7 @@ import { materializedHash } from '../../core/rpg/materialize';
 import { selectBackend, tfjsVersion } from './backend';
 import { trainLoop } from './loop';
 import { Optimizer } from './optimizer';
-import { evalBatchSize, evaluate, openSession, restoreTensors, Session, snapshotTensors } from './session';
+import { evalBatchSize, evaluate, openSession, planIdentity, restoreTensors, Session, snapshotTensors } from './session';
 import { describeAdapter } from './webgpu-adapter';
 
 export const tfjsEngine: Engine = {
@@ -43,11 +43,11 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
     const tc = config.train;
     const { stepsPerEpoch, totalSteps } = runLength(tc, dataset.train.count);
     // Both engines' plan identity (materialize.ts): lets the torch engine resume a tfjs checkpoint cheaply.
-    const planIdentity = materialized ? materializedHash(materialized) : null;
+    const materializedIdentity = materialized ? materializedHash(materialized) : null;
     let from;
     if (job.resume) {
       const { checkpoint: resume, file } = job.resume;
-      checkCheckpointPlan(file, resume.meta, materialized && { hash: resolved.plan!.hash, contentHash: materialized.contentHash, ringSize: resolved.plan!.ringSize });
+      checkCheckpointPlan(file, resume.meta, planIdentity(session));
       restoreTensors(net.state(), resume, file);
       restoreTensors(optimizer.state(), resume, file);
       optimizer.step = resume.meta.optimizerStep;
@@ -71,7 +71,7 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
       onCheckpoint: async (at) => {
         const meta: CheckpointMeta = {
           formatVersion: CHECKPOINT_FORMAT_VERSION, engine: 'tfjs', step: at.step, epoch: at.epoch, batchInEpoch: at.batchInEpoch, seed: config.seed,
-          planHash: resolved.plan?.hash ?? null, planContentHash: materialized?.contentHash ?? null, materializedHash: planIdentity, ringSize: resolved.plan?.ringSize ?? 0,
+          planHash: resolved.plan?.hash ?? null, planContentHash: planIdentity(session)?.contentHash ?? null, materializedHash: materializedIdentity, ringSize: resolved.plan?.ringSize ?? 0,
           backend: session.backend.name, optimizerStep: optimizer.step, bestAcc: at.bestAcc, lastAcc: at.lastAcc, elapsedSec: at.elapsedSec, config, savedAt: new Date().toISOString(),
         };
         sink.saveCheckpoint(meta, await snapshotTensors(new Map([...net.state(), ...optimizer.state()])));
@@ -87,8 +87,8 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
 async function evaluateCheckpoint(job: EngineEvalJob): Promise<EvalOutcome> {
   const session = await openSession(job.config, job.configPath, job.backend);
   try {
-    const { resolved, materialized, net, dataset } = session;
-    checkCheckpointPlan(job.file, job.checkpoint.meta, materialized && { hash: resolved.plan!.hash, contentHash: materialized.contentHash, ringSize: resolved.plan!.ringSize });
+    const { net, dataset } = session;
+    checkCheckpointPlan(job.file, job.checkpoint.meta, planIdentity(session));
     restoreTensors(net.state(), job.checkpoint, job.file);
     const r = await evaluate(net, dataset, 'test', evalBatchSize(session.config));
     return { loss: r.loss, acc: r.acc, examples: dataset.test.count, backend: session.backend.name, dataset: dataset.name };

@@ -27,9 +27,14 @@ export class RingGenerator {
     return this.impl instanceof HostGenerateKernel ? 'host' : this.impl instanceof WebGpuGenerateKernel ? 'webgpu' : 'tensor';
   }
 
-  /** All generated kernels (in plan order, with their shapes), differentiable w.r.t. the ring. */
+  /**
+   * All generated parameters (in plan order, with their shapes), differentiable w.r.t. the
+   * ring: base_l + c_l · s ⊙ ring[idx] (base_l is 0 except for BatchNorm γ under generate "all").
+   */
   generate(ring: tf.Tensor1D): tf.Tensor[] {
-    return this.impl.run(ring);
+    const out = this.impl.run(ring);
+    const layers = this.m.plan.layers;
+    return out.map((w, l) => (layers[l]!.base ? tf.add(w, layers[l]!.base!) : w));
   }
 
   dispose(): void {

@@ -6,7 +6,9 @@ import { loadExperimentData, ResolvedExperiment, resolveForData } from '../../co
 import { Dataset, evalBatches } from '../../core/data';
 import { materializePlan, MaterializedPlan } from '../../core/rpg/materialize';
 import { BackendChoice, selectBackend } from './backend';
+import { HashedNetwork } from './hashed-generator';
 import { Network } from './network';
+import { ProjectedNetwork, SubspaceNetwork } from './subspace-generator';
 import { softmaxCrossEntropy } from './ops';
 import { TrainError } from '../../core/errors';
 import type { Checkpoint } from '../../core/checkpoint/file';
@@ -33,9 +35,35 @@ export async function openSession(config: RpgConfig, configPath: string | undefi
   const backend = await openBackend(backendPreference ?? config.train.backend);
   const dataset = await loadExperimentData(config, configPath);
   const resolved = resolveForData(config, dataset);
-  const materialized = resolved.plan ? materializePlan(resolved.plan) : undefined;
-  const net = new Network(resolved.spec, materialized, config.seed);
+  const method = config.rpg.method ?? 'ring';
+  const materialized = resolved.plan && method === 'ring' ? materializePlan(resolved.plan) : undefined;
+  const net = networkFor(resolved, materialized, config);
   return { config, ...(configPath ? { configPath } : {}), backend, dataset, resolved, materialized, net };
+}
+
+/** The network `rpg.method` asks for: RPG's ring, a baseline at the same M, or the plain model. */
+function networkFor(resolved: ResolvedExperiment, materialized: MaterializedPlan | undefined, config: RpgConfig): Network {
+  const plan = resolved.plan;
+  if (!plan || materialized) return new Network(resolved.spec, materialized, config.seed);
+  const generated = plan.layers.map((l) => l.param.name);
+  try {
+    if (config.rpg.method === 'hashed') return new HashedNetwork(resolved.spec, generated, plan.ringSize, config.seed);
+    return new SubspaceNetwork(resolved.spec, generated, plan.ringSize, config.seed);
+  } catch (err) {
+    throw new TrainError('plan', `rpg.method "${config.rpg.method}": ${(err as Error).message}`, 'rpg.dof');
+  }
+}
+
+/**
+ * What a checkpoint of this session must match (checkCheckpointPlan): the plan hash, the
+ * content of what the seed drew (RPG's index/sign arrays, a baseline's projection) and M;
+ * undefined for the plain model.
+ */
+export function planIdentity(session: Pick<Session, 'resolved' | 'materialized' | 'net'>): { hash: string; contentHash: string; ringSize: number } | undefined {
+  const plan = session.resolved.plan;
+  if (!plan) return undefined;
+  const contentHash = session.materialized?.contentHash ?? (session.net instanceof ProjectedNetwork ? session.net.contentHash : '');
+  return { hash: plan.hash, contentHash, ringSize: plan.ringSize };
 }
 
 /** Batch size for evaluation: 500 examples, but on a GPU never more than the training batch,

@@ -5,7 +5,7 @@
 // weight then moves by about lr per step, as under plain Adam. RPG is the special case θ₀ = 0,
 // one ±c_l per row. Generation and its O(N·s) gradient mirror RingGenerator.
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelSpec } from '../../core/models/spec';
+import type { ModelSpec, ParamSpec } from '../../core/models/spec';
 import { Rng } from '../../core/rpg/prng';
 import { initialFreeValue, Network, newVariable } from './network';
 import { withCustomGrad } from './ops';
@@ -89,39 +89,55 @@ export class SubspaceGenerator {
   }
 }
 
+/** What a projected network trains and starts from, given its generated parameters' plain init. */
+export interface Projection {
+  readonly projection: SubspaceProjection;
+  /** θ₀: the fixed part of every generated value. */
+  readonly theta0: Float32Array;
+  /** z's initial value. */
+  readonly z0: Float32Array;
+  /** z's tensor name in checkpoints. */
+  readonly zName: string;
+}
+
 /**
- * The plain network whose kernels (those `isGenerated` selects) come from θ₀ + P·z. The plain
- * initialization of those kernels is θ₀; they are no longer trained; z (role 'free', plain
- * optimizer semantics) and the remaining free parameters are.
+ * A plain network whose generated parameters (`generatedNames`, the plan's layers) come from
+ * θ₀ + P·z instead of being trained: z (role 'free', plain optimizer semantics) and the
+ * remaining free parameters are trained. The baselines beside RPG (random subspace here,
+ * HashedNets in hashed-generator.ts) differ only in P, θ₀ and z's init.
  */
-export class SubspaceNetwork extends Network {
+export class ProjectedNetwork extends Network {
   readonly z: tf.Variable;
+  /** Identifies P (its index and coefficient arrays): checkpoints of another P are refused. */
+  readonly contentHash: string;
   private readonly sub: SubspaceGenerator;
   private readonly frozen: tf.Variable[];
   private readonly names: string[];
   private readonly sizes: number[];
   private readonly shapes: number[][];
 
-  constructor(spec: ModelSpec, generatedNames: readonly string[], dim: number, seed: number, nonzeros = 2) {
+  constructor(spec: ModelSpec, generatedNames: readonly string[], seed: number, make: (plainInit: Float32Array, params: readonly ParamSpec[]) => Projection) {
     super(spec, undefined, seed);
     const params = generatedNames.map((n) => spec.params.find((p) => p.name === n)!);
     const state = this.state();
     this.frozen = params.map((p) => state.get(p.name)!);
-    // The kernels leave the trained set; their initial values become θ₀.
+    // The generated parameters leave the trained set; their plain initial values go to `make`.
     for (const p of params) this.variables.splice(this.variables.findIndex((v) => v.name === p.name), 1);
     const N = params.reduce((s, p) => s + p.size, 0);
-    const theta0 = new Float32Array(N);
+    const plainInit = new Float32Array(N);
     let off = 0;
-    // θ₀ is the kernels' initial value, drawn from the seed (the same arrays the variables were
-    // made from): no read-back from the device.
+    // The plain init, drawn from the seed (the same arrays the variables were made from): no
+    // read-back from the device.
     for (const p of params) {
-      theta0.set(initialFreeValue(p, seed), off);
+      plainInit.set(initialFreeValue(p, seed), off);
       off += p.size;
     }
-    this.sub = new SubspaceGenerator(buildSubspaceProjection(N, dim, seed, nonzeros), theta0);
+    const { projection, theta0, z0, zName } = make(plainInit, params);
+    this.sub = new SubspaceGenerator(projection, theta0);
+    this.contentHash = projectionHash(projection);
     // Unnamed: tfjs variable names are process-global and a trainer may hold several runs.
-    this.z = newVariable(() => tf.zeros([dim]), true);
-    this.variables.unshift({ name: 'subspace-z', variable: this.z, role: 'free' });
+    this.z = newVariable(() => tf.tensor1d(z0), true);
+    this.variables.unshift({ name: zName, variable: this.z, role: 'free' });
     this.names = params.map((p) => p.name);
     this.sizes = params.map((p) => p.size);
     this.shapes = params.map((p) => [...p.shape]);
@@ -138,4 +154,30 @@ export class SubspaceNetwork extends Network {
     tf.dispose(this.frozen);
     this.sub.dispose();
   }
+}
+
+/**
+ * The random-subspace baseline: the plain initialization is θ₀, z starts at 0 and P has
+ * `nonzeros` Gaussian entries per row.
+ */
+export class SubspaceNetwork extends ProjectedNetwork {
+  constructor(spec: ModelSpec, generatedNames: readonly string[], dim: number, seed: number, nonzeros = 2) {
+    super(spec, generatedNames, seed, (plainInit) => ({
+      projection: buildSubspaceProjection(plainInit.length, dim, seed, nonzeros),
+      theta0: plainInit,
+      z0: new Float32Array(dim),
+      zName: 'subspace-z',
+    }));
+  }
+}
+
+function projectionHash(p: SubspaceProjection): string {
+  const coefBits = new Uint32Array(p.coef.buffer, p.coef.byteOffset, p.coef.length);
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < p.index.length; i++) {
+    h1 = Math.imul(h1 ^ p.index[i]!, 0x01000193);
+    h2 = Math.imul(h2 ^ coefBits[i]!, 0x5bd1e995);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
 }

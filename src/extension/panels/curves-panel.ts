@@ -92,6 +92,8 @@ class CurvesPanel {
         this.pending.clear();
         void this.sendRuns();
         this.sendSeries([...this.selected]);
+        // Runs asked for before the webview was ready (showTrainingCurves on a new panel) join its selection.
+        if (this.selected.size) this.host.post({ type: 'select', runDirs: [...this.selected] });
         return;
       }
       case 'refreshRuns':

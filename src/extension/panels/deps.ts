@@ -6,6 +6,7 @@ import type { ConfigRef, LayerWeightsParams, PlanResult } from '../../core/exper
 import type { LayerWeightsOutcome } from '../layer-weights/client';
 import type { RunResult, RunStart } from '../../core/engine';
 import type { EvalRow, TrainRow } from '../../core/train/rows';
+import type { RunSource } from './compare-rows';
 
 /**
  * Plans and layer weights (core/experiment/planning), computed in the extension: plans in-process, layer weights in a worker thread (seconds for a large model).
@@ -26,6 +27,15 @@ export interface PanelDeps {
   readonly revealLayer?: (configUri: vscode.Uri, layerName: string) => void;
   /** Folder holding runs (<runsDir>/<config name>/<run id>/); default <workspace>/runs. */
   readonly runsDir?: () => string | undefined;
+  /** Every run the extension knows (the Experiments view's model), live while runs train. */
+  readonly runs?: RunsSource;
+}
+
+/** The runs the Compare Runs table lists: RunsModel, seen through what the table needs. */
+export interface RunsSource {
+  readonly runs: readonly RunSource[];
+  readonly onDidChange: vscode.Event<void>;
+  refresh(): Promise<void>;
 }
 
 /**

@@ -1,6 +1,7 @@
-// Restores both panels after VS Code restarts (package.json: onWebviewPanel:<viewType>).
+// Restores the panels after VS Code restarts (package.json: onWebviewPanel:<viewType>).
 import * as vscode from 'vscode';
-import { CURVES_VIEW_TYPE, CurvesViewState, MAPPING_VIEW_TYPE, MappingViewState } from '../../webview-contract';
+import { COMPARE_VIEW_TYPE, CompareViewState, CURVES_VIEW_TYPE, CurvesViewState, MAPPING_VIEW_TYPE, MappingViewState } from '../../webview-contract';
+import { reviveCompareRuns } from './compare-panel';
 import { reviveTrainingCurves } from './curves-panel';
 import type { PanelDeps } from './deps';
 import { reviveRingMapping } from './mapping-panel';
@@ -15,6 +16,11 @@ export function registerPanelSerializers(_context: vscode.ExtensionContext, deps
     vscode.window.registerWebviewPanelSerializer(CURVES_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         reviveTrainingCurves(deps, panel, state as CurvesViewState | undefined);
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+        reviveCompareRuns(deps, panel, state as CompareViewState | undefined);
       },
     }),
   );
