@@ -17,6 +17,7 @@ under 3.11's Flag iteration and crashes; "--redirects 2 --tee 2" avoids it.
 """
 import json
 import os
+import socket
 import shutil
 import signal
 import subprocess
@@ -70,7 +71,12 @@ class Torchrun(unittest.TestCase):
 
     @classmethod
     def torchrun(cls, *args, **popen):
-        cmd = [TORCHRUN, "--standalone", "--nproc_per_node", "2", "--redirects", "2", "--tee", "2", "--log_dir", os.path.join(cls.d, "logs"),
+        # A free port rather than --standalone's fixed 29400: other torchrun jobs on the machine
+        # (another test run) would otherwise join this one's rendezvous.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = [TORCHRUN, "--rdzv_backend", "c10d", "--rdzv_endpoint", f"127.0.0.1:{port}", "--rdzv_id", f"rpg-test-{port}", "--nnodes", "1", "--nproc_per_node", "2", "--redirects", "2", "--tee", "2", "--log_dir", os.path.join(cls.d, "logs"),
                "-m", "rpg_torch.distributed", *args]
         return subprocess.Popen(cmd, cwd=_helpers.PYTHON_DIR, env=_helpers.env(OMP_NUM_THREADS="1"), start_new_session=True, **popen)
 

@@ -85,7 +85,14 @@ PY="\${PYTHON:-python3}"
 RUN="${runRel}"
 NPROC="\${NPROC_PER_NODE:-$("$PY" -c 'import torch; print(torch.cuda.device_count() or 1)')}"
 NNODES="\${NNODES:-1}"
-if [ "$NNODES" = 1 ]; then RDZV=(--standalone); else RDZV=(--rdzv_backend c10d --rdzv_endpoint "\${MASTER_ADDR:?set MASTER_ADDR}:\${MASTER_PORT:-29500}" --rdzv_id "\${RDZV_ID:-rpg-$(basename "$RUN")}"); fi
+if [ "$NNODES" = 1 ]; then
+  # One node: a rendezvous on a free local port (--standalone always takes 29400, so two jobs
+  # on one machine would join each other's rendezvous).
+  PORT="\${MASTER_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+  RDZV=(--rdzv_backend c10d --rdzv_endpoint "127.0.0.1:$PORT" --rdzv_id "rpg-$$")
+else
+  RDZV=(--rdzv_backend c10d --rdzv_endpoint "\${MASTER_ADDR:?set MASTER_ADDR}:\${MASTER_PORT:-29500}" --rdzv_id "\${RDZV_ID:-rpg-$(basename "$RUN")}")
+fi
 RESUME=()
 if [ -f "$RUN/checkpoint.bin" ]; then RESUME=(--resume "$RUN"); fi
 # --redirects/--tee: torch 1.13's torchrun crashes under Python 3.11 with its default of 0.
