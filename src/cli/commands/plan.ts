@@ -14,7 +14,8 @@ const out = (s: string) => process.stdout.write(s + '\n');
 export async function planCommand(args: ParsedArgs): Promise<number> {
   const file = args.positional[0];
   const config = loadConfigOrThrow(file);
-  const r = resolveExperiment(config, planInput(config, path.dirname(path.resolve(file!))));
+  const baseDir = path.dirname(path.resolve(file!));
+  const r = resolveExperiment(config, planInput(config, baseDir), { baseDir });
   if (args.flags.has('json')) {
     out(JSON.stringify({ name: config.name, mode: r.plan?.mode ?? 'plain', seed: config.seed, hash: r.plan?.hash ?? null, summary: r.summary }, null, 2));
   } else {

@@ -86,7 +86,7 @@ export async function trainLoop(net: Network, optimizer: Optimizer, dataset: Dat
       const stepStart = performance.now();
       const x = tf.tensor4d(b.x, [b.size, h, w, c]);
       const y = tf.tensor1d(b.y, 'int32');
-      const { loss, hits } = trainStep(net, optimizer, x, y, lr);
+      const { loss, hits } = trainStep(net, optimizer, x, y, lr, step);
       tf.dispose([x, y]);
       step++;
       batchIndex++;

@@ -32,7 +32,7 @@ export async function openBackend(preference: BackendName): Promise<BackendChoic
 export async function openSession(config: RpgConfig, configPath: string | undefined, backendPreference?: BackendName): Promise<Session> {
   const backend = await openBackend(backendPreference ?? config.train.backend);
   const dataset = await loadExperimentData(config, configPath);
-  const resolved = resolveForData(config, dataset);
+  const resolved = resolveForData(config, dataset, configPath);
   const materialized = resolved.plan ? materializePlan(resolved.plan) : undefined;
   const net = new Network(resolved.spec, materialized, config.seed);
   return { config, ...(configPath ? { configPath } : {}), backend, dataset, resolved, materialized, net };
