@@ -9,8 +9,8 @@ import type { DatasetInfo } from '../core/data/types';
 import { DatasetError } from '../core/data/types';
 import type { ModelInput } from '../core/models/architectures';
 import { ShapeError } from '../core/models/shapes';
-import { compileGraph, GraphError, GraphIssue } from '../core/models/graph';
-import { modelLabel } from '../core/models/architectures';
+import { GraphError, GraphIssue } from '../core/models/graph';
+import { modelLabel, modelNotes } from '../core/models/architectures';
 import { modelField } from '../core/experiment/resolve';
 import { PlanError, resolveRingSize } from '../core/rpg/plan';
 import { Finding, QuickFix } from './findings';
@@ -59,7 +59,7 @@ export function semanticFindings(input: SemanticInput): SemanticResult {
   const modelInput = data.info ?? nominalInput(config);
   const plan = resolvePlan(config, modelInput, input.baseDir);
   findings.push(...plan.findings);
-  if (plan.resolved && config.model.graph) findings.push(...graphWarnings(config, modelInput));
+  if (plan.resolved && (config.model.graph || config.model.import !== undefined)) findings.push(...graphNotes(config, modelInput, input.baseDir));
   if (plan.resolved) {
     findings.push(...dofFindings(plan.resolved));
     if (input.sweeps) findings.push(...sweepFindings(plan.resolved, input.sweeps, input.baseDir));
@@ -165,10 +165,11 @@ export function graphFinding(issue: GraphIssue): Finding {
   };
 }
 
-/** Warnings of a graph that builds (nodes no path reaches). */
-function graphWarnings(config: RpgConfig, input: ModelInput): Finding[] {
-  const r = compileGraph(config.model.graph!, { ...input, numClasses: config.model.numClasses ?? input.numClasses }, { arch: 'graph', basePath: ['model', 'graph'] });
-  return r.issues.filter((i) => i.severity === 'warning').map(graphFinding);
+/** What a graph or import that builds is worth saying: unreachable nodes, a softmax left to the loss. */
+function graphNotes(config: RpgConfig, input: ModelInput, baseDir: string | undefined): Finding[] {
+  const { warnings, notes } = modelNotes(config.model, input, { baseDir });
+  const where: JsonPath = config.model.graph ? ['model', 'graph'] : ['model', 'import'];
+  return [...warnings.map(graphFinding), ...notes.map((message): Finding => ({ code: 'rpg-graph', severity: 'information', path: where, target: 'key', message }))];
 }
 
 function planErrorOutcome(config: RpgConfig, input: ModelInput, err: PlanError, baseDir: string | undefined): PlanOutcome {

@@ -22,7 +22,7 @@ interface OpInfo {
 const WINDOW = ['stride', 'padding', 'dilation'] as const;
 
 export const GRAPH_OPS = {
-  conv2d: { description: 'Convolution k×k (square), TF padding ("same"/"valid"); groups > 1 splits the channels (groups = input channels: depthwise). Defaults: stride 1, padding "same", dilation 1, groups 1, bias true. Generated (kind conv).', required: ['filters', 'kernel'], optional: [...WINDOW, 'groups', 'bias'] },
+  conv2d: { description: 'Convolution k×k (square), TF padding ("same"/"valid"); groups > 1 splits the channels (groups = input channels: depthwise). Defaults: filters = the input\'s channels (so a block fits any width), stride 1, padding "same", dilation 1, groups 1, bias true. Generated (kind conv).', required: ['kernel'], optional: ['filters', ...WINDOW, 'groups', 'bias'] },
   depthwiseConv2d: { description: 'Depthwise convolution: `multiplier` k×k filters per input channel. Defaults: stride 1, padding "same", dilation 1, multiplier 1, bias true. Generated (kind depthwise).', required: ['kernel'], optional: [...WINDOW, 'multiplier', 'bias'] },
   dense: { description: 'Fully connected over the last axis (a vector, or every token of a sequence); units "numClasses" = the dataset\'s class count. Default bias true. Generated (kind dense).', required: ['units'], optional: ['bias'] },
   batchNorm: { description: 'Batch normalization over the last axis (batch statistics while training, running averages at evaluation). Default epsilon 1e-5. Free.', required: [], optional: ['epsilon'] },
@@ -66,7 +66,7 @@ export const graphNodeSchema = obj(
     id: str({ description: 'The node\'s name, unique in its graph or block: other nodes list it in `inputs`, and its parameters are named after it ("conv1.kernel"). Letters, digits, _ and -; "input" is the model input.', pattern: NODE_ID_PATTERN, patternMessage: 'a node id is letters, digits, _ and - (no dots), starting with a letter or _', examples: ['conv1'] }),
     op: enumOf(GRAPH_OP_NAMES, { description: 'What the node computes.', enumDescriptions: GRAPH_OP_NAMES.map((o) => GRAPH_OPS[o].description), examples: ['conv2d'] }),
     inputs: optional(arrayOf(str({ description: 'A node id, or "input" for the model (or block) input.', minLength: 1, examples: ['input'] }), { description: 'Ids of the nodes this one reads (add/concat: two or more). Default: the previous node in the list (the first node reads "input").', minItems: 1, maxItems: 64, examples: [['input'], ['conv2', 'shortcut']] })),
-    filters: posInt('conv2d: output channels.', [16, 64]),
+    filters: posInt('conv2d: output channels (default: as many as the input has).', [16, 64]),
     units: optional(either(num({ description: 'Output features.', integer: true, minimum: 1, maximum: 1_000_000, examples: [128] }), enumOf(['numClasses'] as const, { description: 'The dataset\'s class count.', examples: ['numClasses'] }), { description: 'dense: output features, or "numClasses".', examples: [128, 'numClasses'] })),
     kernel: posInt('conv2d, depthwiseConv2d: kernel size k (a k×k window).', [3, 1]),
     stride: posInt('conv2d, depthwiseConv2d, maxPool, avgPool: step between windows (default 1; pools: their size).', [1, 2], 64),

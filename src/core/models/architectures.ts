@@ -3,17 +3,12 @@
 // "option A" shortcuts, torchvision's ImageNet ResNet-18/34, VGG-11/16 with BatchNorm and
 // MobileNetV2. A `model.graph` compiles through graph.ts, a `model.import` through keras-import.ts.
 import type { Architecture, ModelConfig } from '../config/schema';
-import { ModelSpec, SpecBuilder } from './spec';
+import { ModelInput, ModelSpec, SpecBuilder } from './spec';
 import { inferShapes, ShapeError } from './shapes';
-import { buildGraphSpec, GraphError } from './graph';
+import { buildGraphSpec, compileGraph, GraphError, GraphIssue } from './graph';
 import { importedGraph, importInputIssues } from './keras-import';
 
-export interface ModelInput {
-  readonly height: number;
-  readonly width: number;
-  readonly channels: number;
-  readonly numClasses: number;
-}
+export type { ModelInput } from './spec';
 
 const scaled = (channels: number, width: number) => Math.max(1, Math.round(channels * width));
 
@@ -39,6 +34,29 @@ export function buildModelSpec(model: ModelConfig, input: ModelInput, options: B
   }
   inferShapes(spec); // throws ShapeError for impossible input sizes
   return spec;
+}
+
+/**
+ * What a graph or imported model builds with but is worth saying: nodes no path reaches
+ * (warnings at their JSON paths) and notes (a final softmax left to the loss). Empty for
+ * built-ins and for models that do not build (buildModelSpec says why).
+ */
+export function modelNotes(model: ModelConfig, input: ModelInput, options: BuildOptions = {}): { warnings: GraphIssue[]; notes: string[] } {
+  const numClasses = model.numClasses ?? input.numClasses;
+  try {
+    if (model.graph) {
+      const r = compileGraph(model.graph, { ...input, numClasses }, { arch: 'graph', basePath: ['model', 'graph'] });
+      return { warnings: r.issues.filter((i) => i.severity === 'warning'), notes: r.notes };
+    }
+    if (model.import !== undefined) {
+      const imported = importedGraph(model.import, options.baseDir);
+      const r = compileGraph(imported.graph, { ...input, numClasses }, { arch: imported.arch, basePath: ['model', 'import'], fixedPath: ['model', 'import'], describe: imported.describe });
+      return { warnings: r.issues.filter((i) => i.severity === 'warning'), notes: r.notes };
+    }
+  } catch (err) {
+    if (!(err instanceof GraphError)) throw err;
+  }
+  return { warnings: [], notes: [] };
 }
 
 /** How a model config names its model in messages: the arch, "graph", or the imported file. */

@@ -4,9 +4,8 @@
 // underlines it there, the CLI and trainer print it. A spec compiled from a graph is the same
 // kind of object as a built-in's, so plan, DoF accounting, training and export need nothing else.
 import { GRAPH_OPS, GraphAttribute, GraphBlockConfig, GraphConfig, GraphNodeConfig, GraphOpName, INPUT_ID } from '../config/graph-schema';
-import type { ModelInput } from './architectures';
 import { ShapeError, spatial } from './shapes';
-import { ModelSpec, SpecBuilder } from './spec';
+import { ModelInput, ModelSpec, SpecBuilder } from './spec';
 
 export type JsonPath = (string | number)[];
 
@@ -394,11 +393,12 @@ function buildNode(b: SpecBuilder, inst: Instance, ins: Value[], numClasses: num
       const stride = n.stride ?? 1;
       const dilation = n.dilation ?? 1;
       const groups = n.groups ?? 1;
+      const filters = n.filters ?? c;
       need(stride === 1 || dilation === 1, 'dilation > 1 needs stride 1', 'dilation');
       need(c % groups === 0, `${c} input channels do not split into ${groups} groups`, 'groups');
-      need(n.filters! % groups === 0, `${n.filters} filters do not split into ${groups} groups`, 'groups');
+      need(filters % groups === 0, `${filters} filters do not split into ${groups} groups`, 'groups');
       const [oh, ow] = window(h, w, k, stride, n.padding ?? 'same', dilation, 'kernel');
-      return { value: b.conv(x.value, id, c, n.filters!, k, stride, { bias: n.bias ?? true, padding: n.padding ?? 'same', dilation, groups }), shape: [oh, ow, n.filters!] };
+      return { value: b.conv(x.value, id, c, filters, k, stride, { bias: n.bias ?? true, padding: n.padding ?? 'same', dilation, groups }), shape: [oh, ow, filters] };
     }
     case 'depthwiseConv2d': {
       const [h, w, c] = imageOf(x, 'depthwiseConv2d');

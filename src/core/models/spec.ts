@@ -90,6 +90,14 @@ export function opInputs(op: Op): readonly string[] {
   return op.op === 'add' || op.op === 'concat' ? op.inputs : [op.input];
 }
 
+/** What a model is built for: the dataset's image shape and class count. */
+export interface ModelInput {
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly numClasses: number;
+}
+
 export interface ModelSpec {
   readonly arch: string;
   /** [height, width, channels] */

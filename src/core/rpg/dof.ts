@@ -21,6 +21,18 @@ export interface LayerRow {
   readonly share?: number;
   /** Generated layers: first weight's position in the global fetch order. */
   readonly offset?: number;
+  /** Free parameters of an RPG plan: why ("bias", "norm", "stem", "head", 'rpg.free "x"'). */
+  readonly freeReason?: string;
+}
+
+/** One parameter kind: how much of it the ring generates and why the rest is free. */
+export interface KindRow {
+  readonly kind: string;
+  readonly params: number;
+  readonly generated: number;
+  readonly free: number;
+  /** The distinct reasons its free parameters are free. */
+  readonly freeReasons: readonly string[];
 }
 
 export interface DofSummary {
@@ -40,13 +52,27 @@ export interface DofSummary {
   /** dof / totalParams. */
   readonly dofFraction: number;
   readonly rows: readonly LayerRow[];
+  /** Per kind (conv, depthwise, dense, attention, embedding, bias, …), in first-seen order. */
+  readonly kinds: readonly KindRow[];
+}
+
+function kindRows(rows: readonly LayerRow[]): KindRow[] {
+  const by = new Map<string, { params: number; generated: number; reasons: Set<string> }>();
+  for (const r of rows) {
+    const k = by.get(r.kind) ?? { params: 0, generated: 0, reasons: new Set<string>() };
+    k.params += r.params;
+    if (r.generated) k.generated += r.params;
+    else if (r.freeReason) k.reasons.add(r.freeReason);
+    by.set(r.kind, k);
+  }
+  return [...by].map(([kind, k]) => ({ kind, params: k.params, generated: k.generated, free: k.params - k.generated, freeReasons: [...k.reasons] }));
 }
 
 export function summarizeDof(spec: ModelSpec, plan: RpgPlan | undefined): DofSummary {
   const totalParams = spec.params.reduce((s, p) => s + p.size, 0);
   if (!plan) {
     const rows = spec.params.map((p) => ({ name: p.name, layer: p.layer, kind: p.kind, shape: p.shape, params: p.size, generated: false }));
-    return { arch: spec.arch, totalParams, generatedParams: 0, freeParams: totalParams, ringSize: 0, dof: totalParams, compression: 1, reuse: 0, ringFraction: 0, dofFraction: 1, rows };
+    return { arch: spec.arch, totalParams, generatedParams: 0, freeParams: totalParams, ringSize: 0, dof: totalParams, compression: 1, reuse: 0, ringFraction: 0, dofFraction: 1, rows, kinds: kindRows(rows) };
   }
   const M = plan.ringSize;
   const N = plan.generatedCount;
@@ -54,7 +80,7 @@ export function summarizeDof(spec: ModelSpec, plan: RpgPlan | undefined): DofSum
   const byName = new Map(plan.layers.map((l) => [l.param.name, l]));
   const rows: LayerRow[] = spec.params.map((p) => {
     const g = byName.get(p.name);
-    if (!g) return { name: p.name, layer: p.layer, kind: p.kind, shape: p.shape, params: p.size, generated: false };
+    if (!g) return { name: p.name, layer: p.layer, kind: p.kind, shape: p.shape, params: p.size, generated: false, ...(plan.freeReasons[p.name] ? { freeReason: plan.freeReasons[p.name] } : {}) };
     const distinct = plan.mode === 'ring' ? Math.min(g.size, M) : M * (1 - Math.pow(1 - 1 / M, g.size));
     return {
       name: p.name, layer: p.layer, kind: p.kind, shape: p.shape, params: p.size, generated: true,
@@ -64,6 +90,6 @@ export function summarizeDof(spec: ModelSpec, plan: RpgPlan | undefined): DofSum
   const dof = M + freeParams;
   return {
     arch: spec.arch, totalParams, generatedParams: N, freeParams, ringSize: M, dof,
-    compression: totalParams / dof, reuse: N / M, ringFraction: M / N, dofFraction: dof / totalParams, rows,
+    compression: totalParams / dof, reuse: N / M, ringFraction: M / N, dofFraction: dof / totalParams, rows, kinds: kindRows(rows),
   };
 }

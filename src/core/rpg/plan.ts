@@ -31,8 +31,10 @@ export interface RpgPlan {
   readonly generatedCount: number;
   readonly ringInitStd: number;
   readonly layers: readonly GeneratedLayer[];
-  /** Parameters trained directly (biases, BatchNorm, optionally first/last layer). */
+  /** Parameters trained directly (biases, norms, tokens, and kernels kept free). */
   readonly free: readonly ParamSpec[];
+  /** Why each free parameter is free, by name: "bias", "norm", "stem", "head", 'rpg.free "x"'… */
+  readonly freeReasons: Readonly<Record<string, string>>;
   /** Identifies (algorithm, architecture, M, seed, mode): stored in checkpoints. */
   readonly hash: string;
 }
@@ -147,7 +149,8 @@ export function buildPlan(spec: ModelSpec, settings: RpgSettings, seed: number):
     ...generatedParams.map((p) => `${p.name}:${p.shape.join('x')}`),
   ].join('|');
   const hash = hashString(descriptor).toString(16).padStart(8, '0') + hashString(descriptor.split('').reverse().join('')).toString(16).padStart(8, '0');
-  return { mode: settings.sampling, seed, ringSize, generatedCount, ringInitStd: settings.ringInitStd, layers, free, hash };
+  const freeReasons = Object.fromEntries(free.map((p) => [p.name, freeReason(p, settings)!]));
+  return { mode: settings.sampling, seed, ringSize, generatedCount, ringInitStd: settings.ringInitStd, layers, free, freeReasons, hash };
 }
 
 /** A span of ring entries [start, end) a layer fetches before its permutation ("ring" mode). */

@@ -225,15 +225,15 @@ export function selfAttention(x: tf.Tensor3D, w: AttentionWeights, heads: number
   const flat = tf.reshape(x, [n * t, d]) as tf.Tensor2D;
   const project = (weight: tf.Tensor2D, bias: tf.Tensor | undefined) => {
     const y = matMul(flat, weight, options);
-    // [n·t, h·k] → [n, h, t, k]
-    return tf.transpose(tf.reshape(bias ? tf.add(y, bias) : y, [n, t, heads, keyDim]), [0, 2, 1, 3]) as tf.Tensor4D;
+    // [n·t, h·k] → [n·h, t, k]
+    return tf.reshape(tf.transpose(tf.reshape(bias ? tf.add(y, bias) : y, [n, t, heads, keyDim]), [0, 2, 1, 3]), [n * heads, t, keyDim]) as tf.Tensor3D;
   };
   const q = project(w.query, w.queryBias);
   const k = project(w.key, w.keyBias);
   const v = project(w.value, w.valueBias);
-  const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(keyDim)); // [n,h,t,t]
-  const attended = tf.matMul(tf.softmax(scores), v); // [n,h,t,k]
-  const joined = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [n * t, inner]) as tf.Tensor2D;
+  const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(keyDim)); // [n·h,t,t]
+  const attended = tf.matMul(tf.softmax(scores), v); // [n·h,t,k]
+  const joined = tf.reshape(tf.transpose(tf.reshape(attended, [n, heads, t, keyDim]), [0, 2, 1, 3]), [n * t, inner]) as tf.Tensor2D;
   const y = matMul(joined, w.out);
   return tf.reshape(w.outBias ? tf.add(y, w.outBias) : y, [n, t, d]) as tf.Tensor3D;
 }
