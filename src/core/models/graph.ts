@@ -104,7 +104,7 @@ export function compileGraph(graph: GraphConfig, input: ModelInput, options: Com
   // A softmax giving the logits is left to the loss (softmax cross-entropy takes logits).
   const outNode = byId.get(output);
   if (outNode && outNode.node.op === 'softmax') {
-    notes.push(`${name(output)} (softmax) gives the output: it is left out, the loss applies the softmax`);
+    notes.push(`the final softmax (${name(output)}) is left out: the loss applies it to the logits`);
     output = outNode.inputs[0]!;
   }
   const needed = ancestors(output, byId);

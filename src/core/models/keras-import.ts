@@ -58,15 +58,15 @@ export function importedGraph(file: string, baseDir: string | undefined): Import
     throw new GraphError([{ severity: 'error', code: 'import-file', path: where, message: `model.import: cannot read ${abs} (${(err as NodeJS.ErrnoException).code ?? String(err)})` }]);
   }
   const hit = cache.get(abs);
-  const result = hit?.key === key ? hit.result : readImport(abs);
+  const result = hit?.key === key ? hit.result : readImport(abs, file);
   cache.set(abs, { key, result });
   if (result instanceof GraphError) throw result;
   return result;
 }
 
-function readImport(abs: string): ImportedGraph | GraphError {
+function readImport(abs: string, display: string): ImportedGraph | GraphError {
   try {
-    return convertModelJson(JSON.parse(readFileSync(abs, 'utf8')) as unknown, abs);
+    return convertModelJson(JSON.parse(readFileSync(abs, 'utf8')) as unknown, abs, display);
   } catch (err) {
     if (err instanceof GraphError) return err;
     const why = err instanceof SyntaxError ? `not valid JSON (${err.message})` : err instanceof ImportProblem ? err.message : String(err);
@@ -74,9 +74,12 @@ function readImport(abs: string): ImportedGraph | GraphError {
   }
 }
 
-/** model.json content → graph; `file` names it in messages. Throws GraphError / ImportProblem. */
-export function convertModelJson(json: unknown, file: string): ImportedGraph {
-  const base = path.basename(file);
+/**
+ * model.json content → graph. `file` is its path; `display` names it in messages (default: the
+ * file name). Throws GraphError (unsupported layers, every one) or ImportProblem.
+ */
+export function convertModelJson(json: unknown, file: string, display = path.basename(file)): ImportedGraph {
+  const base = display;
   const topology = modelTopology(json);
   const className = String(topology.class_name ?? '');
   const config = topology.config as Json | Json[] | undefined;
@@ -146,7 +149,7 @@ export function convertModelJson(json: unknown, file: string): ImportedGraph {
     }
     const refs = sequential ? [previous === undefined ? INPUT_ID : LAYER_REF + previous] : (l.inbound ?? []).map((n) => LAYER_REF + n);
     try {
-      const converted = convertLayer(l, id, refs);
+      const converted = convertLayer(l, id, refs).map(withoutDefaults);
       nodes.push(...converted);
       valueOf.set(l.name, converted.length ? converted[converted.length - 1]!.id : refs.length === 1 ? refs[0]! : INPUT_ID);
       previous = l.name;
@@ -321,6 +324,21 @@ function convertLayer(l: KerasLayer, id: string, inputs: string[]): GraphNodeCon
     default:
       throw new ImportProblem(`is not supported (supported classes: ${SUPPORTED_CLASSES.join(', ')})`);
   }
+}
+
+/** Drops attributes equal to the graph op's defaults, so an imported config reads like a written one. */
+function withoutDefaults(n: GraphNodeConfig): GraphNodeConfig {
+  const out: Record<string, unknown> = { ...n };
+  const conv = n.op === 'conv2d' || n.op === 'depthwiseConv2d';
+  if (conv && n.stride === 1) delete out.stride;
+  if (conv && n.dilation === 1) delete out.dilation;
+  if (conv && n.padding === 'same') delete out.padding;
+  if (n.op === 'depthwiseConv2d' && n.multiplier === 1) delete out.multiplier;
+  if (n.bias === true) delete out.bias;
+  if ((n.op === 'maxPool' || n.op === 'avgPool') && n.stride === n.size) delete out.stride;
+  if ((n.op === 'maxPool' || n.op === 'avgPool') && n.padding === 'valid') delete out.padding;
+  if (n.op === 'concat' && n.axis === -1) delete out.axis;
+  return out as GraphNodeConfig;
 }
 
 /** Checks that an imported model's input layer fits the dataset; issues at model.import. */
