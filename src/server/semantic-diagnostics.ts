@@ -12,7 +12,7 @@ import { ShapeError } from '../core/models/shapes';
 import { GraphError, GraphIssue } from '../core/models/graph';
 import { modelLabel, modelNotes } from '../core/models/architectures';
 import { modelField } from '../core/experiment/resolve';
-import { PlanError, resolveRingSize } from '../core/rpg/plan';
+import { PlanError, resolveRingSize, unknownFreeEntries } from '../core/rpg/plan';
 import { Finding, QuickFix } from './findings';
 import { count, percent, ratio } from '../core/format/numbers';
 import type { JsonPath } from './json-tree';
@@ -174,7 +174,16 @@ function graphNotes(config: RpgConfig, input: ModelInput, baseDir: string | unde
 
 function planErrorOutcome(config: RpgConfig, input: ModelInput, err: PlanError, baseDir: string | undefined): PlanOutcome {
   if (err.field.startsWith('rpg.free.')) {
-    return { findings: [{ code: 'rpg-free-unknown', severity: 'error', path: ['rpg', 'free', Number(err.field.split('.')[2])], target: 'value', message: err.message }] };
+    // Without the unknown entries the model still plans: hover and completion keep its layers.
+    let fallback: ResolvedExperiment | undefined;
+    try {
+      const { spec } = resolveExperiment({ ...config, rpg: { ...config.rpg, enabled: false } }, input, { baseDir });
+      const unknown = new Set(unknownFreeEntries(spec, config.rpg.free).map(([i]) => i));
+      fallback = resolveExperiment({ ...config, rpg: { ...config.rpg, free: (config.rpg.free ?? []).filter((_, i) => !unknown.has(i)) } }, input, { baseDir });
+    } catch {
+      fallback = undefined;
+    }
+    return { findings: [{ code: 'rpg-free-unknown', severity: 'error', path: ['rpg', 'free', Number(err.field.split('.')[2])], target: 'value', message: err.message }], ...(fallback ? { fallback } : {}) };
   }
   if (err.field !== 'rpg.dof') {
     return { findings: [{ code: 'rpg-plan', severity: 'error', path: err.field.split('.'), target: 'key', message: err.message }] };

@@ -98,7 +98,7 @@ export const rpgSchema = obj(
     }),
     freeFirst: bool({ description: 'Keep the first layer (stem) free instead of generating it, as the official code does.', default: false, examples: [true] }),
     freeLast: bool({ description: 'Keep the last (classifier) layer free instead of generating it, as the official code does.', default: false, examples: [true] }),
-    free: optional(arrayOf(str({ description: 'A kernel kind (conv, depthwise, dense, attention, embedding), "stem" or "head" (the first/last weight layer), or a node/layer id (a block id frees all its nodes).', minLength: 1, examples: ['attention', 'stem'] }), {
+    free: optional(arrayOf(str({ description: 'A kernel kind (conv, depthwise, dense, attention, embedding), "stem" or "head" (the first/last weight layer), or a node/layer id (a block id frees all its nodes).', examples: ['attention', 'stem'] }), {
       description: 'Kernels kept free (trained directly) besides biases, norms, tokens and position embeddings, which are always free: kinds, "stem", "head" or node ids. Default: none (every kernel is generated).',
       maxItems: 1000,
       examples: [['stem', 'head'], ['embedding']],

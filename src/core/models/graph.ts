@@ -55,6 +55,10 @@ export interface CompileResult {
   readonly issues: GraphIssue[];
   /** Notes that are not problems (a final softmax left to the loss). */
   readonly notes: string[];
+  /** Output shape (no batch) of every node built, by full id ("stage1.0.conv1"). */
+  readonly shapes: ReadonlyMap<string, readonly number[]>;
+  /** The full ids each config node became, by its JSON path joined with "." (a block's node: one per repeat). */
+  readonly instances: ReadonlyMap<string, readonly string[]>;
 }
 
 /** One node after block expansion. */
@@ -73,6 +77,9 @@ const MAX_BLOCK_DEPTH = 16;
 export function compileGraph(graph: GraphConfig, input: ModelInput, options: CompileOptions): CompileResult {
   const issues: GraphIssue[] = [];
   const notes: string[] = [];
+  const shapes = new Map<string, number[]>();
+  const instanceIds = new Map<string, string[]>();
+  const done = () => ({ issues, notes, shapes, instances: instanceIds });
   const at = (path: JsonPath) => options.fixedPath ?? path;
   const name = (id: string) => (options.describe ? options.describe(id) : `node \`${id}\``);
   const report = (issue: GraphIssue) => issues.push(options.fixedPath ? { ...issue, path: options.fixedPath, fix: undefined } as GraphIssue : issue);
@@ -81,24 +88,28 @@ export function compileGraph(graph: GraphConfig, input: ModelInput, options: Com
   const instances: Instance[] = [];
   const nodesPath = [...options.basePath, 'nodes'];
   const topIds = expandScope(graph.nodes, nodesPath, '', INPUT_ID, graph.blocks ?? {}, [...options.basePath, 'blocks'], 0, [], instances, report, name);
-  if (!topIds) return { issues, notes };
+  if (!topIds) return done();
   const byId = new Map(instances.map((i) => [i.id, i]));
+  for (const inst of instances) {
+    const key = inst.path.join('.');
+    instanceIds.set(key, [...(instanceIds.get(key) ?? []), inst.id]);
+  }
 
   // 2. The output, then what reaches it.
   const outputRef = graph.output ?? graph.nodes[graph.nodes.length - 1]!.id;
   let output = topIds.get(outputRef);
   if (output === undefined) {
     report({ severity: 'error', code: 'graph-output', path: at([...options.basePath, 'output']), message: `graph.output: "${outputRef}" is not a node of the graph`, ...closestFix(outputRef, [...topIds.keys()]) });
-    return { issues, notes };
+    return done();
   }
-  if (issues.some((i) => i.severity === 'error')) return { issues, notes };
+  if (issues.some((i) => i.severity === 'error')) return done();
 
   // 3. Order: inputs before the nodes that read them; what is left over sits on a cycle.
   const order = topologicalOrder(instances, byId);
   if (order.cycle) {
     const first = byId.get(order.cycle[0]!)!;
     report({ severity: 'error', code: 'graph-cycle', path: at(fieldPath(first, 'inputs')), message: `${name(first.id)}: the graph has a cycle (${[...order.cycle, order.cycle[0]].map((id) => `\`${id}\``).join(' → ')}); a node cannot depend on its own output` });
-    return { issues, notes };
+    return done();
   }
 
   // A softmax giving the logits is left to the loss (softmax cross-entropy takes logits).
@@ -126,19 +137,21 @@ export function compileGraph(graph: GraphConfig, input: ModelInput, options: Com
     }
     const ins = inst.inputs.map((i) => values.get(i)!);
     try {
-      values.set(id, buildNode(b, inst, ins, input.numClasses));
+      const v = buildNode(b, inst, ins, input.numClasses);
+      values.set(id, v);
+      shapes.set(id, v.shape);
     } catch (err) {
       if (!(err instanceof NodeShapeError)) throw err;
       failed.add(id);
       report({ severity: 'error', code: 'graph-shape', path: at(fieldPath(inst, err.attribute)), message: `${name(id)}: ${err.message}`, ...(err.fix ? { fix: err.fix } : {}) });
     }
   }
-  if (issues.some((i) => i.severity === 'error')) return { issues, notes };
+  if (issues.some((i) => i.severity === 'error')) return done();
 
   const out = values.get(output)!;
   if (out.shape.length !== 1) {
     report({ severity: 'error', code: 'graph-output', path: at(outputPathOf(graph, options.basePath, outputRef, byId)), message: `${name(output)} gives the output, shaped ${dims(out.shape)}: the logits must be a vector of ${input.numClasses} (numClasses); end with flatten or globalAvgPool and a dense layer` });
-    return { issues, notes };
+    return done();
   }
   if (out.shape[0] !== input.numClasses) {
     const last = byId.get(output);
@@ -148,9 +161,9 @@ export function compileGraph(graph: GraphConfig, input: ModelInput, options: Com
       message: `${name(output)} gives ${out.shape[0]} outputs, the dataset has ${input.numClasses} classes`,
       ...(last && last.node.op === 'dense' ? { fix: { title: 'Set units to "numClasses"', newText: '"numClasses"' } } : {}),
     });
-    return { issues, notes };
+    return done();
   }
-  return { spec: b.build(out.value), issues, notes };
+  return { spec: b.build(out.value), ...done() };
 }
 
 /** Compiles or throws a GraphError with every error; warnings do not stop a build. */
