@@ -176,3 +176,23 @@ test('the committed examples plan: the residual CNN graph and the imported Keras
   assert.equal(k.code, 0, k.err);
   assert.match(k.out, /Keras count_params 56,778/);
 });
+
+test('rpg train and rpg eval on a tiny ViT and an imported Keras model: runs finish, checkpoints carry the new parameters, eval matches', () => {
+  const dir = tmp();
+  for (const [name, model] of [
+    ['vit-tiny', { arch: 'vit', vit: { patch: 7, dim: 16, depth: 1, heads: 2, mlpDim: 16, dropout: 0.1 } }],
+    ['keras-tiny', { import: path.join(root, 'examples', 'keras-cnn-mnist', 'model.json') }],
+  ] as const) {
+    const file = writeConfig(dir, { name, model, rpg: { dof: '10%' }, data: { dataset: 'mnist-embedded', trainSize: 192, testSize: 128 }, train: { batchSize: 64, epochs: 1, backend: 'wasm' } }, `${name}.rpg.json`);
+    const r = rpg(['train', file, '--runs', path.join(dir, 'runs')]);
+    assert.equal(r.code, 0, r.err);
+    const acc = /finished after \d+ steps: test accuracy ([\d.]+)%/.exec(r.out + r.err)?.[1];
+    assert.ok(acc !== undefined, r.out + r.err);
+    const runDir = /checkpoint (\S+)\/checkpoint\.bin/.exec(r.out)![1]!;
+    const record = JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { status: string };
+    assert.equal(record.status, 'finished');
+    const e = rpg(['eval', runDir]);
+    assert.equal(e.code, 0, e.err);
+    assert.match(e.out, new RegExp(`test accuracy: ${acc!.replace('.', '\\.')}%`));
+  }
+});
