@@ -9,10 +9,10 @@ import type { DatasetInfo } from '../core/data/types';
 import { DatasetError } from '../core/data/types';
 import type { ModelInput } from '../core/models/architectures';
 import { ShapeError } from '../core/models/shapes';
-import { GraphError, GraphIssue } from '../core/models/graph';
+import { closestName, GraphError, GraphIssue } from '../core/models/graph';
 import { modelLabel, modelNotes } from '../core/models/architectures';
 import { modelField } from '../core/experiment/resolve';
-import { PlanError, resolveRingSize, unknownFreeEntries } from '../core/rpg/plan';
+import { FREE_KINDS, PlanError, resolveRingSize, unknownFreeEntries } from '../core/rpg/plan';
 import { Finding, QuickFix } from './findings';
 import { count, percent, ratio } from '../core/format/numbers';
 import type { JsonPath } from './json-tree';
@@ -176,14 +176,18 @@ function planErrorOutcome(config: RpgConfig, input: ModelInput, err: PlanError, 
   if (err.field.startsWith('rpg.free.')) {
     // Without the unknown entries the model still plans: hover and completion keep its layers.
     let fallback: ResolvedExperiment | undefined;
+    let fixes: QuickFix[] = [];
+    const index = Number(err.field.split('.')[2]);
     try {
       const { spec } = resolveExperiment({ ...config, rpg: { ...config.rpg, enabled: false } }, input, { baseDir });
       const unknown = new Set(unknownFreeEntries(spec, config.rpg.free).map(([i]) => i));
+      const best = closestName(config.rpg.free?.[index] ?? '', [...FREE_KINDS, ...new Set(spec.params.map((p) => p.layer))]);
+      if (best !== undefined) fixes = [{ title: `Change to "${best}"`, newText: JSON.stringify(best) }];
       fallback = resolveExperiment({ ...config, rpg: { ...config.rpg, free: (config.rpg.free ?? []).filter((_, i) => !unknown.has(i)) } }, input, { baseDir });
     } catch {
       fallback = undefined;
     }
-    return { findings: [{ code: 'rpg-free-unknown', severity: 'error', path: ['rpg', 'free', Number(err.field.split('.')[2])], target: 'value', message: err.message }], ...(fallback ? { fallback } : {}) };
+    return { findings: [{ code: 'rpg-free-unknown', severity: 'error', path: ['rpg', 'free', index], target: 'value', message: err.message, ...(fixes.length ? { fixes } : {}) }], ...(fallback ? { fallback } : {}) };
   }
   if (err.field !== 'rpg.dof') {
     return { findings: [{ code: 'rpg-plan', severity: 'error', path: err.field.split('.'), target: 'key', message: err.message }] };

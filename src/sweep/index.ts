@@ -144,6 +144,7 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   if (!dofs.length) throw usage('a sweep needs at least one DoF value');
   if (!Number.isInteger(repeats) || repeats < 1) throw usage(`--repeats must be a positive integer, got ${repeats}`);
   if (!(target > 0 && target <= 1.5)) throw usage(`--target is a fraction of the plain model's accuracy (e.g. 0.95), got ${target}`);
+  if (options.baselines && base.model.arch === undefined) throw usage('--baselines: the width baseline scales a built-in architecture (model.arch) by model.width; a graph or an imported model has no width multiplier (sweep it without --baselines)');
 
   // Check every ring size against the model before training anything.
   const baseDir = options.configPath ? path.dirname(path.resolve(options.configPath)) : process.cwd();

@@ -106,6 +106,7 @@ test('rpg.free: an unknown entry is an error on it; kinds and node ids are fine'
   const bad = analyze(cfg({ model: { graph }, rpg: { free: ['stem', 'stme'] } }), env());
   const [f] = problems(bad);
   assert.deepEqual([f!.code, underlined(bad, f!)], ['rpg-free-unknown', '"stme"']);
+  assert.deepEqual(f!.fixes, [{ title: 'Change to "stem"', newText: '"stem"' }]);
 });
 
 test('completion: a node\'s inputs offer "input" and the other ids of its list; block names; rpg.free kinds and layers', () => {

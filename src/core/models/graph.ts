@@ -526,8 +526,8 @@ function buildNode(b: SpecBuilder, inst: Instance, ins: Value[], numClasses: num
   }
 }
 
-/** The closest candidate (edit distance ≤ a third of the name) as a quick fix. */
-function closestFix(name: string, candidates: readonly string[]): { fix?: { title: string; newText: string } } {
+/** The candidate closest to a mistyped name (edit distance ≤ max(2, a third of it)), if any. */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -537,8 +537,13 @@ function closestFix(name: string, candidates: readonly string[]): { fix?: { titl
       bestDistance = d;
     }
   }
-  if (best === undefined || bestDistance > Math.max(2, Math.ceil(name.length / 3))) return {};
-  return { fix: { title: `Change to "${best}"`, newText: JSON.stringify(best) } };
+  return best !== undefined && bestDistance <= Math.max(2, Math.ceil(name.length / 3)) ? best : undefined;
+}
+
+/** The closest candidate as a quick fix. */
+function closestFix(name: string, candidates: readonly string[]): { fix?: { title: string; newText: string } } {
+  const best = closestName(name, candidates);
+  return best === undefined ? {} : { fix: { title: `Change to "${best}"`, newText: JSON.stringify(best) } };
 }
 
 function editDistance(a: string, b: string): number {
