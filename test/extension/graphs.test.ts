@@ -2,13 +2,13 @@
 // view lists their generated layers (every repeat of a block, the attention projections) and
 // their free parameters, Train Model trains them to a finished run, and the ring mapping opens.
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { suite, suiteSetup, suiteTeardown, test } from 'mocha';
 import * as vscode from 'vscode';
 import type { RpgStudioApi } from '../../src/extension/main';
 import type { TrainOutcome } from '../../src/extension/training';
-import { fixtureUri, nextRunEvent, rpgApi, treeLines, waitFor } from './util';
+import { fixtureUri, nextRunEvent, rpgApi, treeLines, waitFor, workspaceDir } from './util';
 
 const webviewTabs = (viewTypeFragment: string) =>
   vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes(viewTypeFragment));
@@ -25,6 +25,9 @@ suite('graph and ViT models', function () {
   suiteTeardown(async () => {
     await vscode.workspace.getConfiguration('rpg').update('notifications', undefined, vscode.ConfigurationTarget.Workspace);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    // Later suites look for the first finished run in the Experiments tree: leave none behind.
+    for (const name of ['graph', 'vit']) rmSync(path.join(workspaceDir(), 'runs', name), { recursive: true, force: true });
+    await api.refreshRuns();
   });
 
   test('the Layers view shows a graph model\'s layers: each repeat of a block, attention projections, the free stem', async () => {
