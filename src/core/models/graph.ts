@@ -66,9 +66,8 @@ interface Instance {
   readonly id: string;
   readonly node: GraphNodeConfig;
   readonly path: JsonPath;
-  /** Full ids of its inputs, and the JSON path of each reference (for unknown-input issues). */
+  /** Full ids of its inputs. */
   readonly inputs: string[];
-  readonly inputPaths: JsonPath[];
 }
 
 const dims = (s: readonly number[]) => s.join('×');
@@ -211,8 +210,7 @@ function expandScope(
   });
   if (!ok) return undefined;
 
-  // Each node's value id: a block node's is its last repeat's output, known once expanded; the
-  // references are resolved after every node of the scope has its id.
+  // A node without inputs reads the node before it in the list (the first one reads "input").
   const full = (id: string) => (prefix ? `${prefix}.${id}` : id);
   const pending: { n: GraphNodeConfig; i: number; refs: string[]; refPaths: JsonPath[] }[] = [];
   nodes.forEach((n, i) => {
@@ -252,10 +250,10 @@ function expandScope(
     local.set(n.id, v);
   }
   const resolve = (r: string) => (r === INPUT_ID ? inputFull : local.get(r)!);
-  for (const { n, i, refs, refPaths } of pending) {
+  for (const { n, i, refs } of pending) {
     const path = [...nodesPath, i];
     if (n.op !== 'block') {
-      out.push({ id: full(n.id), node: n, path, inputs: refs.map(resolve), inputPaths: refPaths });
+      out.push({ id: full(n.id), node: n, path, inputs: refs.map(resolve) });
       continue;
     }
     const block = blocks[n.block!]!;
