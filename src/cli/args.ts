@@ -46,7 +46,7 @@ export class UsageError extends Error {}
 export const USAGE = `usage: rpg <command> [options]
 
 commands:
-  train CONFIG [--backend auto|tensorflow|wasm|cpu] [--runs DIR]
+  train CONFIG [--backend auto|tensorflow|webgpu|wasm|cpu] [--runs DIR]
                       train an experiment (.rpg.json); Ctrl-C stops and saves a checkpoint
   train --resume RUN [--backend B]
                       continue a stopped or failed run from its checkpoint (the config in its run.json)

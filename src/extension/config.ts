@@ -19,7 +19,7 @@ export const TRAINER_RESTART_SETTINGS = [
 
 export type NotificationLevel = 'all' | 'errors' | 'none';
 
-const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 const LEVELS: readonly NotificationLevel[] = ['all', 'errors', 'none'];
 
 export class Config {

@@ -63,7 +63,7 @@ export class StatusBar implements vscode.Disposable {
       item.text = '$(loading~spin) RPG: stopping trainer';
       item.tooltip = 'The trainer process is stopping; the next command waits for it and starts a fresh one.';
     } else if (state.kind === 'ready') {
-      item.text = `$(circuit-board) RPG: ${state.info.backend}`;
+      item.text = `$(circuit-board) RPG: ${deviceLabel(state.info)}`;
       item.tooltip = tooltip(state, active);
     } else {
       item.text = '$(circuit-board) RPG';
@@ -71,6 +71,13 @@ export class StatusBar implements vscode.Disposable {
     }
     item.show();
   }
+}
+
+/** The backend, and on webgpu its adapter: "webgpu · NVIDIA GeForce RTX 4090" (shortened). */
+export function deviceLabel(info: { readonly backend: string; readonly devices: readonly string[] }): string {
+  const device = info.devices[0];
+  if (info.backend !== 'webgpu' || !device?.startsWith('webgpu · ')) return info.backend;
+  return device.length > 48 ? `${device.slice(0, 47)}…` : device;
 }
 
 /** "epoch 3/10 · 71% · 1,240 samples/s" for a training run. */

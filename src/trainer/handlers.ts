@@ -14,6 +14,7 @@ import { newRunId, runFiles } from '../core/runs/layout';
 import { engineFor } from '../engines';
 import { initializeRequest, InitializeParams, InitializeResult, PROTOCOL_VERSION, REQUEST_FAILED, TrainerErrorData, trainStartRequest, TrainStartParams, TrainStartResult, trainStopRequest } from '../protocol';
 import { invalidParams, toResponseError } from '../protocol/errors';
+import * as log from './log';
 import type { RunQueue } from './runs';
 
 /** Shared with main.ts: once the process is shutting down, no run may start. */
@@ -45,6 +46,10 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
       } catch (err) {
         throw new ResponseError<TrainerErrorData>(REQUEST_FAILED, (err as Error).message, { code: 'backend', field: 'train.backend' });
       }
+      // The log says every WebGPU adapter found, then which backend and device train and why.
+      for (const line of description.deviceDetails ?? []) log.info(line);
+      if (description.warning) log.warn(description.warning);
+      log.info(`backend ${description.backend} (${description.reason}); devices ${description.devices.join(', ')}`);
       return {
         protocolVersion: PROTOCOL_VERSION,
         backend: description.backend,

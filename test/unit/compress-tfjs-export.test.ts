@@ -29,7 +29,7 @@ async function check(model: object, input: { height: number; width: number; chan
   }
   const x = seededTensor([batch, input.height, input.width, input.channels], 99) as tf.Tensor4D;
   const ours = net.forward(x, false).logits;
-  const model1 = buildLayersModel(r.spec, fullWeights(net));
+  const model1 = buildLayersModel(r.spec, await fullWeights(net));
   assert.ok(relError((model1.predict(x) as tf.Tensor).dataSync(), ours.dataSync()) < 1e-5);
   const dir = mkdtempSync(path.join(tmpdir(), 'rpg-tfjs-'));
   await saveLayersModel(model1, dir, {});
@@ -86,6 +86,7 @@ test('tfjs export: a model with self-attention (the ViT) is refused naming the o
   const config = validateConfig({ model: { arch: 'vit', vit: { depth: 1, dim: 8, heads: 2, mlpDim: 8 } }, rpg: { dof: '20%' } });
   const r = resolveExperiment(config, { height: 8, width: 8, channels: 1, numClasses: 10 });
   const net = new Network(r.spec, materializePlan(r.plan!), 1);
-  assert.throws(() => buildLayersModel(r.spec, fullWeights(net)), (e: unknown) => e instanceof ExportUnsupportedError && /cls_token: class-token has no TensorFlow\.js Layers equivalent/.test(e.message));
+  const weights = await fullWeights(net);
+  assert.throws(() => buildLayersModel(r.spec, weights), (e: unknown) => e instanceof ExportUnsupportedError && /cls_token: class-token has no TensorFlow\.js Layers equivalent/.test(e.message));
   net.dispose();
 });

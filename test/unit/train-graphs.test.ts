@@ -62,9 +62,9 @@ async function run(model: object, backend: 'cpu' | 'wasm', steps: number) {
   const y = tf.tensor1d(b.y, 'int32');
   const before = new Map(net.variables.map((v) => [v.name, v.variable.dataSync().slice()]));
   const losses: number[] = [];
-  trainStep(net, opt, x, y, 0.003, 0);
+  await trainStep(net, opt, x, y, 0.003, 0);
   const live = tf.memory().numTensors;
-  for (let s = 1; s < steps; s++) losses.push(trainStep(net, opt, x, y, 0.003, s).loss);
+  for (let s = 1; s < steps; s++) losses.push((await trainStep(net, opt, x, y, 0.003, s)).loss);
   const leaked = tf.memory().numTensors - live;
   const moved = net.variables.filter((v) => v.variable.dataSync().some((value, i) => value !== before.get(v.name)![i])).map((v) => v.name);
   const unmoved = net.variables.map((v) => v.name).filter((n) => !moved.includes(n));

@@ -12,7 +12,7 @@ export type DatasetName = (typeof DATASETS)[number];
 export const SAMPLING_MODES = ['ring', 'shuffled'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine', 'exp'] as const;
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 /** Training engines: each behind src/core/engine.ts's Engine seam (src/engines/<name>/). */
 export const ENGINES = ['tfjs'] as const;
@@ -157,7 +157,7 @@ export const trainSchema = obj(
     evalEvery: optional(num({ description: 'Evaluate every this many steps (default: every epoch).', integer: true, minimum: 1, examples: [100] })),
     checkpointEvery: optional(num({ description: 'Write a checkpoint every this many steps (default: every epoch).', integer: true, minimum: 1, examples: [1000] })),
     engine: enumOf(ENGINES, { description: 'Training engine: tfjs (in the trainer process; backends below).', default: 'tfjs', examples: ['tfjs'] }),
-    backend: enumOf(BACKENDS, { description: 'Tensor backend. auto picks the fastest available: tensorflow (native, GPU then CPU), wasm (SIMD), cpu.', default: 'auto', examples: ['wasm'] }),
+    backend: enumOf(BACKENDS, { description: 'Tensor backend. auto picks the fastest available: tensorflow (native, GPU then CPU), webgpu (a GPU through WebGPU: Vulkan, Metal or D3D12; a software adapter only when asked for), wasm (SIMD), cpu.', default: 'auto', examples: ['wasm'] }),
   },
   { description: 'Training loop settings.' },
 );
