@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { relError, seededTensor, useBackend } from '../helpers/tf';
+import { useWebGpuBackend, webgpuOrSkip } from '../helpers/webgpu';
 import { denseLastAxis, depthwiseConv2d, dilateFilter, dropout, embedding, gelu, globalMax, globalMean, groupedConv2d, layerNorm, prependToken, relu6, selectToken, selfAttention } from '../../src/engines/tfjs/graph-ops';
 import type { Padding } from '../../src/core/models/spec';
 
@@ -48,6 +49,16 @@ interface Case {
   readonly tol?: number;
 }
 
+interface Checked {
+  readonly c: Case;
+  readonly data: { v: Float32Array | Int32Array | Uint8Array; shape: number[]; dtype: tf.DataType }[];
+  readonly probe: { v: Float32Array; shape: number[] };
+  readonly ref: { y: Float32Array; grads: Float32Array[] };
+}
+
+/** Every case that passed on cpu and wasm, with its inputs and cpu reference: re-run on webgpu last. */
+const checked: Checked[] = [];
+
 async function checkCase(c: Case): Promise<void> {
   await useBackend('cpu');
   const inputs = c.makeInputs ? c.makeInputs() : c.shapes.map((s, i) => seededTensor(s, 31 + i));
@@ -72,6 +83,7 @@ async function checkCase(c: Case): Promise<void> {
   const w = evalGrads(c.mine, wInputs, tf.tensor(pd, probe.shape), c.shapes.length);
   assert.ok(relError(w.y, ref.y) < tol, `${c.name}: wasm value ${relError(w.y, ref.y)}`);
   w.grads.forEach((g, i) => assert.ok(relError(g, ref.grads[i]!) < tol, `${c.name}: gradient ${i} (wasm) ${relError(g, ref.grads[i]!)}`));
+  checked.push({ c, data: data.map((d) => ({ ...d, v: d.v as Float32Array, shape: [...d.shape] })), probe: { v: pd as Float32Array, shape: [...probe.shape] }, ref });
 }
 
 const DEPTHWISE: [number[], number, number, Padding, number, number][] = [
@@ -231,4 +243,26 @@ test('dropout: the same mask for the same seed on cpu and wasm, rate kept in exp
   const kept = masks[0]!.filter((v) => v !== 0);
   assert.ok(kept.every((v) => Math.abs(v - 1 / 0.75) < 1e-6));
   assert.ok(Math.abs(kept.length / masks[0]!.length - 0.75) < 0.05, `kept ${kept.length / masks[0]!.length}`);
+});
+
+test('every op above on webgpu (when an adapter exists): values and gradients equal the cpu reference', async (t) => {
+  if (!(await webgpuOrSkip(t))) return;
+  assert.ok(checked.length >= 20, 'run the whole file: this test re-checks the cases above');
+  await useWebGpuBackend();
+  for (const { c, data, probe, ref } of checked) {
+    const inputs = data.map((d) => tf.tensor(d.v, d.shape, d.dtype));
+    const pr = tf.tensor(probe.v, probe.shape);
+    // webgpu cannot read back synchronously under Node: the results come back with data().
+    const [yT, ...gT] = tf.tidy(() => {
+      const rest = inputs.slice(c.shapes.length);
+      const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(c.mine(...xs, ...rest), pr)))(inputs.slice(0, c.shapes.length));
+      return [c.mine(...inputs), ...grads];
+    });
+    const g = { y: (await yT!.data()) as Float32Array, grads: (await Promise.all(gT.map((x) => x.data()))) as Float32Array[] };
+    tf.dispose([yT!, ...gT, pr]);
+    const tol = Math.max(c.tol ?? TOL, 1e-4);
+    assert.ok(relError(g.y, ref.y) < tol, `${c.name}: webgpu value ${relError(g.y, ref.y)}`);
+    g.grads.forEach((gr, i) => assert.ok(relError(gr, ref.grads[i]!) < tol, `${c.name}: gradient ${i} (webgpu) ${relError(gr, ref.grads[i]!)}`));
+    tf.dispose(inputs);
+  }
 });

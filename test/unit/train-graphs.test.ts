@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../helpers/tf';
+import { useWebGpuBackend, webgpuOrSkip } from '../helpers/webgpu';
 import { validateConfig } from '../../src/core/config/load';
 import { resolveExperiment } from '../../src/core/experiment/resolve';
 import { materializePlan } from '../../src/core/rpg/materialize';
@@ -112,4 +113,29 @@ test('a ViT with dropout stops and resumes bit-exactly: the masks follow the ste
   for (const n of ['ring', 'cls_token.token', 'pos_embed.embeddings', 'blocks.0.norm1.gamma', 'blocks.0.attn.query.bias']) assert.ok(names.includes(n), `${n} in the checkpoint`);
   const resumed = await rowsOf(runsDir, { resumeFrom: first.result.runDir });
   assert.deepEqual([...first.rows, ...resumed.rows].map((r) => [r.step, r.loss]), whole.rows.map((r) => [r.step, r.loss]));
+});
+
+test('the ViT and the graph model train on webgpu (when an adapter exists): the loss falls as on wasm', async (t) => {
+  if (!(await webgpuOrSkip(t))) return;
+  for (const model of [VIT, GRAPH]) {
+    await useWebGpuBackend();
+    const config = validateConfig({ seed: 3, model, rpg: { dof: '20%' }, data: { dataset: 'mnist-embedded', trainSize: 64 }, train: { optimizer: 'adam', lr: 0.003 } });
+    const data = await loadDataset(config.data, process.cwd());
+    const r = resolveExperiment(config, data);
+    const m = materializePlan(r.plan!);
+    const net = new Network(r.spec, m, config.seed);
+    const opt = new Optimizer({ name: 'adam', momentum: 0.9, weightDecay: 0, normalization: 'projected' }, net.variables, m);
+    const b = batches('train', data, 64, { seed: 1, epoch: 0, shuffle: false, augment: false }).next().value!;
+    const x = tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]);
+    const y = tf.tensor1d(b.y, 'int32');
+    const losses: number[] = [];
+    for (let s = 0; s < 20; s++) losses.push((await trainStep(net, opt, x, y, 0.003, s)).loss);
+    assert.ok(losses.every(Number.isFinite) && losses[losses.length - 1]! < 0.9 * losses[0]!, losses.join(' '));
+    const wasm = await run(model, 'wasm', 20);
+    // Same maths, different float rounding: the curves agree closely, not bit for bit.
+    assert.ok(Math.abs(losses[losses.length - 1]! - wasm.losses[wasm.losses.length - 1]!) < 0.05 * wasm.losses[0]!, `webgpu ${losses.at(-1)} vs wasm ${wasm.losses.at(-1)}`);
+    tf.dispose([x, y]);
+    opt.dispose();
+    net.dispose();
+  }
 });
