@@ -37,7 +37,7 @@ export async function planCommand(args: ParsedArgs): Promise<number> {
     const mHash = r.plan ? materializedHash(materializePlan(r.plan)) : null;
     out(JSON.stringify({ name: config.name, mode: r.plan?.mode ?? 'plain', seed: config.seed, hash: r.plan?.hash ?? null, materializedHash: mHash, summary: r.summary }, null, 2));
   } else {
-    out(formatPlan(r.summary, r.plan?.mode ?? 'plain (rpg.enabled = false)', config.seed, r.plan?.hash));
+    out(formatPlan(r.summary, r.plan?.mode ?? 'plain (rpg.enabled = false)', config.seed, r.plan?.hash, r.plan?.freeReasons));
   }
   return 0;
 }

@@ -21,8 +21,6 @@ export interface LayerRow {
   readonly share?: number;
   /** Generated layers: first weight's position in the global fetch order. */
   readonly offset?: number;
-  /** Free parameters of an RPG plan: why ("bias", "norm", "stem", "head", 'rpg.free "x"'). */
-  readonly freeReason?: string;
 }
 
 /** One parameter kind: how much of it the ring generates and why the rest is free. */
@@ -52,17 +50,20 @@ export interface DofSummary {
   /** dof / totalParams. */
   readonly dofFraction: number;
   readonly rows: readonly LayerRow[];
-  /** Per kind (conv, depthwise, dense, attention, embedding, bias, …), in first-seen order. */
-  readonly kinds: readonly KindRow[];
 }
 
-function kindRows(rows: readonly LayerRow[]): KindRow[] {
+/**
+ * The summary per kind (conv, depthwise, dense, attention, embedding, bias, …, in first-seen
+ * order), with why free parts are free (the plan's freeReasons). Kept out of DofSummary, which
+ * both engines print identically (`rpg plan --json`, `python -m rpg_torch plan --json`).
+ */
+export function kindRows(rows: readonly LayerRow[], freeReasons: Readonly<Record<string, string>> = {}): KindRow[] {
   const by = new Map<string, { params: number; generated: number; reasons: Set<string> }>();
   for (const r of rows) {
     const k = by.get(r.kind) ?? { params: 0, generated: 0, reasons: new Set<string>() };
     k.params += r.params;
     if (r.generated) k.generated += r.params;
-    else if (r.freeReason) k.reasons.add(r.freeReason);
+    else if (freeReasons[r.name]) k.reasons.add(freeReasons[r.name]!);
     by.set(r.kind, k);
   }
   return [...by].map(([kind, k]) => ({ kind, params: k.params, generated: k.generated, free: k.params - k.generated, freeReasons: [...k.reasons] }));
@@ -72,7 +73,7 @@ export function summarizeDof(spec: ModelSpec, plan: RpgPlan | undefined): DofSum
   const totalParams = spec.params.reduce((s, p) => s + p.size, 0);
   if (!plan) {
     const rows = spec.params.map((p) => ({ name: p.name, layer: p.layer, kind: p.kind, shape: p.shape, params: p.size, generated: false }));
-    return { arch: spec.arch, totalParams, generatedParams: 0, freeParams: totalParams, ringSize: 0, dof: totalParams, compression: 1, reuse: 0, ringFraction: 0, dofFraction: 1, rows, kinds: kindRows(rows) };
+    return { arch: spec.arch, totalParams, generatedParams: 0, freeParams: totalParams, ringSize: 0, dof: totalParams, compression: 1, reuse: 0, ringFraction: 0, dofFraction: 1, rows };
   }
   const M = plan.ringSize;
   const N = plan.generatedCount;
@@ -80,7 +81,7 @@ export function summarizeDof(spec: ModelSpec, plan: RpgPlan | undefined): DofSum
   const byName = new Map(plan.layers.map((l) => [l.param.name, l]));
   const rows: LayerRow[] = spec.params.map((p) => {
     const g = byName.get(p.name);
-    if (!g) return { name: p.name, layer: p.layer, kind: p.kind, shape: p.shape, params: p.size, generated: false, ...(plan.freeReasons[p.name] ? { freeReason: plan.freeReasons[p.name] } : {}) };
+    if (!g) return { name: p.name, layer: p.layer, kind: p.kind, shape: p.shape, params: p.size, generated: false };
     const distinct = plan.mode === 'ring' ? Math.min(g.size, M) : M * (1 - Math.pow(1 - 1 / M, g.size));
     return {
       name: p.name, layer: p.layer, kind: p.kind, shape: p.shape, params: p.size, generated: true,
@@ -90,6 +91,6 @@ export function summarizeDof(spec: ModelSpec, plan: RpgPlan | undefined): DofSum
   const dof = M + freeParams;
   return {
     arch: spec.arch, totalParams, generatedParams: N, freeParams, ringSize: M, dof,
-    compression: totalParams / dof, reuse: N / M, ringFraction: M / N, dofFraction: dof / totalParams, rows, kinds: kindRows(rows),
+    compression: totalParams / dof, reuse: N / M, ringFraction: M / N, dofFraction: dof / totalParams, rows,
   };
 }
