@@ -23,12 +23,19 @@ DATASETS = ("mnist-embedded", "mnist", "fashion-mnist", "cifar10", "cifar100", "
 SAMPLING_MODES = ("ring", "shuffled")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "step", "cosine", "exp")
-BACKENDS = ("auto", "tensorflow", "wasm", "cpu")
+BACKENDS = ("auto", "tensorflow", "webgpu", "wasm", "cpu", "cuda", "mps")
+PRECISIONS = ("fp32", "bf16")
 LR_NORMALIZATIONS = ("projected", "official")
 ENGINES = ("tfjs", "torch")
 DOF_PERCENT_PATTERN = r"^\s*(\d+(\.\d+)?|\.\d+)\s*%\s*$"
 
 _MISSING = object()
+
+# A config the TypeScript core already validated (a job written by the torch-engine driver or
+# `rpg export --format torchrun`) may hold fields and values this package does not know yet — a
+# graph model, a newer option: in trusted parsing they are kept as given (the model comes as a
+# resolved ModelSpec with the job) instead of being refused.
+_trusted = [False]
 
 
 class ConfigError(Exception):
@@ -153,6 +160,8 @@ class Enum(Schema):
         self.values, self.default, self.optional = tuple(values), default, optional
 
     def parse(self, value, path, issues):
+        if _trusted[0] and isinstance(value, str):
+            return value
         if not isinstance(value, str) or value not in self.values:
             listed = ", ".join(f'"{v}"' for v in self.values)
             issues.append((path, f"expected one of {listed}, got {type_name(value)}"))
@@ -222,6 +231,9 @@ class Obj(Schema):
             if key == "$schema" and not path:
                 continue
             if key not in self.shape:
+                if _trusted[0]:
+                    out[key] = copy.deepcopy(value[key])
+                    continue
                 issues.append((path + [key], f'unknown field "{key}"; expected one of {", ".join(self.shape)}'))
                 ok = False
         for key, field in self.shape.items():
@@ -290,6 +302,7 @@ TRAIN = Obj({
     "checkpointEvery": Num(integer=True, minimum=1, optional=True),
     "engine": Enum(ENGINES, default="tfjs"),
     "backend": Enum(BACKENDS, default="auto"),
+    "precision": Enum(PRECISIONS, default="fp32"),
 })
 
 CONFIG = Obj({
@@ -303,12 +316,22 @@ CONFIG = Obj({
 }, required=["model"])
 
 
-def validate_config(raw: Any, file: Optional[str] = None) -> Dict[str, Any]:
-    """Validates a parsed object and applies defaults (load.ts validateConfig)."""
+def validate_config(raw: Any, file: Optional[str] = None, trusted: bool = False) -> Dict[str, Any]:
+    """Validates a parsed object and applies defaults (load.ts validateConfig). ``trusted``: the
+    TypeScript core validated it already; unknown fields and enum values are kept as given."""
     issues: List[Issue] = []
-    config = CONFIG.parse(raw, [], issues)
+    _trusted[0] = trusted
+    try:
+        config = CONFIG.parse(raw, [], issues)
+    finally:
+        _trusted[0] = False
     if config is _MISSING or issues:
         raise ConfigError(file, issues)
+    train = config["train"]
+    if not trusted and train["engine"] == "tfjs" and train["backend"] in ("cuda", "mps"):
+        raise ConfigError(file, [(["train", "backend"], f'backend "{train["backend"]}" runs on the torch engine: set train.engine to "torch" (or use auto, wasm, cpu or tensorflow)')])
+    if not trusted and train["engine"] == "torch" and train["backend"] in ("tensorflow", "webgpu", "wasm"):
+        raise ConfigError(file, [(["train", "backend"], f'backend "{train["backend"]}" belongs to the tfjs engine: the torch engine runs on auto, cuda, mps or cpu')])
     if not config.get("name"):
         config["name"] = re.sub(r"\.rpg\.json$|\.json$", "", os.path.basename(file), count=1) if file else "experiment"
     return config

@@ -74,10 +74,10 @@ class TwoPassBatchNorm(torch.autograd.Function):
 
 
 class MaxPool2x2(torch.autograd.Function):
-    """2×2 stride-2 "valid" max pooling with ops.ts maxPool2x2's gradient: dy goes to every
-    position of the window equal to its maximum. PyTorch's own picks one; the two differ where
-    a window has tied positive maxima, which MNIST's uniform background makes common after the
-    first convolution."""
+    """2×2 stride-2 "valid" max pooling with ops.ts maxPool2x2's gradient: dy is shared equally
+    among the positions of the window equal to its maximum. PyTorch's own picks one; the two
+    differ where a window has tied positive maxima, which MNIST's uniform background makes
+    common after the first convolution."""
 
     @staticmethod
     def forward(ctx, x):  # type: ignore[override]
@@ -91,7 +91,10 @@ class MaxPool2x2(torch.autograd.Function):
         h, w = y.shape[2] * 2, y.shape[3] * 2
         up = lambda t: t.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)  # noqa: E731
         covered = x[:, :, :h, :w]
-        dx = (covered == up(y)).to(dy.dtype) * up(dy)
+        hits = (covered == up(y)).to(dy.dtype)
+        # As ops.ts: dy / (number of tied maxima), the count as avgPool(hits) · 4 (exact).
+        share = dy / (F.avg_pool2d(hits, 2, 2) * 4)
+        dx = hits * up(share)
         if h != x.shape[2] or w != x.shape[3]:
             dx = F.pad(dx, (0, x.shape[3] - w, 0, x.shape[2] - h))
         return dx

@@ -249,7 +249,7 @@ def run(job: Job, emitter: Emitter, stop: StopFlag) -> int:
                 raise TrainError("checkpoint", str(e), None, e.file) from None
         try:
             # A resumed run trains the config it was started with (stored in its checkpoint).
-            config = validate_config(resume_ckpt.meta.get("config") if resume_ckpt else job.config, job.config_path)
+            config = validate_config(resume_ckpt.meta.get("config") if resume_ckpt else job.config, job.config_path, trusted=True)
         except ConfigError as e:
             raise config_error(e) from None
         try:

@@ -20,8 +20,8 @@ class Defaults(unittest.TestCase):
                                     "ringInitStd": math.sqrt(2 / 4608), "lrNormalization": "projected", "minReuseWarning": 1000})
         self.assertEqual(c["data"], {"dataset": "mnist-embedded", "augment": False})
         self.assertEqual(c["train"], {"optimizer": "adam", "lr": 0.001, "momentum": 0.9, "weightDecay": 0, "schedule": "constant",
-                                      "batchSize": 64, "epochs": 10, "engine": "tfjs", "backend": "auto"})
-        self.assertEqual(list(c["train"])[-2:], ["engine", "backend"])
+                                      "batchSize": 64, "epochs": 10, "engine": "tfjs", "backend": "auto", "precision": "fp32"})
+        self.assertEqual(list(c["train"])[-3:], ["engine", "backend", "precision"])
 
     def test_name_from_the_file(self):
         with tempfile.TemporaryDirectory() as d:

@@ -74,13 +74,13 @@ describe('webgpu through the trainer and the CLI', () => {
     const primary = (await discoverWebGpu()).primary!;
     const { out, status } = rpgInfo({});
     assert.equal(status, 0, out);
-    assert.match(out, /WebGPU adapters:\n {2}.+max buffer .+, max storage binding .+; requested as high-performance/);
+    assert.match(out, / {2}WebGPU adapter: .+max buffer .+, max storage binding .+; requested as high-performance/);
     assert.match(out, /✓ webgpu {5}WebGPU on /);
     if (primary.isFallbackAdapter) {
       assert.match(out, /auto skips a software adapter \(ask for it with --backend webgpu\)/);
-      assert.match(out, /^selected: wasm \(fastest available \(skipped .*webgpu: WebGPU on .*software adapter/m);
+      assert.match(out, /^  selected: wasm \(fastest available \(skipped .*webgpu: WebGPU on .*software adapter/m);
     } else {
-      assert.match(out, /^selected: webgpu /m);
+      assert.match(out, /^  selected: webgpu /m);
     }
   });
 
@@ -94,7 +94,7 @@ describe('webgpu through the trainer and the CLI', () => {
     const line = out.split('\n').find((l) => l.includes('✗ webgpu'));
     assert.ok(line, out);
     assert.match(line, /the Vulkan loader is installed but no Vulkan driver is \(VK_DRIVER_FILES=.*no-such-icd\.json names no existing ICD json\): install libvulkan1 and your GPU vendor's Vulkan driver/);
-    assert.match(out, /^selected: wasm \(fastest available \(skipped .*webgpu: the Vulkan loader is installed but no Vulkan driver/m);
+    assert.match(out, /^  selected: wasm \(fastest available \(skipped .*webgpu: the Vulkan loader is installed but no Vulkan driver/m);
   });
 
   test('no Vulkan loader (libvulkan.so.1 hidden in a private mount namespace): one line naming libvulkan1', (t) => {
@@ -109,6 +109,6 @@ describe('webgpu through the trainer and the CLI', () => {
     const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind /dev/null "${lib}" && exec "${process.execPath}" "${CLI}" info`], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /✗ webgpu {5}no Vulkan loader \(libvulkan\.so\.1 not found\): install libvulkan1 and your GPU vendor's Vulkan driver/);
-    assert.match(r.stdout, /^selected: wasm /m);
+    assert.match(r.stdout, /^  selected: wasm /m);
   });
 });

@@ -6,6 +6,7 @@ import type { BackendName } from '../../core/config/schema';
 import { checkCheckpointPlan, CheckpointMeta, CHECKPOINT_FORMAT_VERSION } from '../../core/checkpoint/file';
 import type { Engine, EngineDescription, EngineEvalJob, EngineOutcome, EngineTrainJob, EvalOutcome, RunSink } from '../../core/engine';
 import { learningRate, runLength } from '../../core/train/schedule';
+import { materializedHash } from '../../core/rpg/materialize';
 import { selectBackend, tfjsVersion } from './backend';
 import { trainLoop } from './loop';
 import { Optimizer } from './optimizer';
@@ -41,6 +42,8 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
     const { config, net, dataset, resolved, materialized } = session;
     const tc = config.train;
     const { stepsPerEpoch, totalSteps } = runLength(tc, dataset.train.count);
+    // Both engines' plan identity (materialize.ts): lets the torch engine resume a tfjs checkpoint cheaply.
+    const planIdentity = materialized ? materializedHash(materialized) : null;
     let from;
     if (job.resume) {
       const { checkpoint: resume, file } = job.resume;
@@ -68,7 +71,7 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
       onCheckpoint: async (at) => {
         const meta: CheckpointMeta = {
           formatVersion: CHECKPOINT_FORMAT_VERSION, engine: 'tfjs', step: at.step, epoch: at.epoch, batchInEpoch: at.batchInEpoch, seed: config.seed,
-          planHash: resolved.plan?.hash ?? null, planContentHash: materialized?.contentHash ?? null, ringSize: resolved.plan?.ringSize ?? 0,
+          planHash: resolved.plan?.hash ?? null, planContentHash: materialized?.contentHash ?? null, materializedHash: planIdentity, ringSize: resolved.plan?.ringSize ?? 0,
           backend: session.backend.name, optimizerStep: optimizer.step, bestAcc: at.bestAcc, lastAcc: at.lastAcc, elapsedSec: at.elapsedSec, config, savedAt: new Date().toISOString(),
         };
         sink.saveCheckpoint(meta, await snapshotTensors(new Map([...net.state(), ...optimizer.state()])));
