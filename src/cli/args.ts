@@ -65,6 +65,9 @@ commands:
   train --resume RUN [--backend B]
                       continue a stopped or failed run from its checkpoint (the config in its run.json)
   plan CONFIG [--json]  print the ring-to-layer table and DoF totals
+  import MODEL_JSON [--out CONFIG]
+                      a Keras / TensorFlow.js Layers model.json as an equivalent model.graph config
+                      (weights ignored; unsupported layers are listed, one line each)
   eval RUN|FILE.rpgz [--backend B]
                       evaluate a run's checkpoint on its test split
   info [--python PY]  engines, backends, devices, threads, versions (tfjs, and PyTorch through Python)

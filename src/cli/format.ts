@@ -1,5 +1,6 @@
 // Plain-text rendering for the CLI: tables, numbers, durations, a progress bar.
-import type { DofSummary } from '../core/rpg/dof';
+import { DofSummary, kindRows } from '../core/rpg/dof';
+import { isKernelKind, ParamKind } from '../core/models/spec';
 import { count, percent } from '../core/format/numbers';
 
 
@@ -24,13 +25,13 @@ export function progressBar(fraction: number, width = 24): string {
 }
 
 /** The `rpg plan` report: totals and the per-layer ring-to-layer table. */
-export function formatPlan(s: DofSummary, mode: string, seed: number, hash: string | undefined): string {
+export function formatPlan(s: DofSummary, mode: string, seed: number, hash: string | undefined, freeReasons: Readonly<Record<string, string>> = {}): string {
   const rows = s.rows.map((r) => [
     r.name,
     r.kind,
     r.shape.join('×'),
     count(r.params),
-    r.generated ? 'ring' : 'free',
+    r.generated ? 'ring' : freeReasons[r.name] && isKernelKind(r.kind as ParamKind) ? `free (${freeReasons[r.name]})` : 'free',
     r.offset !== undefined ? count(r.offset) : '',
     r.reuse !== undefined ? r.reuse.toFixed(2) : '',
     r.distinctEntries !== undefined ? count(r.distinctEntries) : '',
@@ -47,5 +48,12 @@ export function formatPlan(s: DofSummary, mode: string, seed: number, hash: stri
     `reuse N/M          ${s.reuse ? s.reuse.toFixed(2) : '—'}`,
     `sampling           ${mode}, seed ${seed}${hash ? `, plan ${hash}` : ''}`,
   ];
-  return `${totals.join('\n')}\n\n${table(['parameter', 'kind', 'shape', 'params', 'source', 'offset', 'reuse', 'distinct', 'scale'], rows, [false, false, false, true, false, true, true, true, true])}`;
+  if (s.arch.startsWith('keras:')) {
+    // Keras' count_params() also counts BatchNorm's moving mean and variance (not trained).
+    const moving = 2 * s.rows.filter((r) => r.kind === 'bn-gamma').reduce((n, r) => n + r.params, 0);
+    totals.splice(2, 0, `Keras count_params ${count(s.totalParams + moving)}${moving ? `   (adds ${count(moving)} BatchNorm moving statistics, not trained)` : '   (the same)'}`);
+  }
+  const kinds = kindRows(s.rows, freeReasons).map((k) => [k.kind, count(k.params), count(k.generated), count(k.free), k.freeReasons.join(', ')]);
+  const kindTable = table(['kind', 'params', 'generated', 'free', 'free because'], kinds, [false, true, true, true, false]);
+  return `${totals.join('\n')}\n\n${kindTable}\n\n${table(['parameter', 'kind', 'shape', 'params', 'source', 'offset', 'reuse', 'distinct', 'scale'], rows, [false, false, false, true, false, true, true, true, true])}`;
 }

@@ -1,6 +1,7 @@
 // `rpg`: the same engine as the extension, headless (CI, remote GPU boxes).
 //   rpg train CONFIG [--backend B] [--runs DIR] | rpg train --resume RUN
 //   rpg plan CONFIG [--json]
+//   rpg import MODEL_JSON [--out CONFIG]
 //   rpg eval RUN [--backend B]
 //   rpg info
 //   rpg data download NAME [--dest DIR]

@@ -4,6 +4,7 @@
 import { ConfigError } from './config/load';
 import { DatasetError } from './data/types';
 import { ShapeError } from './models/shapes';
+import { GraphError } from './models/graph';
 import { PlanError } from './rpg/plan';
 import { UnreadableFileError } from './files';
 import { StorageError } from './runs/atomic';
@@ -51,6 +52,7 @@ export interface Failure {
 export function describeFailure(err: unknown): Failure {
   if (err instanceof ConfigError) return { code: 'config', message: err.message, field: err.field, file: err.file };
   if (err instanceof PlanError) return { code: 'plan', message: err.message, field: err.field };
+  if (err instanceof GraphError) return { code: 'shape', message: err.message, field: err.issues[0]?.path.join('.') ?? 'model' };
   if (err instanceof ShapeError) return { code: 'shape', message: err.message, field: 'model' };
   if (err instanceof DatasetError) {
     // Loaders use `file` for a config field ("data.path") when no file is involved yet; a real

@@ -3,7 +3,12 @@
 // equivalent: conv (Conv2D), dense, BatchNorm (inference mode: running statistics, ε = 1e-5),
 // ReLU, max-pool, global average pool, flatten, add, and the CIFAR "option A" shortcut as a
 // frozen 1×1 strided Conv2D whose kernel embeds the input channels (exact: it multiplies by 1
-// and adds zeros). So MLP, LeNet-5 and every ResNet (CIFAR and ImageNet stems) are supported.
+// and adds zeros). So MLP, LeNet-5 and every ResNet (CIFAR and ImageNet stems) are supported,
+// and of the graph ops: dilated and depthwise convolutions (a conv with groups = channels is a
+// DepthwiseConv2D), dense over tokens, LayerNorm, the activations, average/global pools,
+// reshape, dropout, concat and embeddings — VGG and MobileNetV2 export. Self-attention, class
+// tokens, position embeddings, token selection and other grouped convolutions have no Layers
+// class: exporting a model with one is an error naming the op (a ViT does not export).
 // Inputs are the normalized images the trainer feeds: x = (byte/255 − mean[c]) / std[c]; the
 // mean/std (and class names) go to rpg-export.json next to model.json.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +19,9 @@ import type { ModelSpec } from '../core/models/spec';
 import type { FullWeights } from './weights';
 
 const layerName = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
+
+/** A model with an op that no TensorFlow.js Layers class computes. */
+export class ExportUnsupportedError extends Error {}
 
 export function buildLayersModel(spec: ModelSpec, w: FullWeights): tfl.LayersModel {
   const [h, wd, c] = spec.inputShape;
@@ -33,11 +41,71 @@ export function buildLayersModel(spec: ModelSpec, w: FullWeights): tfl.LayersMod
     switch (op.op) {
       case 'conv': {
         const k = param(op.weight);
-        layer = tfl.layers.conv2d({ filters: k.shape[3]!, kernelSize: k.shape[0]!, strides: op.stride, padding: op.padding, useBias: !!op.bias, name: unique(op.name) });
+        inputs = values.get(op.input)!;
+        const groups = op.groups ?? 1;
+        const channels = inputs.shape[3]!;
+        const dilationRate = op.dilation ?? 1;
+        if (groups === 1) {
+          layer = tfl.layers.conv2d({ filters: k.shape[3]!, kernelSize: k.shape[0]!, strides: op.stride, padding: op.padding, dilationRate, useBias: !!op.bias, name: unique(op.name) });
+          pending.push({ layer, weights: [k, ...(op.bias ? [param(op.bias)] : [])] });
+        } else if (groups === channels && k.shape[2] === 1) {
+          // [k,k,1,c·m] is the depthwise filter [k,k,c,m]: same values, same channel order.
+          const m = k.shape[3]! / channels;
+          layer = tfl.layers.depthwiseConv2d({ kernelSize: k.shape[0]!, strides: op.stride, padding: op.padding, dilationRate, depthMultiplier: m, useBias: !!op.bias, name: unique(op.name) });
+          pending.push({ layer, weights: [{ shape: [k.shape[0]!, k.shape[1]!, channels, m], values: k.values }, ...(op.bias ? [param(op.bias)] : [])] });
+        } else {
+          throw new ExportUnsupportedError(`${op.name}: a convolution with ${groups} groups has no TensorFlow.js Layers equivalent (Conv2D has no groups)`);
+        }
+        break;
+      }
+      case 'depthwise': {
+        const k = param(op.weight);
+        layer = tfl.layers.depthwiseConv2d({ kernelSize: k.shape[0]!, strides: op.stride, padding: op.padding, dilationRate: op.dilation ?? 1, depthMultiplier: k.shape[3]!, useBias: !!op.bias, name: unique(op.name) });
         pending.push({ layer, weights: [k, ...(op.bias ? [param(op.bias)] : [])] });
         inputs = values.get(op.input)!;
         break;
       }
+      case 'layernorm':
+        layer = tfl.layers.layerNormalization({ axis: -1, epsilon: op.epsilon, name: unique(op.name) });
+        pending.push({ layer, weights: [param(op.gamma), param(op.beta)] });
+        inputs = values.get(op.input)!;
+        break;
+      case 'activation':
+        layer = tfl.layers.activation({ activation: op.fn, name: unique(op.fn) });
+        inputs = values.get(op.input)!;
+        break;
+      case 'avgpool':
+        layer = tfl.layers.averagePooling2d({ poolSize: op.size, strides: op.stride, padding: op.padding, name: unique('avgpool') });
+        inputs = values.get(op.input)!;
+        break;
+      case 'globalmaxpool':
+        inputs = values.get(op.input)!;
+        layer = inputs.shape.length === 4 ? tfl.layers.globalMaxPooling2d({ name: unique('gmp') }) : tfl.layers.globalMaxPooling1d({ name: unique('gmp') });
+        break;
+      case 'reshape':
+        layer = tfl.layers.reshape({ targetShape: [...op.shape], name: unique('reshape') });
+        inputs = values.get(op.input)!;
+        break;
+      case 'dropout':
+        layer = tfl.layers.dropout({ rate: op.rate, name: unique(op.name) });
+        inputs = values.get(op.input)!;
+        break;
+      case 'concat':
+        layer = tfl.layers.concatenate({ axis: op.axis + 1, name: unique('concat') });
+        inputs = op.inputs.map((i) => values.get(i)!);
+        break;
+      case 'embedding': {
+        const t = param(op.weight);
+        layer = tfl.layers.embedding({ inputDim: t.shape[0]!, outputDim: t.shape[1]!, name: unique(op.name) });
+        pending.push({ layer, weights: [t] });
+        inputs = values.get(op.input)!;
+        break;
+      }
+      case 'attention':
+      case 'class-token':
+      case 'position-embedding':
+      case 'select-token':
+        throw new ExportUnsupportedError(`${'name' in op ? op.name : op.output}: ${op.op} has no TensorFlow.js Layers equivalent (tfjs-layers has no self-attention, token or position-embedding layer)`);
       case 'dense': {
         const k = param(op.weight);
         layer = tfl.layers.dense({ units: k.shape[1]!, useBias: !!op.bias, name: unique(op.name) });
@@ -47,7 +115,7 @@ export function buildLayersModel(spec: ModelSpec, w: FullWeights): tfl.LayersMod
       }
       case 'batchnorm': {
         const r = w.running.get(op.name)!;
-        layer = tfl.layers.batchNormalization({ axis: -1, epsilon: 1e-5, momentum: 0.9, name: unique(op.name) });
+        layer = tfl.layers.batchNormalization({ axis: -1, epsilon: op.epsilon ?? 1e-5, momentum: 0.9, name: unique(op.name) });
         const n = r.mean.length;
         pending.push({ layer, weights: [param(op.gamma), param(op.beta), { shape: [n], values: r.mean }, { shape: [n], values: r.variance }] });
         inputs = values.get(op.input)!;
@@ -62,8 +130,8 @@ export function buildLayersModel(spec: ModelSpec, w: FullWeights): tfl.LayersMod
         inputs = values.get(op.input)!;
         break;
       case 'globalavgpool':
-        layer = tfl.layers.globalAveragePooling2d({ name: unique('gap') });
         inputs = values.get(op.input)!;
+        layer = inputs.shape.length === 4 ? tfl.layers.globalAveragePooling2d({ name: unique('gap') }) : tfl.layers.globalAveragePooling1d({ name: unique('gap') });
         break;
       case 'flatten':
         layer = tfl.layers.flatten({ name: unique('flatten') });

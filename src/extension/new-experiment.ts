@@ -32,6 +32,10 @@ const ARCH_INFO: Record<Architecture, Omit<Option, 'id'>> = {
   resnet56: { label: 'ResNet-56', detail: 'CIFAR ResNet, 3 × 9 blocks.' },
   resnet18: { label: 'ResNet-18', detail: 'ImageNet-style ResNet (use smallInput for 32×32 images).' },
   resnet34: { label: 'ResNet-34', detail: 'ImageNet-style ResNet, 21.8M weights (use smallInput for 32×32 images).' },
+  vgg11: { label: 'VGG-11', detail: 'VGG-11 with BatchNorm, 132.9M weights at 224×224 (smallInput: the CIFAR head, 9.2M).' },
+  vgg16: { label: 'VGG-16', detail: 'VGG-16 with BatchNorm, 138.4M weights at 224×224 (smallInput: the CIFAR head).' },
+  mobilenetv2: { label: 'MobileNetV2', detail: 'Inverted residuals with depthwise convolutions, 3.5M weights at 1000 classes.' },
+  vit: { label: 'Vision transformer', detail: 'A small ViT for 28×28 and 32×32 images: patch embedding, 4 pre-norm blocks, 0.14M weights.' },
 };
 
 const DATASET_INFO: Record<DatasetName, Omit<Option, 'id'>> = {

@@ -2,7 +2,9 @@
 // optimizers, sampling modes…), useful DoF values, and whole-config snippets for an empty file.
 // Everything offered comes from the schema declaration, so a new field or enum value appears
 // here without touching this file.
-import { findNodeAtLocation, getLocation, Node } from 'jsonc-parser';
+import { findNodeAtLocation, getLocation, getNodeValue, Node } from 'jsonc-parser';
+import { FREE_KINDS } from '../core/rpg/plan';
+import { GRAPH_OPS, INPUT_ID } from '../core/config/graph-schema';
 import type { Analysis } from './analysis';
 import type { JsonPath, Span } from './json-tree';
 import { enumValues, FieldSchema, fieldMarkdown, schemaAt } from './schema-info';
@@ -31,7 +33,65 @@ export function completeAt(analysis: Pick<Analysis, 'text' | 'root' | 'resolved'
   const location = getLocation(text, offset);
   const span = replacementSpan(text, offset, location.previousNode, location.isAtPropertyKey);
   if (location.isAtPropertyKey) return propertyCompletions(analysis.root, location.path.slice(0, -1), String(location.path[location.path.length - 1] ?? ''), span, text);
-  return valueCompletions(analysis, location.path, span);
+  const graph = graphCompletions(analysis, location.path, span);
+  const offered = new Set(graph.map((c) => c.insertText));
+  return [...graph, ...valueCompletions(analysis, location.path, span).filter((c) => !offered.has(c.insertText))];
+}
+
+type Json = Record<string, unknown>;
+
+/** The `nodes` list a graph path is in (the graph's or a block's), from the raw document. */
+function scopeNodes(root: Node, path: JsonPath): { nodes: Json[]; inBlock: boolean } | undefined {
+  const at = path.indexOf('nodes');
+  if (at < 0) return undefined;
+  const list = findNodeAtLocation(root, path.slice(0, at + 1));
+  const value: unknown = list ? getNodeValue(list) : undefined;
+  return Array.isArray(value) ? { nodes: value.filter((n): n is Json => !!n && typeof n === 'object'), inBlock: path[at - 2] === 'blocks' } : undefined;
+}
+
+/**
+ * Graph references: a node's `inputs` offer the ids of its own list (and "input"), `block` the
+ * block names, graph.output the graph's ids, rpg.free the kinds, "stem", "head" and the layers.
+ * Read from the raw document, so they work while the config is still invalid.
+ */
+function graphCompletions(analysis: Pick<Analysis, 'root' | 'resolved' | 'fallback'>, path: JsonPath, span: Span): Completion[] {
+  const root = analysis.root;
+  if (!root) return [];
+  const item = (value: string, detail: string, documentation?: string, i = 0): Completion => ({
+    label: JSON.stringify(value), kind: 'value', insertText: JSON.stringify(value), snippet: false, span, filterText: JSON.stringify(value), detail,
+    ...(documentation ? { documentation } : {}), sortText: `0${String(i).padStart(4, '0')}`,
+  });
+  const graphPath = path[0] === 'model' && path[1] === 'graph';
+  const last = path[path.length - 1];
+  const inputsAt = path.indexOf('inputs');
+  if (graphPath && inputsAt > 0 && inputsAt === path.length - 2 && typeof last === 'number') {
+    const scope = scopeNodes(root, path);
+    if (!scope) return [];
+    const self = path[inputsAt - 1];
+    const others = scope.nodes.filter((_, i) => i !== self);
+    return [
+      item(INPUT_ID, scope.inBlock ? "the block's input" : 'the model input (the dataset image)'),
+      ...others.filter((n) => typeof n.id === 'string').map((n, i) => item(n.id as string, `${String(n.op)} node`, GRAPH_OPS[n.op as keyof typeof GRAPH_OPS]?.description, i + 1)),
+    ];
+  }
+  if (graphPath && last === 'block') {
+    const blocks = findNodeAtLocation(root, ['model', 'graph', 'blocks']);
+    const value: unknown = blocks ? getNodeValue(blocks) : undefined;
+    return value && typeof value === 'object' ? Object.keys(value).map((b, i) => item(b, 'block', (value as Record<string, Json>)[b]?.description as string | undefined, i)) : [];
+  }
+  if (graphPath && path.length === 3 && last === 'output') {
+    const scope = scopeNodes(root, ['model', 'graph', 'nodes', 0]);
+    return (scope?.nodes ?? []).filter((n) => typeof n.id === 'string').map((n, i) => item(n.id as string, `${String(n.op)} node`, undefined, i));
+  }
+  if (path[0] === 'rpg' && path[1] === 'free' && typeof last === 'number') {
+    const spec = (analysis.resolved ?? analysis.fallback)?.spec;
+    const layers = [...new Set((spec?.params ?? []).filter((p) => ['conv', 'depthwise', 'dense', 'attention', 'embedding'].includes(p.kind)).map((p) => p.layer))];
+    return [
+      ...FREE_KINDS.map((k, i) => item(k, k === 'stem' ? 'the first weight layer' : k === 'head' ? 'the last weight layer' : 'every kernel of this kind', undefined, i)),
+      ...layers.map((l, i) => item(l, 'layer', undefined, FREE_KINDS.length + i)),
+    ];
+  }
+  return [];
 }
 
 /**

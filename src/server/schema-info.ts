@@ -15,6 +15,8 @@ export interface FieldSchema {
   readonly properties?: Readonly<Record<string, FieldSchema>>;
   readonly required?: readonly string[];
   readonly items?: FieldSchema;
+  /** A record's values (graph.blocks by name). */
+  readonly additionalProperties?: FieldSchema | boolean;
   readonly anyOf?: readonly FieldSchema[];
   readonly minimum?: number;
   readonly maximum?: number;
@@ -28,7 +30,7 @@ export function schemaAt(path: JsonPath, root: FieldSchema = ROOT_SCHEMA): Field
   let s: FieldSchema | undefined = root;
   for (const segment of path) {
     if (!s) return undefined;
-    s = typeof segment === 'number' ? s.items : s.properties?.[segment];
+    s = typeof segment === 'number' ? s.items : (s.properties?.[segment] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined));
   }
   return s;
 }

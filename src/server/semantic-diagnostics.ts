@@ -9,7 +9,10 @@ import type { DatasetInfo } from '../core/data/types';
 import { DatasetError } from '../core/data/types';
 import type { ModelInput } from '../core/models/architectures';
 import { ShapeError } from '../core/models/shapes';
-import { PlanError, resolveRingSize } from '../core/rpg/plan';
+import { closestName, GraphError, GraphIssue } from '../core/models/graph';
+import { modelLabel, modelNotes } from '../core/models/architectures';
+import { modelField } from '../core/experiment/resolve';
+import { FREE_KINDS, PlanError, resolveRingSize, unknownFreeEntries } from '../core/rpg/plan';
 import { Finding, QuickFix } from './findings';
 import { count, percent, ratio } from '../core/format/numbers';
 import type { JsonPath } from './json-tree';
@@ -54,8 +57,9 @@ export function semanticFindings(input: SemanticInput): SemanticResult {
   if (data.info) findings.push(...numClassesFindings(config, data.info));
 
   const modelInput = data.info ?? nominalInput(config);
-  const plan = resolvePlan(config, modelInput);
+  const plan = resolvePlan(config, modelInput, input.baseDir);
   findings.push(...plan.findings);
+  if (plan.resolved && (config.model.graph || config.model.import !== undefined)) findings.push(...graphNotes(config, modelInput, input.baseDir));
   if (plan.resolved) {
     findings.push(...dofFindings(plan.resolved));
     if (input.sweeps) findings.push(...sweepFindings(plan.resolved, input.sweeps, input.baseDir));
@@ -126,26 +130,72 @@ export interface PlanOutcome {
   readonly findings: Finding[];
 }
 
-export function resolvePlan(config: RpgConfig, input: ModelInput): PlanOutcome {
+export function resolvePlan(config: RpgConfig, input: ModelInput, baseDir?: string): PlanOutcome {
   try {
-    return { resolved: resolveExperiment(config, input), findings: [] };
+    return { resolved: resolveExperiment(config, input, { baseDir }), findings: [] };
   } catch (err) {
+    if (err instanceof GraphError) return { findings: err.issues.map(graphFinding) };
     if (err instanceof ShapeError) {
-      return { findings: [{ code: 'rpg-shape', severity: 'error', path: ['model', 'arch'], target: 'value', message: `${config.model.arch} cannot run on ${input.height}×${input.width}×${input.channels} inputs: ${err.message}` }] };
+      return { findings: [{ code: 'rpg-shape', severity: 'error', path: modelField(config).split('.'), target: 'value', message: `${modelLabel(config.model)} cannot run on ${input.height}×${input.width}×${input.channels} inputs: ${err.message}` }] };
     }
-    if (err instanceof PlanError) return planErrorOutcome(config, input, err);
+    if (err instanceof PlanError) return planErrorOutcome(config, input, err, baseDir);
     throw err;
   }
 }
 
-function planErrorOutcome(config: RpgConfig, input: ModelInput, err: PlanError): PlanOutcome {
+const GRAPH_CODES: Record<GraphIssue['code'], Finding['code']> = {
+  'graph-unknown-input': 'rpg-graph-unknown-input',
+  'graph-unknown-block': 'rpg-graph-unknown-input',
+  'graph-cycle': 'rpg-graph-cycle',
+  'graph-shape': 'rpg-graph-shape',
+  'graph-unreachable': 'rpg-graph-unreachable',
+  'graph-duplicate-id': 'rpg-graph',
+  'graph-attribute': 'rpg-graph',
+  'graph-output': 'rpg-graph',
+  'import-unsupported': 'rpg-import-unsupported',
+  'import-file': 'rpg-import',
+};
+
+/** A graph or import issue at its JSON path (an attribute's key when it should not be there). */
+export function graphFinding(issue: GraphIssue): Finding {
+  const unexpected = issue.code === 'graph-attribute' && / has no attribute /.test(issue.message);
+  return {
+    code: GRAPH_CODES[issue.code], severity: issue.severity, path: issue.path, target: unexpected ? 'key' : 'value', message: issue.message,
+    ...(issue.fix ? { fixes: [issue.fix] } : {}),
+  };
+}
+
+/** What a graph or import that builds is worth saying: unreachable nodes, a softmax left to the loss. */
+function graphNotes(config: RpgConfig, input: ModelInput, baseDir: string | undefined): Finding[] {
+  const { warnings, notes } = modelNotes(config.model, input, { baseDir });
+  const where: JsonPath = config.model.graph ? ['model', 'graph'] : ['model', 'import'];
+  return [...warnings.map(graphFinding), ...notes.map((message): Finding => ({ code: 'rpg-graph', severity: 'information', path: where, target: 'key', message }))];
+}
+
+function planErrorOutcome(config: RpgConfig, input: ModelInput, err: PlanError, baseDir: string | undefined): PlanOutcome {
+  if (err.field.startsWith('rpg.free.')) {
+    // Without the unknown entries the model still plans: hover and completion keep its layers.
+    let fallback: ResolvedExperiment | undefined;
+    let fixes: QuickFix[] = [];
+    const index = Number(err.field.split('.')[2]);
+    try {
+      const { spec } = resolveExperiment({ ...config, rpg: { ...config.rpg, enabled: false } }, input, { baseDir });
+      const unknown = new Set(unknownFreeEntries(spec, config.rpg.free).map(([i]) => i));
+      const best = closestName(config.rpg.free?.[index] ?? '', [...FREE_KINDS, ...new Set(spec.params.map((p) => p.layer))]);
+      if (best !== undefined) fixes = [{ title: `Change to "${best}"`, newText: JSON.stringify(best) }];
+      fallback = resolveExperiment({ ...config, rpg: { ...config.rpg, free: (config.rpg.free ?? []).filter((_, i) => !unknown.has(i)) } }, input, { baseDir });
+    } catch {
+      fallback = undefined;
+    }
+    return { findings: [{ code: 'rpg-free-unknown', severity: 'error', path: ['rpg', 'free', index], target: 'value', message: err.message, ...(fixes.length ? { fixes } : {}) }], ...(fallback ? { fallback } : {}) };
+  }
   if (err.field !== 'rpg.dof') {
     return { findings: [{ code: 'rpg-plan', severity: 'error', path: err.field.split('.'), target: 'key', message: err.message }] };
   }
   // The same experiment at 100% tells the generated count N without re-deriving it here.
   let fallback: ResolvedExperiment | undefined;
   try {
-    fallback = resolveExperiment({ ...config, rpg: { ...config.rpg, dof: '100%' } }, input);
+    fallback = resolveExperiment({ ...config, rpg: { ...config.rpg, dof: '100%' } }, input, { baseDir });
   } catch {
     fallback = undefined;
   }
@@ -262,7 +312,7 @@ export function trainingRangeFindings(train: TrainConfig): Finding[] {
 export function sweepFindings(resolved: ResolvedExperiment, sweeps: SweepLookup, baseDir: string | undefined): Finding[] {
   const { config, summary } = resolved;
   if (!resolved.plan) return [];
-  const sweep = sweeps.find(config.model.arch, config.data.dataset);
+  const sweep = sweeps.find(modelLabel(config.model), config.data.dataset);
   if (!sweep) return [];
   const prediction = predictAccuracy(sweep, summary.ringSize);
   if (!prediction) return [];
@@ -275,6 +325,6 @@ export function sweepFindings(resolved: ResolvedExperiment, sweeps: SweepLookup,
     severity: 'information',
     path: DOF,
     target: 'value',
-    message: `The ${config.model.arch}/${config.data.dataset} sweep (${file}${r2}) predicts ≈ ${percent(prediction.accuracy)} accuracy at ring size ${count(summary.ringSize)}${extrapolated}`,
+    message: `The ${modelLabel(config.model)}/${config.data.dataset} sweep (${file}${r2}) predicts ≈ ${percent(prediction.accuracy)} accuracy at ring size ${count(summary.ringSize)}${extrapolated}`,
   }];
 }

@@ -14,7 +14,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BackendName, RpgConfig } from '../core/config/schema';
-import { resolveExperiment } from '../core/experiment/resolve';
+import { modelField, resolveExperiment } from '../core/experiment/resolve';
+import { modelLabel } from '../core/models/architectures';
 import { describeDataset } from '../core/data';
 import { paramCount } from '../core/models/spec';
 import { PlanError } from '../core/rpg/plan';
@@ -155,6 +156,7 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   if (!dofs.length) throw usage('a sweep needs at least one DoF value');
   if (!Number.isInteger(repeats) || repeats < 1) throw usage(`--repeats must be a positive integer, got ${repeats}`);
   if (!(target > 0 && target <= 1.5)) throw usage(`--target is a fraction of the plain model's accuracy (e.g. 0.95), got ${target}`);
+  if (options.baselines && base.model.arch === undefined) throw usage('--baselines: the width baseline scales a built-in architecture (model.arch) by model.width; a graph or an imported model has no width multiplier (sweep it without --baselines)');
 
   // Check every ring size against the model before training anything.
   const baseDir = options.configPath ? path.dirname(path.resolve(options.configPath)) : process.cwd();
@@ -168,14 +170,14 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   const plainConfig: RpgConfig = { ...base, name: 'plain', rpg: { ...base.rpg, enabled: false } };
   let plainSpec;
   try {
-    plainSpec = resolveExperiment(plainConfig, input).spec;
+    plainSpec = resolveExperiment(plainConfig, input, { baseDir }).spec;
     for (const d of dofs) {
       if (!Number.isInteger(d) || d < 1) throw usage(`--dof values must be positive integers (ring sizes), got ${d}`);
-      resolveExperiment(at(d), input);
+      resolveExperiment(at(d), input, { baseDir });
     }
   } catch (err) {
     if (err instanceof PlanError) throw new TrainError('plan', err.message.replace(/^rpg\.dof:/, '--dof:'), 'rpg.dof');
-    if (err instanceof ShapeError) throw new TrainError('shape', err.message, 'model.arch');
+    if (err instanceof ShapeError) throw new TrainError('shape', err.message, modelField(base));
     throw err;
   }
   const plainParams = paramCount(plainSpec);
@@ -202,7 +204,7 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
     const targetAcc = reference ? target * reference.finalAcc : NaN;
     const dof = fit && reference ? predictDof(fit, targetAcc) : undefined;
     return {
-      formatVersion: 1, name: base.name ?? 'experiment', arch: base.model.arch, dataset: base.data.dataset, configPath: options.configPath ? path.resolve(options.configPath) : null,
+      formatVersion: 1, name: base.name ?? 'experiment', arch: modelLabel(base.model), dataset: base.data.dataset, configPath: options.configPath ? path.resolve(options.configPath) : null,
       status, createdAt: new Date(t0).toISOString(), durationSec: (Date.now() - t0) / 1000,
       seedPolicy: 'repeat r uses seed = config.seed + r (RPG and every baseline); the plain reference uses config.seed',
       metric: 'finalAcc', epochs: base.train.epochs, backend: backendName, reference, points: [...points],
@@ -232,7 +234,7 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   {
     const info: PointInfo = { index: index++, total, kind: 'plain', dof: plainParams, seed: base.seed };
     events.onPointStart?.(info);
-    log(`[${info.index + 1}/${total}] plain ${base.model.arch}: ${plainParams.toLocaleString('en-US')} parameters`);
+    log(`[${info.index + 1}/${total}] plain ${modelLabel(base.model)}: ${plainParams.toLocaleString('en-US')} parameters`);
     const r = await trainOne(plainConfig, 'plain', base.seed);
     reference = { params: plainParams, bestAcc: r.bestAcc, finalAcc: r.finalAcc, durationSec: r.durationSec, runDir: r.runDir, seed: base.seed };
     events.onPointDone?.(info, reference);
@@ -247,7 +249,7 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
         const seed = base.seed + rep;
         const info: PointInfo = { index: index++, total, kind, dof, seed };
         events.onPointStart?.(info);
-        const rpgResolved = resolveExperiment(at(dof, seed), input);
+        const rpgResolved = resolveExperiment(at(dof, seed), input, { baseDir });
         const rpgDof = rpgResolved.summary.dof;
         let point: SweepPoint;
         if (kind === 'rpg') {

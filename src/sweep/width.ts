@@ -1,7 +1,7 @@
 // The width baseline: the plain model scaled by model.width so that its parameter count is as
 // close as possible to a target (an RPG point's trained DoF: ring + free parameters).
 import type { RpgConfig } from '../core/config/schema';
-import { buildModelSpec, ModelInput } from '../core/models/architectures';
+import { buildModelSpec, ModelInput, modelLabel } from '../core/models/architectures';
 import { paramCount } from '../core/models/spec';
 
 export interface WidthMatch {
@@ -38,7 +38,7 @@ export function matchWidth(config: RpgConfig, input: ModelInput, targetParams: n
     const n = countAt(config, input, w);
     if (n !== undefined) candidates.push({ width: w, params: n });
   }
-  if (!candidates.length) throw new Error(`no width multiplier builds ${config.model.arch} for this input`);
+  if (!candidates.length) throw new Error(`no width multiplier builds ${modelLabel(config.model)} for this input`);
   candidates.sort((a, b) => Math.abs(a.params - targetParams) - Math.abs(b.params - targetParams) || a.width - b.width);
   const best = candidates[0]!;
   // Report a short multiplier that builds the same model.

@@ -90,7 +90,7 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
       const loaded = loadConfigRef(request);
       const { config } = loaded;
       // The engine's own checks (numClasses against the data, plan, shapes), without decoding data.
-      resolveForData(config, { ...describeDataset(config.data, loaded.baseDir), name: config.data.dataset });
+      resolveForData(config, { ...describeDataset(config.data, loaded.baseDir), name: config.data.dataset }, loaded.configPath);
       engineFor(config.train.engine);
       const runId = uniqueRunId(queue.runIds);
       const effectiveBackend = backend ?? (config.train.backend === 'auto' ? defaultBackend : undefined);

@@ -12,6 +12,7 @@ import { resolveExperiment } from '../../src/core/experiment/resolve';
 import { materializePlan } from '../../src/core/rpg/materialize';
 import { Network } from '../../src/engines/tfjs/network';
 import { buildLayersModel, fullWeights, loadSavedLayersModel, saveLayersModel } from '../../src/export';
+import { ExportUnsupportedError } from '../../src/export/tfjs-layers';
 import { relError, seededTensor, useBackend } from '../helpers/tf';
 
 async function check(model: object, input: { height: number; width: number; channels: number }, batch: number) {
@@ -52,4 +53,40 @@ test('tfjs export: ResNet-20 (BatchNorm, option-A shortcuts) and a narrow ResNet
   await useBackend('cpu');
   await check({ arch: 'resnet20', width: 0.25 }, { height: 16, width: 16, channels: 3 }, 2);
   await check({ arch: 'resnet18', width: 0.0625 }, { height: 32, width: 32, channels: 3 }, 2);
+});
+
+test('tfjs export: narrow MobileNetV2 (depthwise, ReLU6, inverted residuals), VGG-11 with the CIFAR head, and a graph with every exportable op', async () => {
+  await useBackend('cpu');
+  await check({ arch: 'mobilenetv2', width: 0.25, smallInput: true }, { height: 16, width: 16, channels: 3 }, 2);
+  await check({ arch: 'vgg11', width: 0.125, smallInput: true }, { height: 32, width: 32, channels: 3 }, 2);
+  await check({ graph: { nodes: [
+    { id: 'c', op: 'conv2d', filters: 6, kernel: 3, dilation: 2 },
+    { id: 'dw', op: 'conv2d', filters: 12, kernel: 3, groups: 6, stride: 2 },
+    { id: 'dw2', op: 'depthwiseConv2d', kernel: 3, multiplier: 2, bias: false },
+    { id: 'bn', op: 'batchNorm', epsilon: 0.001 },
+    { id: 'r6', op: 'relu6' },
+    { id: 'ap', op: 'avgPool', size: 2 },
+    { id: 'mp', op: 'maxPool', size: 3, stride: 1, padding: 'same', inputs: ['r6'] },
+    { id: 'mp2', op: 'maxPool', size: 2, inputs: ['mp'] },
+    { id: 'cat', op: 'concat', inputs: ['ap', 'mp2'] },
+    { id: 'sig', op: 'sigmoid' },
+    { id: 'resh', op: 'reshape', shape: [-1, 16] },
+    { id: 'ln', op: 'layerNorm' },
+    { id: 'd1', op: 'dense', units: 8 },
+    { id: 'g', op: 'gelu' },
+    { id: 'drop', op: 'dropout', rate: 0.3 },
+    { id: 'gmp', op: 'globalMaxPool' },
+    { id: 't', op: 'tanh' },
+    { id: 'head', op: 'dense', units: 'numClasses' },
+  ] } }, { height: 12, width: 12, channels: 2 }, 3);
+});
+
+test('tfjs export: a model with self-attention (the ViT) is refused naming the op', async () => {
+  await useBackend('cpu');
+  const config = validateConfig({ model: { arch: 'vit', vit: { depth: 1, dim: 8, heads: 2, mlpDim: 8 } }, rpg: { dof: '20%' } });
+  const r = resolveExperiment(config, { height: 8, width: 8, channels: 1, numClasses: 10 });
+  const net = new Network(r.spec, materializePlan(r.plan!), 1);
+  const weights = await fullWeights(net);
+  assert.throws(() => buildLayersModel(r.spec, weights), (e: unknown) => e instanceof ExportUnsupportedError && /cls_token: class-token has no TensorFlow\.js Layers equivalent/.test(e.message));
+  net.dispose();
 });

@@ -47,7 +47,7 @@ test('plan of every example matches the in-process DoF accounting', () => {
       info = nominalDatasetInfo(config.data, config.model.numClasses);
       missingData = true;
     }
-    const expected = resolveExperiment(config, info);
+    const expected = resolveExperiment(config, info, { baseDir: EXAMPLES }); // the folder a relative model.import resolves against
     const plan = planFor({ configPath });
     assert.equal(plan.inputNote !== undefined, missingData, `${file}: inputNote only when the data is missing`);
     if (missingData) assert.match(plan.inputNote!, /planned with the standard/);

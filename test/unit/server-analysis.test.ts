@@ -58,8 +58,8 @@ test('schema errors: unknown field on its key, wrong type and out of range on th
 });
 
 test('unknown architecture is a schema error on the value; a missing model on the root brace', () => {
-  const a = analyze(cfg({ model: { arch: 'vgg16' } }), env());
-  assert.equal(underlined(a, only(a, 'rpg-schema')), '"vgg16"');
+  const a = analyze(cfg({ model: { arch: 'vgg19' } }), env());
+  assert.equal(underlined(a, only(a, 'rpg-schema')), '"vgg19"');
   const b = analyze('{ "rpg": {} }', env());
   const f = only(b, 'rpg-schema');
   assert.equal(f.message, 'model: missing required field "model"');

@@ -5,6 +5,7 @@ import { count } from '../../core/format/numbers';
 import { compressCommand, fmtBytes } from './compress';
 import { exportTfjs } from '../../export/index';
 import { exportTorchrun } from '../../export/torchrun';
+import { ExportUnsupportedError } from '../../export/tfjs-layers';
 import { TrainError } from '../../core/errors';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -23,7 +24,14 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
   if (format !== 'tfjs') throw new UsageError(`--format must be tfjs, torchrun, rpgz or onnx, got "${format}"`);
   const base = source.replace(/[\\/]+$/, '');
   const dir = path.resolve(flagString(args, 'out') ?? (base.endsWith('.rpgz') ? base.replace(/\.rpgz$/, '-tfjs') : path.join(base, 'tfjs')));
-  const r = await exportTfjs(source, dir, backendFlag(args));
+  let r;
+  try {
+    r = await exportTfjs(source, dir, backendFlag(args));
+  } catch (err) {
+    // A model with an op no Layers class computes (self-attention, tokens): one clear line.
+    if (err instanceof ExportUnsupportedError) throw new TrainError('config', `cannot export to TensorFlow.js Layers: ${err.message}`, 'model');
+    throw err;
+  }
   out(`exported ${r.arch} (${count(r.params)} parameters) as a TensorFlow.js Layers model: ${r.modelJson} + weights.bin (${fmtBytes(r.bytes)}), rpg-export.json (preprocessing, classes)`);
   out(`check on ${r.batch} test images after save → load: max |Δlogit| ${r.maxAbsDiff.toExponential(2)} (relative ${r.relDiff.toExponential(2)}), same prediction on ${(r.argmaxAgreement * 100).toFixed(1)}%`);
   if (r.argmaxAgreement < 1 || r.relDiff > 1e-4) {

@@ -4,6 +4,7 @@ import { compressCommand } from './compress';
 import { dataCommand } from './data';
 import { evalCommand } from './eval';
 import { exportCommand } from './export';
+import { importCommand } from './import';
 import { infoCommand } from './info';
 import { planCommand } from './plan';
 import { sweepCommand } from './sweep';
@@ -20,4 +21,5 @@ export const commands: Record<string, Command> = {
   sweep: sweepCommand,
   compress: compressCommand,
   export: exportCommand,
+  import: importCommand,
 };

@@ -9,20 +9,35 @@ import { resolveExperiment } from '../../core/experiment/resolve';
 import { materializedHash, materializePlan } from '../../core/rpg/materialize';
 import { loadConfigOrThrow, ParsedArgs } from '../args';
 import { formatPlan } from '../format';
+import { ConfigError } from '../../core/config/load';
+import { GraphError } from '../../core/models/graph';
+import { modelNotes } from '../../core/models/architectures';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
 export async function planCommand(args: ParsedArgs): Promise<number> {
   const file = args.positional[0];
   const config = loadConfigOrThrow(file);
-  const r = resolveExperiment(config, planInput(config, path.dirname(path.resolve(file!))));
+  const baseDir = path.dirname(path.resolve(file!));
+  const input = planInput(config, baseDir);
+  let r;
+  try {
+    r = resolveExperiment(config, input, { baseDir });
+  } catch (err) {
+    // Graph problems name the node and its JSON path: printed as config errors of the file.
+    if (err instanceof GraphError) throw new ConfigError(path.resolve(file!), err.issues.filter((i) => i.severity === 'error').map((i) => ({ path: i.path, message: i.message })));
+    throw err;
+  }
+  const { warnings, notes } = modelNotes(config.model, input, { baseDir });
+  for (const w of warnings) process.stderr.write(`warning: ${w.path.join('.')}: ${w.message}\n`);
+  for (const n of notes) process.stderr.write(`note: ${n}\n`);
   if (args.flags.has('json')) {
     // The index and sign arrays are drawn only for --json (seconds for ResNet-34): the hash that
     // the PyTorch engine's `python -m rpg_torch plan --json` must print too.
     const mHash = r.plan ? materializedHash(materializePlan(r.plan)) : null;
     out(JSON.stringify({ name: config.name, mode: r.plan?.mode ?? 'plain', seed: config.seed, hash: r.plan?.hash ?? null, materializedHash: mHash, summary: r.summary }, null, 2));
   } else {
-    out(formatPlan(r.summary, r.plan?.mode ?? 'plain (rpg.enabled = false)', config.seed, r.plan?.hash));
+    out(formatPlan(r.summary, r.plan?.mode ?? 'plain (rpg.enabled = false)', config.seed, r.plan?.hash, r.plan?.freeReasons));
   }
   return 0;
 }

@@ -5,6 +5,7 @@ import { fmtDuration, table } from '../format';
 import { count, percent } from '../../core/format/numbers';
 import { aggregatePoints, BASELINE_KINDS, BaselineKind, DEFAULT_DOFS, runSweep, SweepFile } from '../../sweep/index';
 import { measuredCrossing } from '../../core/sweep/stats';
+import { modelLabel } from '../../core/models/architectures';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
@@ -108,7 +109,7 @@ export async function sweepCommand(args: ParsedArgs): Promise<number> {
     const result = await runSweep(
       { config, configPath: path.resolve(configFile!), runsDir, dofs, repeats, baselines, target, ...(backend ? { backend } : {}), signal: controller.signal },
       {
-        onStart: (s) => out(`sweep of ${config.model.arch} on ${config.data.dataset}: ${s.total} runs of ${config.train.epochs} epoch(s); folder ${s.dir}`),
+        onStart: (s) => out(`sweep of ${modelLabel(config.model)} on ${config.data.dataset}: ${s.total} runs of ${config.train.epochs} epoch(s); folder ${s.dir}`),
         onLog: (m) => out(m),
         onPointDone: (_info, p) => out(`  → final test accuracy ${percent(p.finalAcc, 2)} (best ${percent(p.bestAcc, 2)}) in ${fmtDuration(p.durationSec)}`),
       },

@@ -250,3 +250,51 @@ export function obj<S extends Shape>(shape: S, m: Meta<ObjectType<S>> & { requir
     },
   };
 }
+
+/** An object whose keys the user names (e.g. graph blocks by name), every value one schema. */
+export function record<T>(item: Schema<T>, m: Meta<Record<string, T>> & { keyPattern?: string; keyMessage?: string }): Schema<Record<string, T>> {
+  const json: JsonSchema = { type: 'object', additionalProperties: item.json, ...meta(m) };
+  if (m.keyPattern) json.propertyNames = { pattern: m.keyPattern };
+  const re = m.keyPattern ? new RegExp(m.keyPattern) : undefined;
+  return {
+    json,
+    defaultValue: m.default,
+    parse(value, path, issues) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        issues.push({ path, message: `expected an object, got ${typeName(value)}` });
+        return undefined;
+      }
+      const out: Record<string, T> = {};
+      let ok = true;
+      for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+        if (re && !re.test(key)) {
+          issues.push({ path: [...path, key], message: m.keyMessage ?? `the name "${key}" does not match ${m.keyPattern}` });
+          ok = false;
+          continue;
+        }
+        const parsed = item.parse(v, [...path, key], issues);
+        if (parsed === undefined) ok = false;
+        else out[key] = parsed;
+      }
+      return ok ? out : undefined;
+    },
+  };
+}
+
+/**
+ * A schema with a further check on the parsed value (rules across fields, e.g. "exactly one of
+ * arch, graph, import"); `check` pushes its own issues. `json` is merged into the emitted schema.
+ */
+export function refine<T>(s: Schema<T>, check: (value: T, path: (string | number)[], issues: SchemaIssue[]) => void, json: JsonSchema = {}): Schema<T> {
+  return {
+    ...s,
+    json: { ...s.json, ...json },
+    parse(value, path, issues) {
+      const parsed = s.parse(value, path, issues);
+      if (parsed === undefined) return undefined;
+      const before = issues.length;
+      check(parsed, path, issues);
+      return issues.length === before ? parsed : undefined;
+    },
+  };
+}

@@ -1,8 +1,9 @@
 // The `.rpg.json` experiment format, declared once. Types, the emitted JSON Schema
 // (schemas/rpg.schema.json) and the loader's validation all come from this declaration.
-import { arrayOf, bool, either, enumOf, Infer, num, obj, optional, str } from './schema-dsl';
+import { arrayOf, bool, either, enumOf, Infer, num, obj, optional, refine, str } from './schema-dsl';
+import { graphSchema } from './graph-schema';
 
-export const ARCHITECTURES = ['mlp', 'lenet5', 'resnet20', 'resnet32', 'resnet56', 'resnet18', 'resnet34'] as const;
+export const ARCHITECTURES = ['mlp', 'lenet5', 'resnet20', 'resnet32', 'resnet56', 'resnet18', 'resnet34', 'vgg11', 'vgg16', 'mobilenetv2', 'vit'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
 export const DATASETS = ['mnist-embedded', 'mnist', 'fashion-mnist', 'cifar10', 'cifar100', 'image-folder'] as const;
@@ -31,10 +32,25 @@ export type GenerationMethod = (typeof GENERATION_METHODS)[number];
 /** A DoF given as a percentage ("10%"); shared by the schema and the New Experiment wizard. */
 export const DOF_PERCENT_PATTERN = '^\\s*(\\d+(\\.\\d+)?|\\.\\d+)\\s*%\\s*$';
 
-export const modelSchema = obj(
+/** The ways a model can be given: a built-in architecture, a graph, or an imported Keras model. */
+export const MODEL_SOURCES = ['arch', 'graph', 'import'] as const;
+
+export const vitSchema = obj(
   {
-    arch: enumOf(ARCHITECTURES, {
-      description: 'Architecture. mlp: configurable fully connected net; lenet5: LeNet-5; resnet20/32/56: CIFAR-style ResNets (16-32-64 channels); resnet18/34: ImageNet-style ResNets.',
+    patch: num({ description: 'Patch side: the image is cut into (height/patch)×(width/patch) tokens.', default: 4, integer: true, minimum: 1, maximum: 64, examples: [4, 7] }),
+    dim: num({ description: 'Token width.', default: 64, integer: true, minimum: 4, maximum: 4096, examples: [64, 192] }),
+    depth: num({ description: 'Transformer blocks (pre-norm: LN → self-attention → add, LN → MLP → add).', default: 4, integer: true, minimum: 1, maximum: 64, examples: [4, 6] }),
+    heads: num({ description: 'Attention heads (dim must divide by it).', default: 4, integer: true, minimum: 1, maximum: 64, examples: [4] }),
+    mlpDim: num({ description: 'Hidden width of each block\'s MLP (GELU).', default: 128, integer: true, minimum: 1, maximum: 65536, examples: [128, 256] }),
+    dropout: num({ description: 'Dropout rate after the attention and MLP of each block (0 = none).', default: 0, minimum: 0, maximum: 0.9, examples: [0.1] }),
+  },
+  { description: 'vit only: the vision transformer\'s size. Defaults: patch 4, dim 64, depth 4, heads 4, mlpDim 128 (class token, learnable position embedding, head on the class token).' },
+);
+
+export const modelSchema = refine(obj(
+  {
+    arch: optional(enumOf(ARCHITECTURES, {
+      description: 'Architecture; required unless model.graph or model.import is given. mlp: configurable fully connected net; lenet5: LeNet-5; resnet20/32/56: CIFAR-style ResNets (16-32-64 channels); resnet18/34: ImageNet-style ResNets; vgg11/vgg16: VGG (with BatchNorm unless batchNorm is false); mobilenetv2: MobileNetV2; vit: a small vision transformer.',
       enumDescriptions: [
         'Fully connected net: input → hidden layers (ReLU) → classes.',
         'LeNet-5: conv 6@5×5 → pool → conv 16@5×5 → pool → 120 → 84 → classes.',
@@ -43,9 +59,16 @@ export const modelSchema = obj(
         'CIFAR ResNet-56 (3 × 9 blocks).',
         'ImageNet ResNet-18 (11.69M params at 1000 classes).',
         'ImageNet ResNet-34 (21.80M params at 1000 classes).',
+        'VGG-11 with BatchNorm (torchvision vgg11_bn: 132.87M params at 224×224, 1000 classes; smallInput: the CIFAR head, one 512→classes layer).',
+        'VGG-16 with BatchNorm (torchvision vgg16_bn: 138.37M params at 224×224, 1000 classes; smallInput: the CIFAR head).',
+        'MobileNetV2 (torchvision: 3.50M params at 1000 classes; smallInput: stride-1 stem for 32×32 inputs).',
+        'Vision transformer (patch embedding, class token, learnable position embedding, pre-norm blocks with GELU MLPs; size in model.vit).',
       ],
       examples: ['lenet5'],
-    }),
+    })),
+    graph: optional(graphSchema),
+    import: optional(str({ description: 'A Keras / TensorFlow.js Layers model topology (model.json from tfjs model.save() or tensorflowjs_converter), relative to the config file. Its layers become a graph; its weights are ignored (the ring generates them). `rpg import` writes the equivalent graph config. Default: none (give arch or graph instead).', minLength: 1, examples: ['models/model.json'] })),
+    vit: optional(vitSchema),
     hidden: arrayOf(num({ description: 'Units of one hidden layer.', integer: true, minimum: 1, maximum: 65536 }), {
       description: 'MLP only: hidden layer widths.',
       default: [256],
@@ -53,12 +76,17 @@ export const modelSchema = obj(
       maxItems: 64,
     }),
     width: num({ description: 'Width multiplier for channels/units (ResNets, LeNet-5, MLP). 1 = the published model.', default: 1, exclusiveMinimum: 0, maximum: 16, examples: [0.5, 1] }),
-    smallInput: bool({ description: 'ResNet-18/34 only: use a 3×3 stride-1 stem without max-pool (for 32×32 inputs) instead of the 7×7 stride-2 ImageNet stem.', default: false, examples: [true] }),
+    smallInput: bool({ description: 'For 32×32 inputs. ResNet-18/34: a 3×3 stride-1 stem without max-pool instead of the 7×7 stride-2 ImageNet stem; VGG: the CIFAR head (global average pool, one dense layer) instead of 4096-4096-classes; MobileNetV2: a stride-1 stem.', default: false, examples: [true] }),
     numClasses: optional(num({ description: 'Number of output classes. Defaults to the dataset\'s class count.', integer: true, minimum: 2, maximum: 100000, examples: [10, 100] })),
-    batchNorm: bool({ description: 'Use BatchNorm where the original architecture has it (ResNets). Off for LeNet-5 and MLP by default.', default: true, examples: [false] }),
+    batchNorm: bool({ description: 'Use BatchNorm where the original architecture has it (ResNets, VGG, MobileNetV2). Off for LeNet-5 and MLP by default.', default: true, examples: [false] }),
   },
-  { description: 'The network whose weights the ring generates.', required: ['arch'] },
-);
+  { description: 'The network whose weights the ring generates: a built-in `arch`, a `graph`, or an `import`ed Keras model.' },
+), (m, path, issues) => {
+  const given = MODEL_SOURCES.filter((k) => m[k] !== undefined);
+  if (given.length === 1) return;
+  if (given.length === 0) issues.push({ path, message: 'give one of arch (a built-in architecture), graph (nodes) or import (a Keras model.json)' });
+  else issues.push({ path: [...path, given[1]!], message: `give only one of arch, graph and import (this model has ${given.join(' and ')})` });
+}, { anyOf: MODEL_SOURCES.map((k) => ({ required: [k] })) });
 
 export const rpgSchema = obj(
   {
@@ -80,6 +108,11 @@ export const rpgSchema = obj(
     }),
     freeFirst: bool({ description: 'Keep the first layer (stem) free instead of generating it, as the official code does.', default: false, examples: [true] }),
     freeLast: bool({ description: 'Keep the last (classifier) layer free instead of generating it, as the official code does.', default: false, examples: [true] }),
+    free: optional(arrayOf(str({ description: 'A kernel kind (conv, depthwise, dense, attention, embedding), "stem" or "head" (the first/last weight layer), or a node/layer id (a block id frees all its nodes).', examples: ['attention', 'stem'] }), {
+      description: 'Kernels kept free (trained directly) besides biases, norms, tokens and position embeddings, which are always free: kinds, "stem", "head" or node ids. Default: none (every kernel is generated).',
+      maxItems: 1000,
+      examples: [['stem', 'head'], ['embedding']],
+    })),
     ringInitStd: num({ description: 'Std of the normal ring initialization. Default sqrt(2/4608) as in the official code; each layer\'s fixed scale then gives it its He (fan-out) std.', default: Math.sqrt(2 / 4608), exclusiveMinimum: 0, examples: [0.02] }),
     lrNormalization: enumOf(LR_NORMALIZATIONS, {
       description: 'projected: precondition ring updates so a ring step equals the plain model\'s step projected onto the RPG subspace (the plain model\'s learning rates work). official: raw gradients as in the official code (needs much smaller learning rates on small nets).',

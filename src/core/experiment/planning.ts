@@ -36,7 +36,7 @@ export function loadConfigRef(ref: ConfigRef): LoadedConfig {
 /** The config resolved against its dataset's shape. Throws ConfigError/DatasetError/PlanError/ShapeError. */
 export function resolveLoaded(loaded: LoadedConfig): ResolvedExperiment {
   const info = describeDataset(loaded.config.data, loaded.baseDir);
-  return resolveExperiment(loaded.config, info);
+  return resolveExperiment(loaded.config, info, { baseDir: loaded.baseDir });
 }
 
 /**
@@ -50,7 +50,7 @@ function resolveForViewing(loaded: LoadedConfig): { resolved: ResolvedExperiment
     if (!(err instanceof DatasetError)) throw err;
     const info = nominalDatasetInfo(loaded.config.data, loaded.config.model.numClasses);
     const inputNote = `${err.message}; planned with the standard ${loaded.config.data.dataset} input ${info.height}×${info.width}×${info.channels}, ${info.numClasses} classes`;
-    return { resolved: resolveExperiment(loaded.config, info), inputNote };
+    return { resolved: resolveExperiment(loaded.config, info, { baseDir: loaded.baseDir }), inputNote };
   }
 }
 

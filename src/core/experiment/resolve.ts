@@ -1,7 +1,7 @@
 // config → model spec → plan → DoF summary: the single path every consumer (CLI, trainer,
 // language server, sweeps, both engines) takes, so they can never disagree about a model's
 // numbers; and the dataset a config trains on, with errors naming the field at fault.
-import { buildModelSpec, ModelInput } from '../models/architectures';
+import { BuildOptions, buildModelSpec, ModelInput } from '../models/architectures';
 import type { ModelSpec } from '../models/spec';
 import { DofSummary, summarizeDof } from '../rpg/dof';
 import { buildPlan, RpgPlan } from '../rpg/plan';
@@ -10,6 +10,12 @@ import * as path from 'node:path';
 import { Dataset, DatasetError, loadDataset } from '../data';
 import { TrainError } from '../errors';
 import { ShapeError } from '../models/shapes';
+import { GraphError } from '../models/graph';
+
+/** The config field a model's shape problem belongs to. */
+export function modelField(config: RpgConfig): string {
+  return config.model.graph ? 'model.graph' : config.model.import !== undefined ? 'model.import' : 'model.arch';
+}
 import { PlanError } from '../rpg/plan';
 
 export interface ResolvedExperiment {
@@ -20,8 +26,9 @@ export interface ResolvedExperiment {
   readonly summary: DofSummary;
 }
 
-export function resolveExperiment(config: RpgConfig, input: ModelInput): ResolvedExperiment {
-  const spec = buildModelSpec(config.model, input);
+/** `options.baseDir`: the config file's folder, which a relative `model.import` resolves against. */
+export function resolveExperiment(config: RpgConfig, input: ModelInput, options: BuildOptions = {}): ResolvedExperiment {
+  const spec = buildModelSpec(config.model, input, options);
   const plan = config.rpg.enabled ? buildPlan(spec, config.rpg, config.seed) : undefined;
   return { config, spec, plan, summary: summarizeDof(spec, plan) };
 }
@@ -37,15 +44,16 @@ export async function loadExperimentData(config: RpgConfig, configPath: string |
 }
 
 /** Resolves config + dataset into a model and plan; checks numClasses against the data. */
-export function resolveForData(config: RpgConfig, dataset: Pick<Dataset, 'height' | 'width' | 'channels' | 'numClasses' | 'name'>): ResolvedExperiment {
+export function resolveForData(config: RpgConfig, dataset: Pick<Dataset, 'height' | 'width' | 'channels' | 'numClasses' | 'name'>, configPath?: string): ResolvedExperiment {
   if (config.model.numClasses !== undefined && config.model.numClasses !== dataset.numClasses) {
     throw new TrainError('config', `model.numClasses is ${config.model.numClasses} but ${dataset.name} has ${dataset.numClasses} classes`, 'model.numClasses');
   }
   try {
-    return resolveExperiment(config, dataset);
+    return resolveExperiment(config, dataset, { baseDir: configPath ? path.dirname(path.resolve(configPath)) : undefined });
   } catch (err) {
     if (err instanceof PlanError) throw new TrainError('plan', err.message, err.field);
-    if (err instanceof ShapeError) throw new TrainError('shape', `${err.message} (data ${dataset.height}×${dataset.width}×${dataset.channels})`, 'model.arch');
+    if (err instanceof GraphError) throw new TrainError('shape', err.message, err.issues[0]?.path.join('.') ?? 'model');
+    if (err instanceof ShapeError) throw new TrainError('shape', `${err.message} (data ${dataset.height}×${dataset.width}×${dataset.channels})`, modelField(config));
     throw err;
   }
 }

@@ -23,6 +23,16 @@ export interface LayerRow {
   readonly offset?: number;
 }
 
+/** One parameter kind: how much of it the ring generates and why the rest is free. */
+export interface KindRow {
+  readonly kind: string;
+  readonly params: number;
+  readonly generated: number;
+  readonly free: number;
+  /** The distinct reasons its free parameters are free. */
+  readonly freeReasons: readonly string[];
+}
+
 export interface DofSummary {
   readonly arch: string;
   readonly totalParams: number;
@@ -40,6 +50,23 @@ export interface DofSummary {
   /** dof / totalParams. */
   readonly dofFraction: number;
   readonly rows: readonly LayerRow[];
+}
+
+/**
+ * The summary per kind (conv, depthwise, dense, attention, embedding, bias, …, in first-seen
+ * order), with why free parts are free (the plan's freeReasons). Kept out of DofSummary, which
+ * both engines print identically (`rpg plan --json`, `python -m rpg_torch plan --json`).
+ */
+export function kindRows(rows: readonly LayerRow[], freeReasons: Readonly<Record<string, string>> = {}): KindRow[] {
+  const by = new Map<string, { params: number; generated: number; reasons: Set<string> }>();
+  for (const r of rows) {
+    const k = by.get(r.kind) ?? { params: 0, generated: 0, reasons: new Set<string>() };
+    k.params += r.params;
+    if (r.generated) k.generated += r.params;
+    else if (freeReasons[r.name]) k.reasons.add(freeReasons[r.name]!);
+    by.set(r.kind, k);
+  }
+  return [...by].map(([kind, k]) => ({ kind, params: k.params, generated: k.generated, free: k.params - k.generated, freeReasons: [...k.reasons] }));
 }
 
 export function summarizeDof(spec: ModelSpec, plan: RpgPlan | undefined): DofSummary {

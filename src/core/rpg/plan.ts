@@ -3,7 +3,7 @@
 // materialized: it is cheap for ResNet-34 (the language server builds one per keystroke).
 // `materializePlan` (materialize.ts) expands it into per-weight ring indices and signs.
 import type { RpgSettings } from '../config/schema';
-import type { ModelSpec, ParamSpec } from '../models/spec';
+import { isKernelKind, KERNEL_KINDS, ModelSpec, ParamSpec } from '../models/spec';
 import { hashString } from './prng';
 
 export type SamplingMode = 'ring' | 'shuffled';
@@ -36,8 +36,10 @@ export interface RpgPlan {
   readonly generatedCount: number;
   readonly ringInitStd: number;
   readonly layers: readonly GeneratedLayer[];
-  /** Parameters trained directly (biases, BatchNorm, optionally first/last layer). */
+  /** Parameters trained directly (biases, norms, tokens, and kernels kept free). */
   readonly free: readonly ParamSpec[];
+  /** Why each free parameter is free, by name: "bias", "norm", "stem", "head", 'rpg.free "x"'… */
+  readonly freeReasons: Readonly<Record<string, string>>;
   /** Identifies (algorithm, architecture, M, seed, mode): stored in checkpoints. */
   readonly hash: string;
 }
@@ -52,24 +54,62 @@ export class PlanError extends Error {
   }
 }
 
-/**
- * Which parameters are generated: conv and dense kernels (with `generate: "all"` also biases and
- * BatchNorm γ/β), minus the first/last layer when kept free.
- */
-export function isGenerated(p: ParamSpec, settings: Pick<RpgSettings, 'freeFirst' | 'freeLast'> & { readonly generate?: RpgSettings['generate'] }): boolean {
-  if (p.kind !== 'conv' && p.kind !== 'dense' && settings.generate !== 'all') return false;
-  if (settings.freeFirst && p.position === 'first') return false;
-  if (settings.freeLast && p.position === 'last') return false;
-  return true;
+/** Names `rpg.free` accepts besides node ids: the kernel kinds, and the first/last weight layer. */
+export const FREE_ALIASES = ['stem', 'head'] as const;
+export const FREE_KINDS: readonly string[] = [...KERNEL_KINDS, ...FREE_ALIASES];
+
+type FreeSettings = Pick<RpgSettings, 'freeFirst' | 'freeLast'> & { readonly free?: readonly string[]; readonly generate?: RpgSettings['generate'] };
+
+/** Why a parameter is free, or undefined when the ring generates it. */
+export function freeReason(p: ParamSpec, settings: FreeSettings): string | undefined {
+  // Kernels come from the ring; with `generate: "all"` every other trained number does too.
+  if (!isKernelKind(p.kind) && settings.generate !== 'all') return p.kind === 'bias' ? 'bias' : p.kind.startsWith('bn-') || p.kind.startsWith('ln-') ? 'norm' : p.kind;
+  if ((settings.freeFirst || settings.free?.includes('stem')) && p.position === 'first') return 'stem';
+  if ((settings.freeLast || settings.free?.includes('head')) && p.position === 'last') return 'head';
+  for (const entry of settings.free ?? []) {
+    if (entry === p.kind) return `rpg.free "${entry}"`;
+    if (entry === p.name || entry === p.layer || p.layer.startsWith(`${entry}.`)) return `rpg.free "${entry}"`;
+  }
+  return undefined;
 }
 
 /**
- * He-normal std of a kernel, the init each generated layer starts from. Convolutions use
- * fan-out = k²·C_out, as the official RPG code and torchvision's ResNets do; dense layers use
- * fan-in (Keras' he_normal), since fan-out would give the 10-way classifier a std of 0.45.
+ * Which parameters are generated: kernels (conv, depthwise, dense, attention, embedding) — with
+ * `generate: "all"` every parameter — minus those kept free.
+ */
+export function isGenerated(p: ParamSpec, settings: FreeSettings): boolean {
+  return freeReason(p, settings) === undefined;
+}
+
+/** rpg.free entries that name neither a kind nor a layer of the model: [index, entry]. */
+export function unknownFreeEntries(spec: ModelSpec, free: readonly string[] | undefined): [number, string][] {
+  const out: [number, string][] = [];
+  (free ?? []).forEach((entry, i) => {
+    if (FREE_KINDS.includes(entry)) return;
+    if (spec.params.some((p) => entry === p.name || entry === p.layer || p.layer.startsWith(`${entry}.`))) return;
+    out.push([i, entry]);
+  });
+  return out;
+}
+
+/**
+ * The std each generated layer starts with. Convolutions (depthwise too) use He fan-out =
+ * k²·C_out, as the official RPG code and torchvision's ResNets do; dense layers He fan-in
+ * (Keras' he_normal), since fan-out would give the 10-way classifier a std of 0.45. Attention
+ * projections feed no ReLU: LeCun fan-in, 1/√fan-in. Embedding rows start at 1/√dim.
  */
 export function heStd(p: ParamSpec): number {
-  return Math.sqrt(2 / (p.kind === 'conv' ? p.fanOut : p.fanIn));
+  switch (p.kind) {
+    case 'conv':
+    case 'depthwise':
+      return Math.sqrt(2 / p.fanOut);
+    case 'attention':
+      return Math.sqrt(1 / p.fanIn);
+    case 'embedding':
+      return Math.sqrt(1 / p.fanOut);
+    default:
+      return Math.sqrt(2 / p.fanIn);
+  }
 }
 
 /** c_l such that c_l · ringInitStd = He std of the layer (official: sqrt(4608 / (C_out k²))). */
@@ -97,7 +137,7 @@ function planScales(spec: ModelSpec, ringInitStd: number): Map<string, number> {
   const scales = new Map<string, number>();
   let kernelScale = 1;
   for (const p of spec.params) {
-    if (p.kind === 'conv' || p.kind === 'dense') kernelScale = layerScale(p, ringInitStd);
+    if (isKernelKind(p.kind)) kernelScale = layerScale(p, ringInitStd);
     scales.set(p.name, kernelScale);
   }
   return scales;
@@ -110,7 +150,12 @@ export function buildPlan(spec: ModelSpec, settings: PlanSettings, seed: number)
   const generatedParams = spec.params.filter((p) => isGenerated(p, settings));
   const free = spec.params.filter((p) => !isGenerated(p, settings));
   const generatedCount = generatedParams.reduce((s, p) => s + p.size, 0);
-  if (generatedCount === 0) throw new PlanError('rpg', 'no parameter is generated: the model has no conv/dense kernel left after freeFirst/freeLast');
+  const unknown = unknownFreeEntries(spec, settings.free);
+  if (unknown.length) {
+    const [i, entry] = unknown[0]!;
+    throw new PlanError(`rpg.free.${i}`, `rpg.free: "${entry}" is neither a kind (${FREE_KINDS.join(', ')}) nor a layer of ${spec.arch}`);
+  }
+  if (generatedCount === 0) throw new PlanError('rpg', 'no parameter is generated: the model has no kernel left after freeFirst/freeLast/free');
   const ringSize = resolveRingSize(settings.dof, generatedCount);
   if (!Number.isInteger(ringSize) || ringSize < 1) throw new PlanError('rpg.dof', `rpg.dof: the ring size must be a positive integer, got ${ringSize}`);
   if (ringSize > generatedCount) {
@@ -140,7 +185,8 @@ export function buildPlan(spec: ModelSpec, settings: PlanSettings, seed: number)
     ...method,
   ].join('|');
   const hash = hashString(descriptor).toString(16).padStart(8, '0') + hashString(descriptor.split('').reverse().join('')).toString(16).padStart(8, '0');
-  return { mode: settings.sampling, seed, ringSize, generatedCount, ringInitStd: settings.ringInitStd, layers, free, hash };
+  const freeReasons = Object.fromEntries(free.map((p) => [p.name, freeReason(p, settings)!]));
+  return { mode: settings.sampling, seed, ringSize, generatedCount, ringInitStd: settings.ringInitStd, layers, free, freeReasons, hash };
 }
 
 /** A span of ring entries [start, end) a layer fetches before its permutation ("ring" mode). */

@@ -100,7 +100,7 @@ export async function trainLoop(net: Network, optimizer: Optimizer, dataset: Dat
       const stepStart = performance.now();
       const x = tf.tensor4d(b.x, [b.size, h, w, c]);
       const y = tf.tensor1d(b.y, 'int32');
-      const { loss, hits } = await trainStep(net, optimizer, x, y, lr);
+      const { loss, hits } = await trainStep(net, optimizer, x, y, lr, step);
       tf.dispose([x, y]);
       // Before anything reads this step's numbers: after a GPU failure they are not the model's.
       const failed = takeGpuFailure();

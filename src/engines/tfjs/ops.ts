@@ -28,7 +28,7 @@ export function samePadding(size: number, k: number, stride: number): [number, n
   return [before, total - before];
 }
 
-function explicitPadding(h: number, w: number, k: number, stride: number, padding: Padding): [[number, number], [number, number]] {
+export function explicitPadding(h: number, w: number, k: number, stride: number, padding: Padding): [[number, number], [number, number]] {
   return padding === 'same' ? [samePadding(h, k, stride), samePadding(w, k, stride)] : [[0, 0], [0, 0]];
 }
 
@@ -73,7 +73,7 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number, str
  * Spreads [n,oh,ow,c] onto every s-th pixel of [n,h,w,c] (zeros between), h ≤ oh·s: two ≤3-D
  * pads of reshaped views, and a Slice only when h or w is not a multiple of s.
  */
-function zeroInsert(t: tf.Tensor4D, s: number, h: number, w: number): tf.Tensor4D {
+export function zeroInsert(t: tf.Tensor4D, s: number, h: number, w: number): tf.Tensor4D {
   const [n, oh, ow, c] = t.shape;
   const rows = tf.reshape(tf.pad(tf.reshape(t, [n * oh, 1, ow * c]), [[0, 0], [0, s - 1], [0, 0]]), [n * oh * s * ow, 1, c]);
   const out = tf.reshape(tf.pad(rows, [[0, 0], [0, s - 1], [0, 0]]), [n, oh * s, ow * s, c]) as tf.Tensor4D;

@@ -34,7 +34,7 @@ export async function openBackend(preference: BackendName): Promise<BackendChoic
 export async function openSession(config: RpgConfig, configPath: string | undefined, backendPreference?: BackendName): Promise<Session> {
   const backend = await openBackend(backendPreference ?? config.train.backend);
   const dataset = await loadExperimentData(config, configPath);
-  const resolved = resolveForData(config, dataset);
+  const resolved = resolveForData(config, dataset, configPath);
   const method = config.rpg.method ?? 'ring';
   const materialized = resolved.plan && method === 'ring' ? materializePlan(resolved.plan) : undefined;
   const net = networkFor(resolved, materialized, config);

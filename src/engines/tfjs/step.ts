@@ -14,12 +14,13 @@ export interface StepResult {
   readonly hits: number;
 }
 
-export async function trainStep(net: Network, optimizer: Optimizer, x: tf.Tensor4D, y: tf.Tensor1D, lr: number): Promise<StepResult> {
+/** `step` (the steps done before this one) seeds dropout masks: a resumed run drops the same values. */
+export async function trainStep(net: Network, optimizer: Optimizer, x: tf.Tensor4D, y: tf.Tensor1D, lr: number, step = 0): Promise<StepResult> {
   const [lossT, hitsT] = tf.tidy(() => {
     let stats: ReturnType<Network['forward']>['bnBatchStats'] = [];
     let hits: tf.Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const out = net.forward(x, true);
+      const out = net.forward(x, true, step);
       stats = out.bnBatchStats;
       // Kept: variableGrads disposes everything else created in here.
       hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), y), 'int32')));

@@ -94,7 +94,7 @@ function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome> {
     // The model as the TypeScript core resolves it: the child executes this spec, so any
     // architecture the core knows (graphs, imports) trains in torch with the same parameters.
     const baseDir = job.configPath ? path.dirname(path.resolve(job.configPath)) : process.cwd();
-    spec = resolveForData(job.config, { ...describeDataset(job.config.data, baseDir), name: job.config.data.dataset }).spec;
+    spec = resolveForData(job.config, { ...describeDataset(job.config.data, baseDir), name: job.config.data.dataset }, job.configPath).spec;
   } catch (err) {
     rmSync(scratch, { recursive: true, force: true });
     return Promise.reject(err);
