@@ -51,9 +51,15 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'rpg.resume': (ctx) => async (arg) => {
     let run = runOf(ctx, arg);
     if (!run) {
-      const resumable = ctx.runs.runs.filter((r) => r.hasCheckpoint && (r.status === 'stopped' || r.status === 'failed'));
+      const ended = ctx.runs.runs.filter((r) => r.status === 'stopped' || r.status === 'failed');
+      const resumable = ended.filter((r) => r.hasCheckpoint);
       if (!resumable.length) {
-        void vscode.window.showInformationMessage('No stopped or failed run with a checkpoint to resume.');
+        const without = ended.length;
+        void vscode.window.showInformationMessage(
+          without
+            ? `No run can be resumed: ${without === 1 ? 'the stopped or failed run ended' : `the ${without} stopped or failed runs ended`} before writing a checkpoint. Train the config again (checkpoints come at each epoch end and every train.checkpointMinutes).`
+            : 'No stopped or failed run to resume.',
+        );
         return undefined;
       }
       const picked = await vscode.window.showQuickPick(
@@ -64,7 +70,7 @@ export const COMMANDS: Record<string, CommandFactory> = {
     }
     if (!run) return undefined;
     if (!run.hasCheckpoint) {
-      void vscode.window.showErrorMessage(`${run.runId} has no checkpoint to resume from.`);
+      void vscode.window.showErrorMessage(`${run.record?.name ?? 'The run'} (${run.runId}) has no checkpoint to resume from: it ended at step ${run.record?.step ?? 0}, before its first checkpoint. Train the config again.`);
       return undefined;
     }
     return startRun(ctx, { resume: run });

@@ -277,15 +277,15 @@ export class TrainerService implements vscode.Disposable {
     // A new process starts only after this one is handled, so active runs are this one's.
     let state: TrainerState = { kind: 'idle' };
     if (!cause) {
-      const message = `The trainer process ended unexpectedly (${describeExit(exit)}).`;
-      await this.failActiveRuns(`${message} The run's last checkpoint is intact: resume it from the Experiments view.`);
-      state = { kind: 'crashed', message: `${message} The next command starts a fresh one.` };
+      const message = `The trainer process ended unexpectedly (${describeExit(exit)})`;
+      await this.failActiveRuns(message);
+      state = { kind: 'crashed', message: `${message}. The next command starts a fresh one.` };
     } else if (cause.kind === 'corrupted') {
-      await this.failActiveRuns(`The trainer was restarted because its output was corrupted (${describeExit(exit)}). The run stopped at its last checkpoint; resume it from the Experiments view.`);
+      await this.failActiveRuns(`The trainer was restarted because its output was corrupted (${describeExit(exit)})`);
     } else {
       // Expected, with runs still active: a graceful shutdown whose finished notifications were
       // lost; runs whose record still says "running" did not finish cleanly.
-      await this.failActiveRuns(`The trainer stopped (${describeExit(exit)}) before the run reported its end.`);
+      await this.failActiveRuns(`The trainer stopped (${describeExit(exit)}) before the run reported its end`);
     }
     // Only the newest process decides the state: a newer client (or none) is never overwritten.
     if (this.client !== client && this.client !== undefined) return;
@@ -294,17 +294,23 @@ export class TrainerService implements vscode.Disposable {
     if (cause?.kind !== 'startFailed') this.setState(state);
   }
 
-  /** Marks every active run failed: on disk (when its record still says running) and as an event. */
-  private async failActiveRuns(message: string): Promise<void> {
+  /**
+   * Marks every active run failed: on disk (when its record still says running) and as an
+   * event whose message says what the run folder holds — how far it got, and whether a
+   * checkpoint is there to resume from (markRunInterrupted reads both from the files).
+   */
+  private async failActiveRuns(reason: string): Promise<void> {
     if (this.active.size === 0) return;
     const runs = [...this.active.entries()];
     this.active.clear();
     for (const [runId, run] of runs) {
+      let message = `${reason} before the run started; nothing was written for it: train it again.`;
       if (run.runDir) {
         try {
-          markRunInterrupted(run.runDir, message);
+          message = markRunInterrupted(run.runDir, reason).message;
         } catch (err) {
-          this.log.warn(`could not update ${run.runDir}: ${(err as Error).message}`);
+          message = `${reason}. Could not update ${run.runDir}: ${(err as Error).message}`;
+          this.log.warn(message);
         }
       }
       this.runEmitter.fire({ kind: 'failed', runId, code: 'internal', message, ...(run.runDir ? { runDir: run.runDir } : {}) });

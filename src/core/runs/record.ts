@@ -69,12 +69,13 @@ export function parseRunRecord(text: string, runDir: string): RunRecord | undefi
     epoch: num(r.epoch),
   };
   const mutable = record as { -readonly [K in keyof RunRecord]: RunRecord[K] };
-  for (const key of ['bestAcc', 'finalAcc', 'pid'] as const) {
+  for (const key of ['bestAcc', 'finalAcc', 'pid', 'checkpointStep'] as const) {
     const v = optNum(r[key]);
     if (v === undefined) delete mutable[key];
     else mutable[key] = v;
   }
   if (typeof r.configPath !== 'string' || !r.configPath) delete (mutable as { configPath?: string }).configPath;
+  if (typeof r.configRelPath !== 'string' || !r.configRelPath) delete (mutable as { configRelPath?: string }).configRelPath;
   if (typeof r.endedAt !== 'string') delete mutable.endedAt;
   if (typeof r.hostname !== 'string') delete mutable.hostname;
   if (typeof r.engine !== 'string' || !r.engine) delete mutable.engine;
