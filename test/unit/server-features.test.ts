@@ -39,34 +39,60 @@ test('hover on an enum value adds what the value means; any field shows its desc
   assert.equal(hoverAt(a, text.indexOf('{')), undefined);
 });
 
-test('completion: property names with value snippets, without the ones already there', () => {
+test('completion: property names with value snippets, without the ones already there', async () => {
   const { text, offset } = at('{ "model": { "arch": "lenet5" }, "train": { "optimizer": "sgd", "| } }');
-  const items = completeAt(analyze(text, env), offset);
+  const items = await completeAt(analyze(text, env), offset);
   const labels = items.map((i) => i.label);
   assert.ok(!labels.includes('optimizer'));
   const lr = items.find((i) => i.label === 'lr')!;
   assert.equal(lr.insertText, '"lr": ${1:0.001}');
   assert.equal(text.slice(lr.span.offset, lr.span.offset + lr.span.length), '"');
   assert.equal(items.find((i) => i.label === 'schedule')!.insertText, '"schedule": "${1|constant,step,cosine,exp|}"');
-  const root = completeAt(analyze('{ | }'.replace('|', ''), env), 2).map((i) => i.label);
+  const root = (await completeAt(analyze('{ | }'.replace('|', ''), env), 2)).map((i) => i.label);
   assert.deepEqual(root, ['$schema', 'name', 'description', 'seed', 'model', 'rpg', 'data', 'train']);
 });
 
-test('completion: enum values for architectures, datasets, optimizers, sampling; DoF values', () => {
-  const values = (src: string): string[] => {
+/** The document after accepting `item` with every snippet placeholder at its first choice. */
+function accept(text: string, item: { insertText: string; span: { offset: number; length: number } }): string {
+  const expanded = item.insertText.replace(/\$\{\d+\|([^,|]+)[^}]*\}/g, '$1').replace(/\$\{\d+:([^}]*)\}/g, '$1').replace(/\$\d+/g, '');
+  return text.slice(0, item.span.offset) + expanded + text.slice(item.span.offset + item.span.length);
+}
+
+test('completion inside quotes (typed ", auto-closed) replaces the quotes and keeps the JSON valid', async () => {
+  const cases = [
+    '{ "model": { "arch": "lenet5" }, "train": { "|" } }',
+    '{ "model": { "arch": "lenet5" }, "train": { "optimizer": "adam", "|" } }',
+    '{ "model": { "arch": "lenet5" }, "train": { "|"\n    "lr": 0.001 } }',
+    '{ "model": { "arch": "lenet5" }, "train": { "sch|" } }',
+    '{ "model": { "arch": "lenet5" }, "train": { "| } }',
+  ];
+  for (const src of cases) {
     const { text, offset } = at(src);
-    return completeAt(analyze(text, env), offset).map((i) => i.label);
+    const items = await completeAt(analyze(text, env), offset);
+    const schedule = items.find((i) => i.label === 'schedule');
+    assert.ok(schedule, `schedule offered in ${src}`);
+    const after = accept(text, schedule);
+    const a = analyze(after, env);
+    assert.deepEqual(a.findings.filter((f) => f.code === 'rpg-syntax' || f.code === 'rpg-schema').map((f) => f.message), [], `${src} → ${after}`);
+    assert.equal(a.config?.train.schedule, 'constant', after);
+  }
+});
+
+test('completion: enum values for architectures, datasets, optimizers, sampling; DoF values', async () => {
+  const values = async (src: string): Promise<string[]> => {
+    const { text, offset } = at(src);
+    return (await completeAt(analyze(text, env), offset)).map((i) => i.label);
   };
-  assert.deepEqual(values('{ "model": { "arch": "|" } }').slice(0, 7), ['"mlp"', '"lenet5"', '"resnet20"', '"resnet32"', '"resnet56"', '"resnet18"', '"resnet34"']);
-  assert.ok(values('{ "model": { "arch": "mlp" }, "data": { "dataset": | } }').includes('"cifar100"'));
-  assert.deepEqual(values('{ "model": { "arch": "mlp" }, "train": { "optimizer": | } }'), ['"sgd"', '"adam"']);
-  assert.deepEqual(values('{ "model": { "arch": "mlp" }, "rpg": { "sampling": "r|" } }'), ['"ring"', '"shuffled"']);
-  const dof = values('{ "model": { "arch": "lenet5" }, "rpg": { "dof": | } }');
+  assert.deepEqual((await values('{ "model": { "arch": "|" } }')).slice(0, 7), ['"mlp"', '"lenet5"', '"resnet20"', '"resnet32"', '"resnet56"', '"resnet18"', '"resnet34"']);
+  assert.ok((await values('{ "model": { "arch": "mlp" }, "data": { "dataset": | } }')).includes('"cifar100"'));
+  assert.deepEqual(await values('{ "model": { "arch": "mlp" }, "train": { "optimizer": | } }'), ['"sgd"', '"adam"']);
+  assert.deepEqual(await values('{ "model": { "arch": "mlp" }, "rpg": { "sampling": "r|" } }'), ['"ring"', '"shuffled"']);
+  const dof = await values('{ "model": { "arch": "lenet5" }, "rpg": { "dof": | } }');
   assert.deepEqual(dof.slice(0, 4), ['"1%"', '"10%"', '"18%"', '44190']);
 });
 
-test('completion: an empty document offers whole-config snippets that analyse cleanly', () => {
-  const items = completeAt(analyze('', env), 0);
+test('completion: an empty document offers whole-config snippets that analyse cleanly', async () => {
+  const items = await completeAt(analyze('', env), 0);
   assert.equal(items.length, 3);
   assert.equal(items[0]!.kind, 'snippet');
   // Expand the snippet with its defaults and check it is a valid config.
