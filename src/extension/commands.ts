@@ -137,6 +137,22 @@ export const COMMANDS: Record<string, CommandFactory> = {
 
   'rpg.experiments.refresh': (ctx) => () => ctx.runs.refresh(),
 
+  /** The "Browse…" quick fix of data.path (sent by the language server with the value's range). */
+  'rpg.browseDataPath': () => async (uriArg, rangeArg) => {
+    const uri = typeof uriArg === 'string' ? vscode.Uri.parse(uriArg) : uriArg instanceof vscode.Uri ? uriArg : undefined;
+    const r = rangeArg as { start?: { line: number; character: number }; end?: { line: number; character: number } } | undefined;
+    if (!uri || !r?.start || !r.end) return undefined;
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, title: 'Folder holding the dataset files', openLabel: 'Use this folder', defaultUri: vscode.Uri.joinPath(uri, '..') });
+    const folder = picked?.[0];
+    if (!folder) return undefined;
+    const rel = path.relative(path.dirname(uri.fsPath), folder.fsPath);
+    const value = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : folder.fsPath;
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(uri, new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character), JSON.stringify(value));
+    await vscode.workspace.applyEdit(edit);
+    return value;
+  },
+
   'rpg.openConfig': () => async (arg) => {
     const { uri, field } = (arg ?? {}) as { uri?: string | vscode.Uri; field?: string };
     if (uri) await revealField(typeof uri === 'string' ? vscode.Uri.parse(uri) : uri, field);

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DatasetError } from '../../src/core/data/types';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -122,13 +124,63 @@ test('quick fixes travel in diagnostic data and become workspace edits', () => {
   assert.deepEqual(toCodeActions(doc.uri, [{ ...diagnostics[0]!, source: 'json' }, { ...diagnostics[0]!, data: { fixes: 'x' } }]), []);
 });
 
-test('every diagnostic has a code and a documentation link', () => {
+test('every diagnostic has a code and a link to its heading in the docs shipped with the extension', () => {
   const text = '{ "model": { "arch": "lenet5" }, "train": { "lr": 3 } }';
   const doc = TextDocument.create('file:///ws/a.rpg.json', 'rpg-config', 1, text);
-  for (const d of toDiagnostics(analyze(text, env), doc)) {
+  const diagnostics = toDiagnostics(analyze(text, env), doc);
+  assert.ok(diagnostics.length >= 2);
+  for (const d of diagnostics) {
     assert.match(String(d.code), /^rpg-/);
-    assert.equal(d.codeDescription?.href, `https://github.com/rpg-studio/rpg-studio#${d.code}`);
+    const href = d.codeDescription?.href ?? '';
+    const m = /^(file:\/\/.+\/docs\/config-and-diagnostics\.md)#L(\d+)$/.exec(href);
+    assert.ok(m, `a file link with a line: ${href}`);
+    const lines = readFileSync(fileURLToPath(m[1]!), 'utf8').split('\n');
+    assert.equal(lines[Number(m[2]) - 1], `### ${d.code}`);
   }
+});
+
+test('quick fixes for typos: did-you-mean for unknown keys and enum values', () => {
+  const text = '{ "model": { "arch": "lenet6" }, "train": { "epocs": 3, "optimzer": "adam" } }';
+  const doc = TextDocument.create('file:///ws/a.rpg.json', 'rpg-config', 1, text);
+  const diagnostics = toDiagnostics(analyze(text, env), doc);
+  const actions = toCodeActions(doc.uri, diagnostics);
+  const apply = (title: string): string => {
+    const a = actions.find((x) => x.title === title);
+    assert.ok(a, `${title} among ${actions.map((x) => x.title).join(' | ')}`);
+    return TextDocument.applyEdits(doc, a.edit!.changes![doc.uri]!);
+  };
+  assert.equal(apply('Rename to "epochs"'), text.replace('"epocs"', '"epochs"'));
+  assert.equal(apply('Rename to "optimizer"'), text.replace('"optimzer"', '"optimizer"'));
+  assert.equal(apply('Change to "lenet5"'), text.replace('"lenet6"', '"lenet5"'));
+  assert.match(String(diagnostics.find((d) => /epocs/.test(String(d.message)))!.message), /did you mean "epochs"\?/);
+  // Nothing close: no guess.
+  const far = toDiagnostics(analyze('{ "model": { "arch": "transformer" }, "zzzzzz": 1 }', env), doc);
+  assert.deepEqual(toCodeActions(doc.uri, far).map((a) => a.title), []);
+});
+
+test('quick fixes: reset an absurd learning rate; data.path offers a detected folder and Browse…', () => {
+  const text = '{ "model": { "arch": "lenet5" }, "train": { "optimizer": "adam", "lr": 3 } }';
+  const doc = TextDocument.create('file:///ws/a.rpg.json', 'rpg-config', 1, text);
+  const actions = toCodeActions(doc.uri, toDiagnostics(analyze(text, env), doc));
+  const reset = actions.find((a) => a.title.startsWith('Reset train.lr'))!;
+  assert.equal(reset.title, 'Reset train.lr to 0.001 (the usual adam learning rate)');
+  assert.equal(TextDocument.applyEdits(doc, reset.edit!.changes![doc.uri]!), text.replace('"lr": 3', '"lr": 0.001'));
+
+  // A workspace whose data/fashion-mnist holds the dataset (the loader's header check decides).
+  const ws = mkdtempSync(path.join(tmpdir(), 'rpg-datapath-'));
+  mkdirSync(path.join(ws, 'data', 'fashion-mnist'), { recursive: true });
+  const describe: AnalysisEnv['describeDataset'] = (cfg, baseDir) => {
+    if (path.resolve(baseDir, cfg.path ?? '') !== path.join(ws, 'data', 'fashion-mnist')) throw new DatasetError(path.resolve(baseDir, cfg.path ?? ''), 'folder not found');
+    return { height: 28, width: 28, channels: 1, numClasses: 10, trainCount: 60000, testCount: 10000 };
+  };
+  const src = '{ "model": { "arch": "lenet5" }, "data": { "dataset": "fashion-mnist", "path": "data/fashion-mnist/placeholder" } }';
+  const d2 = TextDocument.create(`file://${ws}/b.rpg.json`, 'rpg-config', 1, src);
+  const fixes = toCodeActions(d2.uri, toDiagnostics(analyze(src, { ...env, baseDir: ws, describeDataset: describe }), d2));
+  assert.deepEqual(fixes.map((a) => a.title), [`Use ${path.join(ws, 'data', 'fashion-mnist')} (fashion-mnist found there: 60,000 training images)`, 'Browse for the dataset folder…']);
+  assert.equal(TextDocument.applyEdits(d2, fixes[0]!.edit!.changes![d2.uri]!), src.replace('data/fashion-mnist/placeholder', 'data/fashion-mnist'));
+  assert.equal(fixes[1]!.command!.command, 'rpg.browseDataPath');
+  assert.equal(fixes[1]!.command!.arguments![0], d2.uri);
+  rmSync(ws, { recursive: true, force: true });
 });
 
 test('sweep files: parsing (RPG points only), prediction at the ring size, extrapolation', () => {
