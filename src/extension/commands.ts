@@ -12,6 +12,7 @@ import { isConfigDocument } from './plans';
 import type { RunInfo } from './runs';
 import { revealField, startRun, TrainOutcome } from './training';
 import type { ExperimentNode } from './views/experiments';
+import { stopPickItems } from './pick-items';
 
 type Command = (...args: unknown[]) => unknown;
 type CommandFactory = (ctx: Ctx) => Command;
@@ -33,14 +34,11 @@ export const COMMANDS: Record<string, CommandFactory> = {
       targets = entry ? ctx.runs.runsOf(entry).filter((r) => r.status === 'running' || r.status === 'queued') : [];
     } else if (active.length <= 1) targets = [...active];
     else {
-      const picked = await vscode.window.showQuickPick(
-        [{ label: 'Stop all runs', runs: [...active] }, ...active.map((r) => ({ label: r.record?.name ?? r.runId, description: r.runId, runs: [r] }))],
-        { title: 'Stop which run?' },
-      );
+      const picked = await vscode.window.showQuickPick(stopPickItems(active), { title: 'Stop which run?' });
       targets = picked?.runs ?? [];
     }
     if (!targets.length) {
-      void vscode.window.showInformationMessage('No run is training.');
+      void ctx.notify.info('No run is training.');
       return [];
     }
     const stopped = (await Promise.all(targets.map((r) => ctx.trainer.stopRuns(r.runId)))).flat();
@@ -55,7 +53,7 @@ export const COMMANDS: Record<string, CommandFactory> = {
       const resumable = ended.filter((r) => r.hasCheckpoint);
       if (!resumable.length) {
         const without = ended.length;
-        void vscode.window.showInformationMessage(
+        void ctx.notify.info(
           without
             ? `No run can be resumed: ${without === 1 ? 'the stopped or failed run ended' : `the ${without} stopped or failed runs ended`} before writing a checkpoint. Train the config again (checkpoints come at each epoch end and every train.checkpointMinutes).`
             : 'No stopped or failed run to resume.',
@@ -63,14 +61,14 @@ export const COMMANDS: Record<string, CommandFactory> = {
         return undefined;
       }
       const picked = await vscode.window.showQuickPick(
-        resumable.map((r) => ({ label: r.record?.name ?? r.runId, description: `${r.status} at step ${r.record?.step ?? '?'}`, detail: r.dir, run: r })),
+        resumable.map((r) => ({ label: r.name, description: `${r.status} · checkpoint at step ${r.record?.checkpointStep ?? r.record?.step ?? '?'} · ${r.runId}`, detail: r.dir, run: r })),
         { title: 'Resume which run?', matchOnDetail: true },
       );
       run = picked?.run;
     }
     if (!run) return undefined;
     if (!run.hasCheckpoint) {
-      void vscode.window.showErrorMessage(`${run.record?.name ?? 'The run'} (${run.runId}) has no checkpoint to resume from: it ended at step ${run.record?.step ?? 0}, before its first checkpoint. Train the config again.`);
+      void ctx.notify.transientError(`${run.name} (${run.runId}) has no checkpoint to resume from: it ended at step ${run.record?.step ?? 0}, before its first checkpoint. Train the config again.`);
       return undefined;
     }
     return startRun(ctx, { resume: run });
@@ -226,7 +224,7 @@ async function pickRun(ctx: Ctx, title: string): Promise<RunInfo | undefined> {
   await ctx.runs.refresh();
   const runs = ctx.runs.runs.filter((r) => r.dir);
   const picked = await vscode.window.showQuickPick(
-    runs.map((r) => ({ label: r.record?.name ?? r.runId, description: `${r.runId} · ${r.status}`, run: r })),
+    runs.map((r) => ({ label: r.name, description: `${r.status} · ${r.runId}`, run: r })),
     { title },
   );
   return picked?.run;

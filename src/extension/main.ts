@@ -12,6 +12,7 @@ import { postTrainingEvent, registerPanelSerializers } from './panels';
 import type { TrainerClient } from '../protocol/client';
 import type { TrainerState, RunEvent } from './trainer';
 import type { ExperimentsTree } from './views/experiments';
+import type { ShownMessage } from './notify';
 import type { LayersTree } from './views/layers';
 
 export interface RpgStudioApi {
@@ -29,7 +30,11 @@ export interface RpgStudioApi {
   readonly onRunEvent: vscode.Event<RunEvent>;
   /** Failures shown to the user (with the config field at fault). */
   readonly onDidReportFailure: vscode.Event<ReportedFailure>;
+  /** Every notification shown, with its buttons (notifications cannot be read back otherwise). */
+  readonly onDidShowMessage: vscode.Event<ShownMessage>;
   readonly statusBarText: string;
+  /** What a screen reader announces for the status bar item. */
+  readonly statusBarAccessibilityLabel: string;
   readonly experimentsTree: ExperimentsTree;
   readonly layersTree: LayersTree;
   refreshRuns(): Promise<void>;
@@ -119,8 +124,12 @@ function api(c: Ctx): RpgStudioApi {
     onDidChangeRuns: c.runs.onDidChange,
     onRunEvent: c.trainer.onRunEvent,
     onDidReportFailure: c.failures.event,
+    onDidShowMessage: c.notify.onDidShow,
     get statusBarText() {
       return c.status.text;
+    },
+    get statusBarAccessibilityLabel() {
+      return c.status.accessibilityLabel;
     },
     experimentsTree: c.experiments,
     layersTree: c.layers,

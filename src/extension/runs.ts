@@ -6,11 +6,12 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import * as vscode from 'vscode';
-import { experimentFolderName, METRICS_FILE, RUN_CONFIG_FILE, RUN_FILE } from '../core/runs/layout';
+import { METRICS_FILE, RUN_CONFIG_FILE, RUN_FILE } from '../core/runs/layout';
 import type { LockOwner } from '../core/runs/lock';
 import { scanRuns, ScannedRun } from '../core/runs/scan';
 import type { RunRecord, RunStatus } from '../core/runs/types';
 import type { Config } from './config';
+import { runOwners } from './run-ownership';
 import type { RunEvent, TrainerService } from './trainer';
 
 export interface ConfigEntry {
@@ -30,15 +31,22 @@ export interface LiveProgress {
   readonly loss: number;
   readonly acc: number;
   readonly etaSeconds: number;
+  /** Where it trains, from train/started ("wasm", "tensorflow"; device "GPU (CUDA)"). */
+  readonly backend?: string;
+  readonly device?: string;
 }
 
 export interface RunInfo {
   readonly runId: string;
+  /** The experiment's name (the config's `name`), as every view and message names the run. */
+  readonly name: string;
   readonly dir: string;
   readonly record?: RunRecord;
   readonly status: RunStatus | 'queued';
   readonly hasCheckpoint: boolean;
   readonly configPath?: string;
+  /** The config relative to the run folder (run.json's configRelPath): survives a copied workspace. */
+  readonly configRelPath?: string;
   readonly live?: LiveProgress;
   /**
    * The record says "running" but no process trains it (the trainer or CLI that did died):
@@ -58,6 +66,8 @@ interface LiveRun {
   name?: string;
   queued: boolean;
   progress?: LiveProgress;
+  backend?: string;
+  device?: string;
 }
 
 const CHANGE_INTERVAL_MS = 500;
@@ -65,6 +75,8 @@ const CHANGE_INTERVAL_MS = 500;
 export class RunsModel implements vscode.Disposable {
   private configList: ConfigEntry[] = [];
   private runList: RunInfo[] = [];
+  /** Each run's config (run-ownership.ts), recomputed with the run list. */
+  private owners = new Map<RunInfo, ConfigEntry>();
   private readonly live = new Map<string, LiveRun>();
   private readonly changed = new vscode.EventEmitter<void>();
   private lastFire = 0;
@@ -105,19 +117,22 @@ export class RunsModel implements vscode.Disposable {
 
   /** Runs that are queued or training now. */
   get activeRuns(): readonly RunInfo[] {
-    return this.runList.filter((r) => r.status === 'running' || r.status === 'queued');
+    // A run another process trains is shown ("running elsewhere") but is not ours to follow or stop.
+    return this.runList.filter((r) => (r.status === 'running' || r.status === 'queued') && !r.elsewhere);
   }
 
   runsOf(config: ConfigEntry): RunInfo[] {
-    const byPath = (r: RunInfo) => r.configPath !== undefined && samePath(r.configPath, config.uri.fsPath);
-    const byFolder = (r: RunInfo) => r.configPath === undefined && samePath(path.dirname(r.dir), path.join(config.runsDir, experimentFolderName(config.name)));
-    return this.runList.filter((r) => byPath(r) || byFolder(r));
+    return this.runList.filter((r) => this.owners.get(r) === config);
+  }
+
+  /** The config a run belongs to (by path, path relative to the run, or name; run-ownership.ts). */
+  configOf(run: RunInfo): ConfigEntry | undefined {
+    return this.owners.get(run);
   }
 
   /** Runs whose config is no longer in the workspace. */
   orphanRuns(): RunInfo[] {
-    const owned = new Set(this.configList.flatMap((c) => this.runsOf(c)));
-    return this.runList.filter((r) => !owned.has(r));
+    return this.runList.filter((r) => !this.owners.has(r));
   }
 
   findRun(runIdOrDir: string): RunInfo | undefined {
@@ -150,8 +165,8 @@ export class RunsModel implements vscode.Disposable {
   }
 
   /** Notes a run the trainer accepted, before its first notification. */
-  noteQueued(runId: string, configPath: string | undefined, resumeDir?: string): void {
-    if (!this.live.has(runId)) this.live.set(runId, { queued: true, configPath, runDir: resumeDir });
+  noteQueued(runId: string, configPath: string | undefined, resumeDir?: string, name?: string): void {
+    if (!this.live.has(runId)) this.live.set(runId, { queued: true, configPath, runDir: resumeDir, ...(name ? { name } : {}) });
     this.rebuildLive();
   }
 
@@ -198,7 +213,7 @@ export class RunsModel implements vscode.Disposable {
     const run = this.live.get(e.runId) ?? { queued: true };
     switch (e.kind) {
       case 'started':
-        this.live.set(e.runId, { ...run, queued: false, runDir: e.runDir, configPath: e.configPath ?? run.configPath });
+        this.live.set(e.runId, { ...run, queued: false, runDir: e.runDir, configPath: e.configPath ?? run.configPath, backend: e.backend, ...(e.device ? { device: e.device } : {}) });
         this.scheduleRefresh(50);
         break;
       case 'progress': {
@@ -210,6 +225,8 @@ export class RunsModel implements vscode.Disposable {
           loss: e.loss,
           acc: e.acc,
           etaSeconds: e.etaSeconds,
+          ...(run.backend ? { backend: run.backend } : {}),
+          ...(run.device ? { device: run.device } : {}),
         };
         this.live.set(e.runId, { ...run, queued: false, progress });
         this.rebuildLive();
@@ -258,8 +275,9 @@ export class RunsModel implements vscode.Disposable {
     const present = new Set(scanned.map((r) => r.runId));
     const queued: RunInfo[] = [...this.live.entries()]
       .filter(([runId, l]) => !present.has(runId) && (l.queued || !l.runDir))
-      .map(([runId, l]) => ({ runId, dir: l.runDir ?? '', status: 'queued', hasCheckpoint: false, ...(l.configPath ? { configPath: l.configPath } : {}) }));
+      .map(([runId, l]) => ({ runId, name: l.name ?? runId, dir: l.runDir ?? '', status: 'queued', hasCheckpoint: false, ...(l.configPath ? { configPath: l.configPath } : {}) }));
     this.runList = [...scanned, ...queued];
+    this.owners = runOwners(this.runList, this.configList, (c) => c.uri.fsPath);
     this.fireChanged();
   }
 
@@ -331,11 +349,14 @@ export class RunsModel implements vscode.Disposable {
 function toRunInfo(run: ScannedRun): RunInfo {
   return {
     runId: run.record.runId,
+    // An unnamed record reads its experiment folder's name, as the panels do.
+    name: run.record.name !== run.record.runId ? run.record.name : path.basename(path.dirname(run.dir)),
     dir: run.dir,
     record: run.record,
     status: run.record.status,
     hasCheckpoint: run.hasCheckpoint,
     ...(run.record.configPath ? { configPath: run.record.configPath } : {}),
+    ...(run.record.configRelPath ? { configRelPath: run.record.configRelPath } : {}),
     ...(run.interrupted ? { interrupted: true } : {}),
     ...(run.elsewhere ? { elsewhere: run.elsewhere } : {}),
   };
