@@ -111,6 +111,7 @@ export class Ctx implements vscode.Disposable {
         const folder = vscode.workspace.workspaceFolders?.[0];
         return folder ? this.config.runsDir(folder, folder.uri.fsPath) : undefined;
       },
+      notify: (text, ...actions) => this.notify.info(text, ...actions),
     };
   }
 

@@ -26,6 +26,8 @@ export interface PanelDeps {
   readonly revealLayer?: (configUri: vscode.Uri, layerName: string) => void;
   /** Folder holding runs (<runsDir>/<config name>/<run id>/); default <workspace>/runs. */
   readonly runsDir?: () => string | undefined;
+  /** Tells the user something (an export saved), with buttons; resolves with the one clicked. */
+  readonly notify?: (text: string, ...actions: string[]) => Thenable<string | undefined>;
 }
 
 /**

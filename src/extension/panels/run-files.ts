@@ -81,6 +81,8 @@ function toRunInfo(r: RunRecord, runDir: string): RunInfo {
     ringSize: r.ringSize,
     status: r.status,
     ...(r.bestAcc !== undefined ? { bestAcc: r.bestAcc } : {}),
+    ...(r.finalAcc !== undefined ? { finalAcc: r.finalAcc } : {}),
+    rpg: (r.config as { rpg?: { enabled?: unknown } } | undefined)?.rpg?.enabled !== false,
     ...(r.startedAt ? { startedAt: r.startedAt } : {}),
   };
 }
