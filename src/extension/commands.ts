@@ -74,7 +74,7 @@ export const COMMANDS: Record<string, CommandFactory> = {
     return startRun(ctx, { resume: run });
   },
 
-  'rpg.newExperiment': (ctx) => (arg) => newExperiment(ctx.extension.extensionUri, isChoices(arg) ? arg : arg instanceof vscode.Uri ? { folder: arg.fsPath } : {}),
+  'rpg.newExperiment': (ctx) => (arg) => newExperiment(ctx.extension.extensionUri, isChoices(arg) ? arg : arg instanceof vscode.Uri ? { folder: arg.fsPath } : {}, (arch) => measuredRate(ctx, arch)),
 
   'rpg.showRingMapping': (ctx) => async (arg) => {
     const uri = await configUriOf(ctx, arg, 'Show the ring mapping of which experiment?');
@@ -232,6 +232,15 @@ async function pickRun(ctx: Ctx, title: string): Promise<RunInfo | undefined> {
 
 function isConfigNode(arg: unknown): arg is Extract<ExperimentNode, { kind: 'config' }> {
   return typeof arg === 'object' && arg !== null && (arg as { kind?: unknown }).kind === 'config';
+}
+
+/** How fast this architecture trained here last time (a finished or stopped run of it), for the wizard's estimates. */
+function measuredRate(ctx: Ctx, arch: string): { samplesPerSec: number; from: string } | undefined {
+  const runs = ctx.runs.runs.filter((r) => r.record?.arch === arch && (r.status === 'finished' || r.status === 'stopped') && (r.record.durationSec ?? 0) > 5);
+  const run = runs[0];
+  const batch = (run?.record?.config as { train?: { batchSize?: number } } | undefined)?.train?.batchSize;
+  if (!run?.record || !batch) return undefined;
+  return { samplesPerSec: (run.record.step * batch) / run.record.durationSec, from: `your run ${run.name} (${run.runId}) trained on ${run.record.backend}` };
 }
 
 function isChoices(arg: unknown): arg is Partial<ExperimentChoices> {

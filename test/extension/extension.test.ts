@@ -187,6 +187,28 @@ suite('extension', () => {
     await vscode.workspace.fs.delete(uri);
   });
 
+  test('New Experiment: finds the dataset on this machine, refuses a DoF larger than the model, and its file opens without errors', async function () {
+    const fashion = '/usr/share/datasets/fashion-mnist';
+    if (!existsSync(fashion)) this.skip(); // .ci/run installs Debian's dataset-fashion-mnist
+    assert.equal(await vscode.commands.executeCommand('rpg.newExperiment', { arch: 'lenet5', dataset: 'fashion-mnist', dof: '150%', name: 'too-big' }), undefined);
+    assert.ok(!existsSync(path.join(workspaceDir(), 'too-big.rpg.json')));
+    const uri = (await vscode.commands.executeCommand('rpg.newExperiment', { arch: 'lenet5', dataset: 'fashion-mnist', dof: '10%', epochs: 10, name: 'wizard-fashion' })) as vscode.Uri;
+    try {
+      const text = readFileSync(uri.fsPath, 'utf8');
+      assert.match(text, /"path": "\/usr\/share\/datasets\/fashion-mnist"/, 'the folder found here, not a placeholder');
+      assert.match(text, /"epochs": 10/);
+      // The language server analysed it (its DoF note is there) and found nothing wrong.
+      const diagnostics = await waitFor('the analysis of the new config', () => {
+        const d = vscode.languages.getDiagnostics(uri);
+        return d.some((x) => x.code && String(typeof x.code === 'object' ? x.code.value : x.code) === 'rpg-dof-resolved') && d;
+      });
+      assert.deepEqual(diagnostics.filter((d) => d.severity !== vscode.DiagnosticSeverity.Information).map((d) => d.message), []);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      await vscode.workspace.fs.delete(uri);
+    }
+  });
+
   test('Open Config selects the field an error names (or its nearest written parent)', async () => {
     const file = path.join(workspaceDir(), 'fields.rpg.json');
     writeFileSync(file, '// c\n{\n  "train": { "lr": -1, "epochs": 2 },\n  "model": { "arch": "mlp", "hidden": [32, 16] }\n}\n');
