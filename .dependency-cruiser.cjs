@@ -45,17 +45,10 @@ module.exports = {
       to: { path: '^src/(trainer|extension|server|cli|protocol)/' },
     },
     {
-      name: 'extension-never-reaches-tfjs',
+      name: 'editor-never-reaches-tfjs',
       severity: 'error',
-      comment: 'The extension host and its worker must never load tfjs (or an engine), directly or through another module.',
-      from: { path: '^src/extension/' },
-      to: { path: ['@tensorflow', '^src/engines/', 'node_modules/webgpu'], reachable: true },
-    },
-    {
-      name: 'server-never-reaches-tfjs',
-      severity: 'error',
-      comment: 'The language server must never load tfjs (or an engine), directly or through another module.',
-      from: { path: '^src/server/' },
+      comment: 'The extension host, its worker and the language server must never load tfjs (or an engine), directly or through another module.',
+      from: { path: '^src/(extension|server)/' },
       to: { path: ['@tensorflow', '^src/engines/', 'node_modules/webgpu'], reachable: true },
     },
     {

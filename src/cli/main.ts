@@ -4,11 +4,7 @@
 //   rpg eval RUN [--backend B]
 //   rpg info
 //   rpg data download NAME [--dest DIR]
-import { ConfigError } from '../core/config/load';
-import { DatasetError } from '../core/data/types';
-import { TrainError } from '../core/errors';
-import { PlanError } from '../core/rpg/plan';
-import { ShapeError } from '../core/models/shapes';
+import { describeFailure } from '../core/errors';
 import { parseArgs, USAGE, UsageError } from './args';
 import { commands } from './commands/index';
 
@@ -25,12 +21,10 @@ async function main(argv: string[]): Promise<number> {
 
 /** Known failures print one clear line (file, field, what was expected); never a stack trace. */
 function describeError(err: unknown): string {
-  if (err instanceof ConfigError) return err.message;
-  if (err instanceof TrainError) return `${err.message}${err.field && !err.message.includes(err.field) ? ` (field ${err.field})` : ''}`;
-  if (err instanceof DatasetError || err instanceof PlanError || err instanceof ShapeError) return err.message;
   if (err instanceof UsageError) return `${err.message}\n\n${USAGE}`;
-  const e = err as Error;
-  return `internal error: ${e?.message ?? String(err)}${process.env.RPG_DEBUG ? `\n${e?.stack ?? ''}` : ' (set RPG_DEBUG=1 for a stack trace)'}`;
+  const f = describeFailure(err);
+  if (f.code !== 'internal') return `${f.message}${f.field && !f.message.includes(f.field) && f.code !== 'protocol' ? ` (field ${f.field})` : ''}`;
+  return `internal error: ${f.message}${process.env.RPG_DEBUG ? `\n${f.stack ?? ''}` : ' (set RPG_DEBUG=1 for a stack trace)'}`;
 }
 
 if (require.main === module) {

@@ -32,6 +32,11 @@ export interface EngineDescription {
 
 export interface EngineTrainJob {
   readonly config: RpgConfig;
+  /**
+   * The run folder. A new run's folder is created by RunSink.started; an engine that writes
+   * its own checkpoints (a child process) writes them here.
+   */
+  readonly runDir: string;
   /** The .rpg.json file, when there is one: dataset paths resolve against its folder. */
   readonly configPath?: string;
   /** Overrides config.train.backend. */
@@ -63,6 +68,8 @@ export interface RunSink {
   evaluated(row: EvalRow): void;
   /** Writes the checkpoint (atomically) and records it; a failed write throws. */
   saveCheckpoint(meta: CheckpointMeta, tensors: Map<string, TensorValues>): CheckpointInfo;
+  /** The engine wrote the checkpoint itself (in job.runDir): record it. */
+  checkpointWritten(info: CheckpointInfo): void;
   log(message: string): void;
 }
 

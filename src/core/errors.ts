@@ -5,8 +5,11 @@ import { ConfigError } from './config/load';
 import { DatasetError } from './data/types';
 import { ShapeError } from './models/shapes';
 import { PlanError } from './rpg/plan';
+import { UnreadableFileError } from './files';
+import { StorageError } from './runs/atomic';
+import { RunLockedError } from './runs/lock';
 
-export type TrainErrorCode = 'config' | 'dataset' | 'plan' | 'shape' | 'backend' | 'nan' | 'checkpoint' | 'internal';
+export type TrainErrorCode = 'config' | 'dataset' | 'plan' | 'shape' | 'backend' | 'nan' | 'checkpoint' | 'storage' | 'locked' | 'internal';
 
 /** A failure with a cause a user can act on: the field or file at fault. */
 export class TrainError extends Error {
@@ -55,6 +58,10 @@ export function describeFailure(err: unknown): Failure {
     return /^data(\.|$)/.test(err.file) ? { code: 'dataset', message: err.message, field: err.file } : { code: 'dataset', message: err.message, file: err.file, field: 'data.path' };
   }
   if (err instanceof InvalidInputError) return { code: 'protocol', message: err.message, field: err.field };
+  // A full or read-only disk: the run stops with its last good checkpoint.
+  if (err instanceof StorageError) return { code: 'storage', message: err.message, file: err.file };
+  if (err instanceof RunLockedError) return { code: 'locked', message: err.message, field: 'resumeFrom', file: err.runDir };
+  if (err instanceof UnreadableFileError) return { code: 'config', message: err.message, file: err.file };
   if (err instanceof TrainError) return { code: err.code, message: err.message, field: err.field, file: err.file };
   if (err instanceof Error) return { code: 'internal', message: err.message || err.name, stack: err.stack };
   return { code: 'internal', message: String(err) };

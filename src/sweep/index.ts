@@ -16,7 +16,7 @@ import { paramCount } from '../core/models/spec';
 import { isGenerated, PlanError } from '../core/rpg/plan';
 import { ShapeError } from '../core/models/shapes';
 import { writeFileAtomic } from '../core/runs/atomic';
-import { newRunId } from '../core/runs/layout';
+import { experimentFolderName, newRunId } from '../core/runs/layout';
 import { trainRun } from '../core/runs/train-run';
 import { learningRate, runLength } from '../core/train/schedule';
 import { engineFor } from '../engines';
@@ -169,7 +169,7 @@ export async function runSweep(options: SweepOptions, events: SweepEvents = {}):
   const plainParams = paramCount(plainSpec);
   const generatedNames = plainSpec.params.filter((p) => isGenerated(p, base.rpg)).map((p) => p.name);
 
-  const sweepName = `${base.name ?? 'experiment'}-sweep`.replace(/[^A-Za-z0-9._-]+/g, '-');
+  const sweepName = experimentFolderName(`${base.name ?? 'experiment'}-sweep`);
   const id = options.sweepId ?? newRunId();
   const dir = path.join(options.runsDir, sweepName, id);
   mkdirSync(dir, { recursive: true });

@@ -4,7 +4,7 @@
 // process going away (a watchdog, for when stdin never closes) stop every run gracefully (the
 // current step finishes and a checkpoint is written), then the process exits.
 import { createMessageConnection } from 'vscode-jsonrpc/node';
-import type { NotificationType } from 'vscode-jsonrpc';
+import { ErrorCodes, ResponseError, type NotificationType } from 'vscode-jsonrpc';
 import { version as trainerVersion } from '../../package.json';
 import { shutdownRequest } from '../protocol';
 import { resumeRun, trainRun } from '../core/runs/train-run';
@@ -13,7 +13,7 @@ import { processAlive } from '../core/runs/record';
 import { registerHandlers, TrainerLifecycle } from './handlers';
 import * as log from './log';
 import { RunQueue, TrainFunction } from './runs';
-import { ResilientMessageReader } from './stdin-reader';
+import { INVALID_REQUEST_METHOD, ResilientMessageReader } from './stdin-reader';
 import { StdoutMessageWriter } from './stdout-writer';
 
 /** How long runs get to finish their step and write a checkpoint before the process exits anyway. */
@@ -66,6 +66,8 @@ async function shutdown(reason: string): Promise<void> {
   process.exit(0);
 }
 
+// Malformed requests (see stdin-reader.ts) are answered, never dropped.
+connection.onRequest(INVALID_REQUEST_METHOD, (params: { reason?: string } | undefined) => new ResponseError(ErrorCodes.InvalidRequest, `invalid request: ${params?.reason ?? 'malformed'}`));
 connection.onRequest(shutdownRequest, async () => {
   // No run may start between this answer and the exit.
   lifecycle.exiting = true;

@@ -114,7 +114,7 @@ export class ResilientMessageReader extends AbstractMessageReader {
       this.onSkip('a message that is not a JSON-RPC object', length);
       return true;
     }
-    this.callback?.(message as Message);
+    this.callback?.(asAnswerable(message as Record<string, unknown>));
     return true;
   }
 
@@ -149,4 +149,23 @@ function indexOfIgnoreCase(haystack: Buffer, lowerNeedle: Buffer): number {
     return i;
   }
   return -1;
+}
+
+/**
+ * The method a malformed request is routed to, so that it still gets an answer: every message
+ * with an id must be answered (JSON-RPC 2.0), and vscode-jsonrpc drops one whose method is not
+ * a string without a word. main.ts answers this method with an InvalidRequest error.
+ */
+export const INVALID_REQUEST_METHOD = '$/rpg/invalidRequest';
+
+/** A request with an id but no usable method becomes a request for INVALID_REQUEST_METHOD. */
+function asAnswerable(m: Record<string, unknown>): Message {
+  const hasId = typeof m.id === 'string' || (typeof m.id === 'number' && Number.isFinite(m.id));
+  if (!hasId) return m as unknown as Message;
+  let reason: string | undefined;
+  if ('method' in m && typeof m.method !== 'string') reason = `"method" must be a string, got ${m.method === null ? 'null' : typeof m.method}`;
+  else if (!('method' in m) && !('result' in m) && !('error' in m)) reason = 'a request needs a "method" (a message with an id and neither "method", "result" nor "error")';
+  else if ('method' in m && 'params' in m && m.params !== undefined && (typeof m.params !== 'object' || m.params === null)) reason = `"params" must be an object or an array, got ${m.params === null ? 'null' : typeof m.params}`;
+  if (!reason) return m as unknown as Message;
+  return { jsonrpc: '2.0', id: m.id, method: INVALID_REQUEST_METHOD, params: { reason } } as unknown as Message;
 }

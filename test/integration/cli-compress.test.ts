@@ -76,10 +76,10 @@ test('export straight from a run folder; errors are one clear line: corrupt or t
   writeFileSync(path.join(dir, 'bad.rpgz'), bytes);
   const bad = rpg(['eval', path.join(dir, 'bad.rpgz')]);
   assert.equal(bad.code, 1);
-  assert.match(bad.err, /bad\.rpgz: checksum mismatch/);
+  assert.match(bad.err, /bad\.rpgz: is corrupted \(checksum mismatch/);
   assert.doesNotMatch(bad.err, /\n\s+at /);
   writeFileSync(path.join(dir, 'short.rpgz'), bytes.subarray(0, 100));
-  assert.match(rpg(['eval', path.join(dir, 'short.rpgz')]).err, /short\.rpgz: (truncated|corrupt header)/);
+  assert.match(rpg(['eval', path.join(dir, 'short.rpgz')]).err, /short\.rpgz: is corrupted/);
   const onnx = rpg(['export', runDir, '--format', 'onnx']);
   assert.equal(onnx.code, 1);
   assert.match(onnx.err, /ONNX export is not implemented/);

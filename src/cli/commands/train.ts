@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { TrainEvents } from '../../core/engine';
 import { resumeRun, trainRun } from '../../core/runs/train-run';
 import { engineFor } from '../../engines';
+import { checkRunsFolder } from '../../core/runs/check-folder';
 import type { TrainRow } from '../../core/train/rows';
 import { backendFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from '../args';
 import { fmtDuration, progressBar } from '../format';
@@ -69,7 +70,8 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   }
 }
 
-/** --runs, else `runs` next to the config. */
+/** --runs, else `runs` next to the config; checked before anything loads (a file, /proc, read-only). */
 function runsDirOf(args: ParsedArgs, configFile: string): string {
-  return path.resolve(flagString(args, 'runs') ?? path.join(path.dirname(path.resolve(configFile)), 'runs'));
+  const given = flagString(args, 'runs');
+  return checkRunsFolder(given ?? path.join(path.dirname(path.resolve(configFile)), 'runs'), given !== undefined ? '--runs' : 'runs');
 }

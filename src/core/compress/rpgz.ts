@@ -114,23 +114,29 @@ export function decodeRpgz(bytes: Uint8Array, file = 'the .rpgz file'): RpgzArti
   const fail = (why: string) => new CompressError(`${file}: ${why}`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 16 || buf.toString('ascii', 0, 4) !== MAGIC) throw fail('not an RPG Studio compressed model (bad magic; expected a .rpgz written by `rpg compress`)');
+  // The CRC covers every byte before it and sits at the very end: check it before anything
+  // else is read, so a damaged header is "corrupted", never a parse error or a wrong model.
+  const bodyEnd = buf.length - 4;
+  const stored = buf.readUInt32LE(bodyEnd);
+  const actual = crc32(buf.subarray(0, bodyEnd));
+  if (stored !== actual) throw fail(`is corrupted (checksum mismatch: stored ${stored.toString(16).padStart(8, '0')}, computed ${actual.toString(16).padStart(8, '0')}; the file was truncated or changed after it was written)`);
   const version = buf.readUInt8(4);
   if (version !== RPGZ_VERSION) throw fail(`format version ${version} is not supported (this build reads version ${RPGZ_VERSION})`);
   const headerLength = buf.readUInt32LE(8);
-  if (12 + headerLength + 4 > buf.length) throw fail(`truncated: the header needs ${headerLength} bytes, the file has ${buf.length}`);
+  if (12 + headerLength > bodyEnd) throw fail(`is not a valid .rpgz (its header needs ${headerLength} bytes, the file has ${buf.length})`);
   let header: Header;
   try {
     header = JSON.parse(inflateRawSync(buf.subarray(12, 12 + headerLength)).toString('utf8')) as Header;
   } catch {
-    throw fail('corrupt header (truncated or damaged file)');
+    throw fail('is not a valid .rpgz (its header does not decompress to JSON)');
   }
-  const s = header.sections;
+  const s = header?.sections;
+  const sizes = s ? [s.mask, s.scales, s.codes, s.free] : [];
+  if (!s || !sizes.every((n) => Number.isInteger(n) && n >= 0) || !Array.isArray(header.tensors) || !Number.isInteger(header.ringSize) || !(header.block >= 1) || !Number.isInteger(header.bits)) {
+    throw fail('is not a valid .rpgz (its header lacks the section table or quantization settings)');
+  }
   const bodyLength = 12 + headerLength + s.mask + s.scales + s.codes + s.free;
-  if (buf.length < bodyLength + 4) throw fail(`truncated: ${buf.length} bytes, ${bodyLength + 4} expected`);
-  if (buf.length > bodyLength + 4) throw fail(`${buf.length - bodyLength - 4} unexpected bytes after the end`);
-  const stored = buf.readUInt32LE(bodyLength);
-  const actual = crc32(buf.subarray(0, bodyLength));
-  if (stored !== actual) throw fail(`checksum mismatch (stored ${stored.toString(16).padStart(8, '0')}, computed ${actual.toString(16).padStart(8, '0')}): the file is corrupt`);
+  if (bodyLength !== bodyEnd) throw fail(`is not a valid .rpgz (its sections add up to ${bodyLength + 4} bytes, the file has ${buf.length})`);
   let pos = 12 + headerLength;
   const take = (n: number) => {
     const out = new Uint8Array(n);

@@ -1,10 +1,13 @@
 // Reads a `.rpg.json` (JSONC: comments and trailing commas allowed, as VS Code does) into a
 // validated RpgConfig, or a ConfigError naming the file, the field and what was expected.
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseJsonc, ParseError, printParseErrorCode } from 'jsonc-parser';
 import { configSchema, RpgConfig } from './schema';
 import { SchemaIssue } from './schema-dsl';
+import { readBoundedFile, UnreadableFileError } from '../files';
+
+/** No experiment config comes near this; a bigger file is a mistake (a dataset, /dev/zero). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 export class ConfigError extends Error {
   constructor(
@@ -52,9 +55,10 @@ export function validateConfig(raw: unknown, file?: string): RpgConfig {
 export function loadConfigFile(file: string): RpgConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBoundedFile(file, MAX_CONFIG_BYTES).toString('utf8');
   } catch (err) {
-    throw new ConfigError(file, [{ path: [], message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})` }]);
+    const why = err instanceof UnreadableFileError ? `it ${err.reason}` : `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+    throw new ConfigError(file, [{ path: [], message: why }]);
   }
   return parseConfigText(text, file);
 }

@@ -91,6 +91,9 @@ export function planFor(ref: ConfigRef): PlanResult {
   };
 }
 
+/** The largest layer (and ring) a layer-weights view materializes: 2^26 weights, about 1 GB while drawn. */
+export const MAX_VIEWED_WEIGHTS = 2 ** 26;
+
 /**
  * One generated layer's weights under the config's plan: from the run's checkpoint ring when
  * a runDir is given and its checkpoint was trained with this plan, else from the initial ring
@@ -102,6 +105,10 @@ export function layerWeightsFor(params: LayerWeightsParams): LayerWeightsResult 
   const { plan } = resolveForViewing(loadConfigRef(params)).resolved;
   if (!plan) throw new InvalidInputError('rpg.enabled is false: this model has no generated weights', 'rpg.enabled');
   const layer = findGeneratedLayer(plan, params.layer);
+  // Generating a layer materializes ~17 bytes per weight (permutation, indices, signs, values):
+  // a pathological config must be refused here, not exhaust the worker's memory.
+  if (layer && layer.size > MAX_VIEWED_WEIGHTS) throw new InvalidInputError(`layer ${layer.param.name} has ${layer.size.toLocaleString('en-US')} weights; the mapping draws layers of up to ${MAX_VIEWED_WEIGHTS.toLocaleString('en-US')}`, 'layer');
+  if (plan.ringSize > MAX_VIEWED_WEIGHTS) throw new InvalidInputError(`the ring has ${plan.ringSize.toLocaleString('en-US')} entries; the mapping draws rings of up to ${MAX_VIEWED_WEIGHTS.toLocaleString('en-US')}`, 'rpg.dof');
   if (!layer) throw new InvalidInputError(`"${params.layer}" is not a generated layer of this plan (generated: ${plan.layers.map((g) => g.param.name).join(', ')})`, 'layer');
   const maxValues = typeof params.maxValues === 'number' && params.maxValues >= 1 ? params.maxValues : DEFAULT_MAX_VALUES;
   return layerWeightsOf(plan, layer, ringToView(plan, params.runDir ? path.resolve(params.runDir) : undefined), maxValues);

@@ -19,6 +19,15 @@ const SPECIAL_FS: ReadonlyMap<number, string> = new Map([
   [0xcafe4a11, 'bpf'],
 ]);
 
+/** The kernel file system `dir` is on (proc, sysfs, …), if it is one that never holds user files. */
+export function specialFileSystem(dir: string): string | undefined {
+  try {
+    return SPECIAL_FS.get(Number(statfsSync(dir).type));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Throws InvalidInputError (field `field`) unless `runsDir` exists or can be created, and can be written. */
 export function checkRunsFolder(runsDir: string, field = 'runsDir'): string {
   const dir = path.resolve(runsDir);
@@ -40,13 +49,8 @@ export function checkRunsFolder(runsDir: string, field = 'runsDir'): string {
       existing = parent;
     }
   }
-  try {
-    const kind = SPECIAL_FS.get(Number(statfsSync(existing).type));
-    if (kind) throw fail(`${existing} is on the kernel's ${kind} file system, which cannot hold runs`);
-  } catch (err) {
-    if (err instanceof InvalidInputError) throw err;
-    // statfs unsupported here: the access check below still applies.
-  }
+  const kind = specialFileSystem(existing);
+  if (kind) throw fail(`${existing} is on the kernel's ${kind} file system, which cannot hold runs`);
   try {
     accessSync(existing, constants.W_OK);
   } catch (err) {

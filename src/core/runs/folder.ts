@@ -127,8 +127,9 @@ export class RunFolder {
     }
   }
 
-  /** A checkpoint is on disk: the record says how far the run got and where it can resume. */
+  /** A checkpoint is on disk: the record says how far the run got. */
   checkpointed(progress: RunProgress): void {
+    // The record says where the run can resume from (the checkpoint's step), not only how far it got.
     this.record = { ...this.record, ...progressFields(progress), checkpointStep: progress.step };
     this.save();
   }
@@ -157,6 +158,11 @@ export class RunFolder {
     } finally {
       this.lock.release();
     }
+  }
+
+  /** Gives up the folder without touching its record (a resume refused before it began). */
+  release(): void {
+    this.lock.release();
   }
 
   /** Whether this process created the folder (a new run) rather than reopened it. */

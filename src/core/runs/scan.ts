@@ -4,6 +4,7 @@
 // processes alive: a "running" record whose process is gone reads as interrupted.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { specialFileSystem } from './check-folder';
 import { interruptionMessage, leftOnDisk } from './interrupted';
 import { CHECKPOINT_FILE, METRICS_FILE, RUN_FILE } from './layout';
 import { LockOwner, ownerAlive, readLockOwner } from './lock';
@@ -34,6 +35,8 @@ export interface ScanOptions {
 /** Every run under `runsDir`, newest first (by start time, then id). Missing folder: none. */
 export async function scanRuns(runsDir: string, options: ScanOptions = {}): Promise<ScannedRun[]> {
   const dirs: string[] = [];
+  // /proc or /sys as a runs folder (a mistyped setting) holds no runs, only an endless tree.
+  if (specialFileSystem(path.resolve(runsDir))) return [];
   await collectRunDirs(path.resolve(runsDir), 0, dirs);
   const runs = (await Promise.all(dirs.map((dir) => readScannedRun(dir, options)))).filter((r): r is ScannedRun => r !== undefined);
   return runs.sort((a, b) => (b.record.startedAt || '').localeCompare(a.record.startedAt || '') || b.record.runId.localeCompare(a.record.runId));

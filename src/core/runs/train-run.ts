@@ -6,20 +6,21 @@
 import { validateConfig } from '../config/load';
 import { readCheckpoint, writeCheckpoint } from '../checkpoint/file';
 import type { CheckpointInfo, Engine, EngineRunInfo, ResumeOptions, RunResult, RunSink, TrainEvents, TrainOptions } from '../engine';
-import { describeFailure, TrainError } from '../errors';
+import { describeFailure, InvalidInputError, TrainError } from '../errors';
 import type { EvalRow, TrainRow } from '../train/rows';
 import { RunFolder, RunProgress } from './folder';
-import { runFiles } from './layout';
+import { newRunId, runDirFor, runFiles } from './layout';
 
 /** Picks the engine a config names (src/engines/index.ts), so this module never imports one. */
 export type EngineFor = (name: string) => Engine;
 
 /** Trains a new run of `options.config`. */
 export async function trainRun(engineFor: EngineFor, options: TrainOptions, events: TrainEvents = {}): Promise<RunResult> {
-  const { config, configPath, runsDir, runId } = options;
+  const { config, configPath, runsDir } = options;
+  const runId = options.runId ?? newRunId();
   let folder: RunFolder | undefined;
   return drive(engineFor(config.train.engine), events, () => folder, {
-    job: { config, ...(configPath ? { configPath } : {}), ...(options.backend ? { backend: options.backend } : {}), ...(options.signal ? { signal: options.signal } : {}) },
+    job: { config, runDir: runDirFor(runsDir, config.name, runId), ...(configPath ? { configPath } : {}), ...(options.backend ? { backend: options.backend } : {}), ...(options.signal ? { signal: options.signal } : {}) },
     open: (info) => (folder = RunFolder.create(runsDir, config, configPath, info, runId)),
   });
 }
@@ -30,6 +31,7 @@ export async function resumeRun(engineFor: EngineFor, options: ResumeOptions, ev
   try {
     if (folder.tookOverFrom) events.onLog?.(`note: took over the lock of process ${folder.tookOverFrom.pid} (${folder.tookOverFrom.hostname}), which is gone`);
     const record = folder.current;
+    if (record.status === 'finished') throw new InvalidInputError(`run ${folder.dir} finished at step ${record.step}: there is nothing to resume`, 'resumeFrom');
     const configPath = record.configPath;
     let config;
     try {
@@ -40,16 +42,16 @@ export async function resumeRun(engineFor: EngineFor, options: ResumeOptions, ev
     const checkpoint = readCheckpoint(folder.dir);
     const file = runFiles(folder.dir).checkpoint;
     return await drive(engineFor(config.train.engine), events, () => folder, {
-      job: { config, ...(configPath ? { configPath } : {}), ...(options.backend ? { backend: options.backend } : {}), ...(options.signal ? { signal: options.signal } : {}), resume: { checkpoint, file } },
+      job: { config, runDir: folder.dir, ...(configPath ? { configPath } : {}), ...(options.backend ? { backend: options.backend } : {}), ...(options.signal ? { signal: options.signal } : {}), resume: { checkpoint, file } },
       open: (info) => {
         folder.resume(info);
         return folder;
       },
     });
   } catch (err) {
-    // Refused before training began (a bad checkpoint, another plan): the record is untouched
-    // unless the run had started again, which drive() records itself.
-    if (folder.status !== 'running') folder.fail(describeFailure(err));
+    // Refused before training began (a finished run, a bad checkpoint, another plan): the record
+    // stays as it was; a run that had started again was recorded by drive() itself.
+    folder.release();
     throw err;
   }
 }
@@ -66,10 +68,17 @@ async function drive(engine: Engine, events: TrainEvents, currentFolder: () => R
   let lastCheckpoint: string | undefined;
   let bestAcc = 0;
   let finalAcc: number | undefined;
+  const recordCheckpoint = (info: CheckpointInfo, durationSec: number) => {
+    lastCheckpoint = info.path;
+    currentFolder()!.checkpointed({ step: info.step, epoch: info.step / stepsPerEpoch, durationSec, bestAcc });
+    events.onCheckpoint?.(info);
+  };
   const sink: RunSink = {
     started(info) {
       const folder = d.open(info);
       stepsPerEpoch = Math.max(1, info.stepsPerEpoch);
+      // A resumed run's best accuracy so far counts: the record keeps the best over the whole run.
+      bestAcc = folder.current.bestAcc ?? 0;
       progress = { step: info.startStep, epoch: info.startStep / Math.max(1, info.stepsPerEpoch), durationSec: folder.current.durationSec };
       events.onStart?.({
         runDir: folder.dir,
@@ -98,13 +107,14 @@ async function drive(engine: Engine, events: TrainEvents, currentFolder: () => R
       events.onEval?.(row);
     },
     saveCheckpoint(meta, tensors) {
-      const folder = currentFolder()!;
-      const written = writeCheckpoint(folder.dir, meta, tensors);
-      lastCheckpoint = written.path;
-      folder.checkpointed({ step: meta.step, epoch: meta.step / stepsPerEpoch, durationSec: meta.elapsedSec, bestAcc: meta.bestAcc });
+      const written = writeCheckpoint(currentFolder()!.dir, meta, tensors);
       const info: CheckpointInfo = { path: written.path, step: meta.step, epoch: meta.epoch, bytes: written.bytes };
-      events.onCheckpoint?.(info);
+      recordCheckpoint(info, meta.elapsedSec);
       return info;
+    },
+    checkpointWritten(info) {
+      // The engine's own writer: the time is the one of the last row, the step the checkpoint's.
+      recordCheckpoint(info, progress?.durationSec ?? 0);
     },
     log: (message) => events.onLog?.(message),
   };

@@ -81,6 +81,8 @@ export async function trainLoop(net: Network, optimizer: Optimizer, dataset: Dat
   let windowSamples = 0;
   let samplesPerSec = 0;
   let stopped = hooks.signal?.aborted ?? false;
+  // Stopped before the first step (Ctrl-C while the data loaded): still leave a checkpoint to resume from.
+  if (stopped && hooks.checkpointEvery !== undefined && step < totalSteps) checkpoint(false, step % stepsPerEpoch, Math.floor(step / stepsPerEpoch));
   while (step < totalSteps && !stopped) {
     const epoch = Math.floor(step / stepsPerEpoch);
     let batchIndex = step % stepsPerEpoch;
