@@ -8,7 +8,9 @@ import * as vscode from 'vscode';
 import type { Ctx } from './ctx';
 import { newExperiment, ExperimentChoices } from './new-experiment';
 import { showRingMapping, showTrainingCurves } from './panels';
-import { isConfigDocument } from './plans';
+import { isConfigDocument, planInProcess } from './plans';
+import { runJob } from './jobs';
+import { count, percent } from './format';
 import type { RunInfo } from './runs';
 import { revealField, startRun, TrainOutcome } from './training';
 import type { ExperimentNode } from './views/experiments';
@@ -82,11 +84,76 @@ export const COMMANDS: Record<string, CommandFactory> = {
   },
 
   'rpg.showTrainingCurves': (ctx) => async (arg) => {
+    const view = (arg as { view?: unknown } | undefined)?.view;
+    if (view === 'dof' || view === 'curves') return showTrainingCurves(ctx.panelDeps(), undefined, view);
     const run = runOf(ctx, arg);
     const dirs = run?.dir ? [run.dir] : typeof arg === 'string' && existsSync(arg) ? [arg] : Array.isArray(arg) ? arg.filter((a): a is string => typeof a === 'string') : undefined;
     // From the status bar: the runs training now, else whatever the panel chooses (latest runs).
     const active = ctx.runs.activeRuns.filter((r) => r.dir).map((r) => r.dir);
     await showTrainingCurves(ctx.panelDeps(), dirs ?? (active.length ? active : undefined));
+  },
+
+  /** `rpg sweep` from the palette: ring sizes picked around the model's size, then the trainer trains them. */
+  'rpg.sweep': (ctx) => async (arg) => {
+    const given = (typeof arg === 'object' && arg !== null && !(arg instanceof vscode.Uri) && 'dofs' in arg ? arg : {}) as { configUri?: vscode.Uri | string; dofs?: number[]; repeats?: number; baselines?: boolean };
+    const uri = given.configUri ? (typeof given.configUri === 'string' ? vscode.Uri.file(given.configUri) : given.configUri) : await configUriOf(ctx, arg, 'Sweep the DoF of which experiment?');
+    if (!uri) return undefined;
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    const ref = { configPath: uri.fsPath, ...(document?.isDirty ? { text: document.getText() } : {}) };
+    let dofs = given.dofs;
+    let baselines = given.baselines ?? false;
+    if (!dofs) {
+      const plan = await planInProcess(ref).catch((err: Error) => {
+        void ctx.notify.transientError(`Cannot sweep ${path.basename(uri.fsPath)}: ${err.message}`);
+        return undefined;
+      });
+      if (!plan) return undefined;
+      const picked = await pickSweepSizes(plan.summary.generatedParams, plan.ringSize);
+      if (!picked) return undefined;
+      ({ dofs, baselines } = picked);
+    }
+    const name = ctx.runs.configFor(uri)?.name ?? path.basename(uri.fsPath).replace(/\.rpg\.json$/, '');
+    return runJob(ctx, { kind: 'sweep', ...ref, runsDir: ctx.runs.runsDirFor(uri), dofs, ...(given.repeats ? { repeats: given.repeats } : {}), ...(baselines ? { baselines: true } : {}) }, `${name}: ${dofs.length} ring sizes${baselines ? ' + baselines' : ''}`);
+  },
+
+  /** `rpg compress` from the palette: prune and quantize a trained run's ring into a .rpgz. */
+  'rpg.compress': (ctx) => async (arg) => {
+    const given = (typeof arg === 'object' && arg !== null && 'prune' in arg ? arg : {}) as { runDir?: string; prune?: number; bits?: number; finetune?: number };
+    const run = given.runDir ? ctx.runs.findRun(given.runDir) : (runOf(ctx, arg) ?? (await pickRun(ctx, 'Compress which run?', (r) => r.hasCheckpoint && r.record?.config?.rpg?.enabled !== false)));
+    if (!run?.dir) return undefined;
+    const prune = given.prune ?? (await pickNumber('Compress (1/2): prune how much of the ring?', [[0, 'keep every entry'], [0.25, 'the smallest 25%'], [0.5, 'the smallest half (the README\'s example)'], [0.75, 'the smallest 75%']], 2));
+    if (prune === undefined) return undefined;
+    const bits = given.bits ?? (await pickNumber('Compress (2/2): bits per kept ring entry', [[8, '8-bit codes'], [4, '4-bit codes (fine-tune 200 steps to recover accuracy)'], [2, '2-bit codes']], 0));
+    if (bits === undefined) return undefined;
+    const finetune = given.finetune ?? (bits < 8 || prune > 0 ? 200 : 0);
+    return runJob(ctx, { kind: 'compress', runDir: run.dir, prune, bits, ...(finetune ? { finetune } : {}) }, `${run.name} (${run.runId}): prune ${percent(prune, 0)}, ${bits}-bit${finetune ? `, fine-tune ${finetune} steps` : ''}`);
+  },
+
+  /** `rpg export` from the palette: the generated model as a TensorFlow.js Layers model. */
+  'rpg.export': (ctx) => async (arg) => {
+    const given = (typeof arg === 'object' && arg !== null && 'source' in arg ? arg : {}) as { source?: string; format?: string };
+    const source = given.source ?? (runOf(ctx, arg) ?? (await pickRun(ctx, 'Export which run?', (r) => r.hasCheckpoint)))?.dir;
+    if (!source) return undefined;
+    const format = given.format ?? (await vscode.window.showQuickPick([
+      { label: 'tfjs', description: 'a TensorFlow.js Layers model (model.json + weights.bin), checked after loading' },
+      { label: 'rpgz', description: 'a compressed ring (RPG: Compress Run)' },
+      { label: 'onnx', description: 'not available: export tfjs, then convert with tensorflowjs_converter and tf2onnx' },
+    ], { title: 'Export as' }))?.label;
+    if (!format) return undefined;
+    if (format === 'rpgz') return vscode.commands.executeCommand('rpg.compress', ctx.runs.findRun(source) ?? { runDir: source });
+    if (format === 'onnx') {
+      void ctx.notify.info('ONNX export is not available: npm has no maintained exporter for TensorFlow.js models. Export tfjs, then convert it with the Python tools (tensorflowjs_converter to a SavedModel, then tf2onnx).');
+      return undefined;
+    }
+    return runJob(ctx, { kind: 'export', source, format: 'tfjs' }, path.basename(source));
+  },
+
+  /** `rpg eval` from the palette: a run's checkpoint (or a .rpgz) on its test split. */
+  'rpg.evaluate': (ctx) => async (arg) => {
+    const given = (typeof arg === 'object' && arg !== null && 'target' in arg ? arg : {}) as { target?: string };
+    const target = given.target ?? (arg instanceof vscode.Uri && arg.fsPath.endsWith('.rpgz') ? arg.fsPath : (runOf(ctx, arg) ?? (await pickRun(ctx, 'Evaluate which run?', (r) => r.hasCheckpoint)))?.dir);
+    if (!target) return undefined;
+    return runJob(ctx, { kind: 'eval', target }, path.basename(target));
   },
 
   'rpg.openRunFolder': (ctx) => async (arg) => {
@@ -220,14 +287,41 @@ function knownRunOf(ctx: Ctx, arg: unknown): RunInfo | undefined {
   return found;
 }
 
-async function pickRun(ctx: Ctx, title: string): Promise<RunInfo | undefined> {
+async function pickRun(ctx: Ctx, title: string, fits: (r: RunInfo) => boolean = () => true): Promise<RunInfo | undefined> {
   await ctx.runs.refresh();
-  const runs = ctx.runs.runs.filter((r) => r.dir);
+  const runs = ctx.runs.runs.filter((r) => r.dir && fits(r));
+  if (!runs.length) {
+    void ctx.notify.info('No run fits: it needs a checkpoint (train a config first).');
+    return undefined;
+  }
   const picked = await vscode.window.showQuickPick(
     runs.map((r) => ({ label: r.name, description: `${r.status} · ${r.runId}`, run: r })),
     { title },
   );
   return picked?.run;
+}
+
+/** Ring sizes for a sweep: a log-spaced ladder up to the model's size, the current ring marked. */
+async function pickSweepSizes(generated: number, current: number): Promise<{ dofs: number[]; baselines: boolean } | undefined> {
+  const fractions = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5];
+  const sizes = [...new Set(fractions.map((f) => Math.max(1, Math.round(f * generated))))];
+  type Item = vscode.QuickPickItem & { readonly dof?: number; readonly baselines?: true };
+  const items: Item[] = [
+    ...sizes.map((d) => ({ label: count(d), description: `${percent(d / generated, 1)} of ${count(generated)} generated weights${d === current ? ' · this config' : ''}`, picked: d >= generated * 0.005 && d <= generated * 0.2, dof: d })),
+    { label: '$(beaker) Also baselines', description: 'the plain model narrowed to each size, and a random subspace of it', baselines: true },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'DoF sweep: ring sizes to train (each also trains once more per repeat)', canPickMany: true, ignoreFocusOut: true });
+  if (!picked) return undefined;
+  const dofs = picked.map((i) => i.dof).filter((d): d is number => d !== undefined);
+  if (!dofs.length) return undefined;
+  return { dofs, baselines: picked.some((i) => i.baselines) };
+}
+
+/** One number from a quick pick of [value, description]. */
+async function pickNumber(title: string, choices: readonly (readonly [number, string])[], active: number): Promise<number | undefined> {
+  const items = choices.map(([value, description]) => ({ label: String(value), description, value }));
+  const qp = await vscode.window.showQuickPick(items, { title, placeHolder: items[active]?.label });
+  return qp?.value;
 }
 
 function isConfigNode(arg: unknown): arg is Extract<ExperimentNode, { kind: 'config' }> {

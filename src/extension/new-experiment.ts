@@ -107,11 +107,14 @@ export async function newExperiment(extensionUri: vscode.Uri, given: Partial<Exp
   const dataset = (given.dataset ?? (await pick('Dataset', 2, datasets))) as DatasetName | undefined;
   if (!dataset) return undefined;
   // Where its files are: a folder found here, one the user picks, or (knowingly) later.
+  // A call that names the experiment (tests, the walkthrough) asks nothing it left out: the
+  // folder found here (else "decide later") and the usual training length.
+  const quiet = given.name !== undefined;
   let dataPath: string | null | undefined = given.dataPath;
   let trainCount: number | undefined;
   if (dataset !== 'mnist-embedded' && dataPath === undefined) {
     const detected = found(dataset);
-    dataPath = given.dataset !== undefined && detected[0] ? detected[0].path : await askDataFolder(dataset, folder, detected);
+    dataPath = given.dataset !== undefined && detected[0] ? detected[0].path : quiet ? null : await askDataFolder(dataset, folder, detected);
     if (dataPath === undefined) return undefined;
   }
   if (dataPath) {
@@ -123,7 +126,7 @@ export async function newExperiment(extensionUri: vscode.Uri, given: Partial<Exp
   }
   const dof = given.dof ?? (await askDof(arch, dataset));
   if (dof === undefined) return undefined;
-  const epochs = given.epochs ?? (await askEpochs(arch, dataset, trainCount, measured(arch)));
+  const epochs = given.epochs ?? (quiet ? epochChoices(arch, dataset)[1]!.epochs : await askEpochs(arch, dataset, trainCount, measured(arch)));
   if (epochs === undefined) return undefined;
   const suggested = `${arch}-${dataset}-${String(dof).replace('%', 'pct')}`.replace(/[^A-Za-z0-9._-]+/g, '-');
   const name = given.name ?? (await askName(suggested, folder));

@@ -10,6 +10,7 @@ import { METRICS_FILE, RUN_CONFIG_FILE, RUN_FILE } from '../core/runs/layout';
 import type { LockOwner } from '../core/runs/lock';
 import { scanRuns, ScannedRun } from '../core/runs/scan';
 import type { RunRecord, RunStatus } from '../core/runs/types';
+import type { JobResult } from '../protocol';
 import type { Config } from './config';
 import { runOwners } from './run-ownership';
 import type { RunEvent, TrainerService } from './trainer';
@@ -55,6 +56,10 @@ export interface RunInfo {
   readonly interrupted?: boolean;
   /** Another process (a CLI, another window's trainer, another host) trains it now. */
   readonly elsewhere?: LockOwner;
+  /** What was made from the run: compressed .rpgz files and exports (names in its folder). */
+  readonly artifacts?: readonly string[];
+  /** Its last evaluation from RPG: Evaluate Run (this session). */
+  readonly evaluation?: { readonly acc: number; readonly loss: number; readonly step?: number };
 }
 
 /** Scans triggered by file events and trainer notifications are at least this far apart. */
@@ -75,6 +80,8 @@ const CHANGE_INTERVAL_MS = 500;
 export class RunsModel implements vscode.Disposable {
   private configList: ConfigEntry[] = [];
   private runList: RunInfo[] = [];
+  /** Evaluations from RPG: Evaluate Run, by run folder. */
+  private readonly evaluations = new Map<string, NonNullable<RunInfo['evaluation']>>();
   /** Each run's config (run-ownership.ts), recomputed with the run list. */
   private owners = new Map<RunInfo, ConfigEntry>();
   private readonly live = new Map<string, LiveRun>();
@@ -168,6 +175,17 @@ export class RunsModel implements vscode.Disposable {
   noteQueued(runId: string, configPath: string | undefined, resumeDir?: string, name?: string): void {
     if (!this.live.has(runId)) this.live.set(runId, { queued: true, configPath, runDir: resumeDir, ...(name ? { name } : {}) });
     this.rebuildLive();
+  }
+
+  /** A job's result: an evaluation shows on its run; anything written (a sweep's runs, a .rpgz, an export) is rescanned. */
+  noteJobResult(result: JobResult): void {
+    if (result.kind === 'eval' && !result.target.endsWith('.rpgz')) {
+      const dir = path.basename(result.target) === 'checkpoint.bin' ? path.dirname(result.target) : result.target;
+      this.evaluations.set(path.resolve(dir), { acc: result.acc, loss: result.loss, ...(result.step !== undefined ? { step: result.step } : {}) });
+      this.rebuildLive();
+      return;
+    }
+    this.scheduleRefresh(50);
   }
 
   /**
@@ -281,7 +299,9 @@ export class RunsModel implements vscode.Disposable {
     this.fireChanged();
   }
 
-  private withLive(run: RunInfo): RunInfo {
+  private withLive(scanned: RunInfo): RunInfo {
+    const evaluation = this.evaluations.get(path.resolve(scanned.dir));
+    const run = evaluation ? { ...scanned, evaluation } : scanned;
     const live = this.live.get(run.runId);
     if (!live || live.queued) {
       const { live: _drop, ...rest } = run;
@@ -296,7 +316,11 @@ export class RunsModel implements vscode.Disposable {
     const runsDirs = [...new Set(configs.map((c) => c.runsDir).concat(this.defaultRunsDirs()))];
     const active = new Set(this.trainer.activeRunIds);
     const isActive = (runId: string) => active.has(runId) || this.live.has(runId);
-    const runs = (await Promise.all(runsDirs.map((d) => scanRuns(d, { isActive })))).flat().map(toRunInfo);
+    const scanned = (await Promise.all(runsDirs.map((d) => scanRuns(d, { isActive })))).flat().map(toRunInfo);
+    const runs = await Promise.all(scanned.map(async (r) => {
+      const artifacts = await artifactsOf(r.dir);
+      return artifacts.length ? { ...r, artifacts } : r;
+    }));
     this.scannedRunsDirs = runsDirs;
     this.configList = configs.sort((a, b) => a.name.localeCompare(b.name));
     this.runList = runs.sort((a, b) => b.runId.localeCompare(a.runId));
@@ -360,6 +384,16 @@ function toRunInfo(run: ScannedRun): RunInfo {
     ...(run.interrupted ? { interrupted: true } : {}),
     ...(run.elsewhere ? { elsewhere: run.elsewhere } : {}),
   };
+}
+
+/** Compressed files and exports made from a run, by name (what its row lists). */
+async function artifactsOf(dir: string): Promise<string[]> {
+  try {
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => (e.isFile() && e.name.endsWith('.rpgz')) || (e.isDirectory() && e.name === 'tfjs')).map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
+  } catch {
+    return [];
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -7,6 +7,13 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { NotificationType } from 'vscode-jsonrpc';
 import {
+  jobCancelRequest,
+  jobFailedNotification,
+  jobFinishedNotification,
+  jobProgressNotification,
+  JobResult,
+  JobSpec,
+  jobStartRequest,
   initializeRequest,
   InitializeResult,
   PROTOCOL_VERSION,
@@ -39,6 +46,12 @@ export type RunEvent =
 
 type NotificationParams<N> = N extends NotificationType<infer P> ? P : never;
 
+/** What the trainer says about a job (sweep, compress, export, eval). */
+export type JobEvent =
+  | ({ kind: 'progress' } & NotificationParams<typeof jobProgressNotification>)
+  | { kind: 'finished'; jobId: string; result: JobResult }
+  | { kind: 'failed'; jobId: string; jobKind: JobSpec['kind']; code: string; message: string; field?: string; file?: string };
+
 export type TrainerState =
   | { readonly kind: 'idle' }
   | { readonly kind: 'starting' }
@@ -67,9 +80,13 @@ export class TrainerService implements vscode.Disposable {
   private readonly active = new Map<string, ActiveRun>();
   private readonly stateEmitter = new vscode.EventEmitter<TrainerState>();
   private readonly runEmitter = new vscode.EventEmitter<RunEvent>();
+  private readonly jobEmitter = new vscode.EventEmitter<JobEvent>();
+  /** Jobs the current process runs, to fail them if it dies. */
+  private readonly jobs = new Map<string, JobSpec['kind']>();
 
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onRunEvent = this.runEmitter.event;
+  readonly onJobEvent = this.jobEmitter.event;
 
   constructor(
     private readonly trainerPath: string,
@@ -115,6 +132,20 @@ export class TrainerService implements vscode.Disposable {
     const known = this.active.get(result.runId);
     this.active.set(result.runId, { ...known, runDir: known?.runDir ?? params.resumeFrom, configPath: known?.configPath ?? params.configPath });
     return result;
+  }
+
+  /** Starts a sweep, compression, export or evaluation in the trainer; resolves with its id. */
+  async startJob(spec: JobSpec): Promise<string> {
+    const client = await this.ensureStarted();
+    const { jobId } = await client.request(jobStartRequest, spec);
+    this.jobs.set(jobId, spec.kind);
+    return jobId;
+  }
+
+  async cancelJob(jobId: string): Promise<boolean> {
+    const client = this.client;
+    if (!client || client.exit) return false;
+    return (await client.request(jobCancelRequest, { jobId })).cancelled;
   }
 
   /** Stops one run (or all); resolves with the run ids the trainer will stop. */
@@ -165,6 +196,7 @@ export class TrainerService implements vscode.Disposable {
     }
     this.stateEmitter.dispose();
     this.runEmitter.dispose();
+    this.jobEmitter.dispose();
   }
 
   private setState(state: TrainerState): void {
@@ -242,6 +274,15 @@ export class TrainerService implements vscode.Disposable {
       this.active.delete(p.runId);
       this.runEmitter.fire({ kind: 'failed', ...p });
     });
+    on(jobProgressNotification, (p) => this.jobEmitter.fire({ kind: 'progress', ...p }));
+    on(jobFinishedNotification, (p) => {
+      this.jobs.delete(p.jobId);
+      this.jobEmitter.fire({ kind: 'finished', ...p });
+    });
+    on(jobFailedNotification, ({ kind: jobKind, ...p }) => {
+      this.jobs.delete(p.jobId);
+      this.jobEmitter.fire({ ...p, kind: 'failed', jobKind });
+    });
     on(trainCancelledNotification, (p) => {
       this.active.delete(p.runId);
       this.runEmitter.fire({ kind: 'cancelled', ...p });
@@ -300,6 +341,9 @@ export class TrainerService implements vscode.Disposable {
    * checkpoint is there to resume from (markRunInterrupted reads both from the files).
    */
   private async failActiveRuns(reason: string): Promise<void> {
+    // Jobs die with the process: nothing of theirs is half-kept (a sweep's finished points are).
+    for (const [jobId, jobKind] of [...this.jobs]) this.jobEmitter.fire({ kind: 'failed', jobId, jobKind, code: 'internal', message: `${reason.replace(/[.\s]+$/, '')}: the ${jobKind} stopped.` });
+    this.jobs.clear();
     if (this.active.size === 0) return;
     const runs = [...this.active.entries()];
     this.active.clear();

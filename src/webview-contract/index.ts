@@ -106,6 +106,8 @@ export type CurvesToWebview =
   /** Add these runs to the selection (Experiments tree → "Compare"). */
   | { readonly type: 'select'; readonly runDirs: readonly string[] }
   | { readonly type: 'exported'; readonly what: 'png' | 'csv'; readonly path: string }
+  /** Show this tab (after a sweep: the DoF view). */
+  | { readonly type: 'view'; readonly view: CurvesView }
   | { readonly type: 'error'; readonly message: string };
 
 export type CurvesToHost =

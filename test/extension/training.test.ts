@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import type { RpgStudioApi } from '../../src/extension/main';
 import type { TrainOutcome } from '../../src/extension/training';
 import type { RunRecord } from '../../src/core/runs/types';
+import type { JobResult } from '../../src/protocol';
 import { fixtureUri, nextMessage, nextRunEvent, rpgApi, treeLines, waitFor, workspaceDir } from './util';
 
 const readRecord = (runDir: string) => JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;
@@ -62,6 +63,44 @@ suite('training', function () {
     const tinyAt = lines.findIndex((l) => l.startsWith('tiny'));
     assert.ok(tinyAt >= 0 && /^ {2}[\d.]+% test — DoF [\d,]+ · /.test(lines[tinyAt + 1] ?? ''), lines.join('\n'));
     assert.ok(api.runs.some((r) => r.runId === runId && r.status === 'finished'));
+  });
+
+  test('every CLI job from the palette: evaluate, compress, export a run, sweep a config; results in the views', async () => {
+    const uri = fixtureUri('tiny.rpg.json');
+    let runId: string | undefined;
+    const finished = nextRunEvent(api, () => runId, ['finished', 'failed']);
+    runId = (await train(uri)).runId;
+    const end = await finished;
+    assert.equal(end.kind, 'finished');
+    const runDir = end.kind === 'finished' ? end.runDir : '';
+    const record = readRecord(runDir);
+
+    const evaluated = (await vscode.commands.executeCommand('rpg.evaluate', { target: runDir })) as JobResult;
+    assert.ok(evaluated?.kind === 'eval' && Math.abs(evaluated.acc - record.finalAcc!) < 1e-6, JSON.stringify(evaluated));
+    const compressed = (await vscode.commands.executeCommand('rpg.compress', { runDir, prune: 0.5, bits: 8, finetune: 0 })) as JobResult;
+    assert.ok(compressed?.kind === 'compress' && existsSync(compressed.file), JSON.stringify(compressed));
+    const exported = (await vscode.commands.executeCommand('rpg.export', { source: runDir, format: 'tfjs' })) as JobResult;
+    assert.ok(exported?.kind === 'export' && existsSync(path.join(exported.dir, 'model.json')), JSON.stringify(exported));
+    // The run's row says what was made from it and its evaluation.
+    const row = await waitFor('the run row with its evaluation and artifacts', async () => {
+      await api.refreshRuns();
+      return (await treeLines(api.experimentsTree)).find((l) => l.includes(`eval ${(evaluated.kind === 'eval' ? evaluated.acc * 100 : 0).toFixed(1)}%`) && l.includes('.rpgz+tfjs'));
+    });
+    console.log(`      ${row.trim()}`);
+
+    const sweep = (await vscode.commands.executeCommand('rpg.sweep', { configUri: uri, dofs: [100, 500] })) as JobResult;
+    assert.ok(sweep?.kind === 'sweep' && sweep.status === 'finished' && sweep.points === 3, JSON.stringify(sweep));
+    // Its runs land under their config in the Experiments view.
+    await waitFor('the sweep runs under tiny', async () => {
+      await api.refreshRuns();
+      const config = api.configs.find((c) => c.name === 'tiny');
+      return api.runs.filter((r) => r.dir.startsWith(sweep.kind === 'sweep' ? sweep.dir : '?')).length === 3 && config;
+    });
+    const lines = await treeLines(api.experimentsTree);
+    const tinyAt = lines.findIndex((l) => /^tiny — /.test(l));
+    const next = lines.findIndex((l, i) => i > tinyAt && /^\S/.test(l));
+    const under = lines.slice(tinyAt + 1, next < 0 ? undefined : next);
+    assert.ok(under.length >= 4, `the run and the sweep's three under tiny:\n${lines.join('\n')}`);
   });
 
   test('status bar and tree follow a long run; Stop Training leaves a checkpoint', async () => {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CURVES_VIEW_TYPE, CurvesToHost, CurvesToWebview, CurvesViewState, EvalColumns, RunAppend, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
+import { CURVES_VIEW_TYPE, CurvesToHost, CurvesToWebview, CurvesView, CurvesViewState, EvalColumns, RunAppend, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
 import type { PanelDeps, TrainingEvent } from './deps';
 import { PanelHost } from './panel-host';
 import { emptyEval, emptyTrain, listRuns, readRunInfo, readRunSeries, RUN_FILE } from './run-files';
@@ -75,6 +75,12 @@ class CurvesPanel {
 
   reveal(): void {
     this.host.panel.reveal(this.host.panel.viewColumn ?? vscode.ViewColumn.Beside);
+  }
+
+  /** Switches the webview to a tab (after a sweep: the DoF view), with a fresh run list. */
+  showView(view: CurvesView): void {
+    void this.sendRuns();
+    this.host.post({ type: 'view', view });
   }
 
   /** Adds runs to the selection (from the Experiments tree). */
@@ -233,9 +239,10 @@ function ensurePanel(deps: PanelDeps, webviewPanel?: vscode.WebviewPanel): Curve
   return (CurvesPanel.current = new CurvesPanel(panel, deps));
 }
 
-export async function showTrainingCurves(deps: PanelDeps, runDirs?: string[]): Promise<void> {
+export async function showTrainingCurves(deps: PanelDeps, runDirs?: string[], view?: CurvesView): Promise<void> {
   const panel = ensurePanel(deps);
   if (runDirs?.length) panel.select(runDirs);
+  if (view) panel.showView(view);
 }
 
 /** After a restart: adopt the restored panel (its webview's "ready" carries the selection). */

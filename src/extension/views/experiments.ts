@@ -126,6 +126,8 @@ export function runDescription(run: RunInfo): string {
     return [live ? `${count(live.samplesPerSec)} samples/s` : '', live && live.etaSeconds > 0 ? `${duration(live.etaSeconds)} left` : '', backend ?? '', startedLabel(run)].filter(Boolean).join(' · ');
   }
   const parts: string[] = [];
+  if (run.evaluation) parts.push(`eval ${percent(run.evaluation.acc)}`);
+  if (run.artifacts?.length) parts.push(run.artifacts.map((a) => (a.endsWith('.rpgz') ? '.rpgz' : 'tfjs')).filter((v, i, all) => all.indexOf(v) === i).join('+'));
   if (r?.dof) parts.push(`DoF ${count(r.dof)}`);
   if (r?.durationSec !== undefined && r.durationSec > 0) parts.push(duration(r.durationSec));
   parts.push(startedLabel(run));
@@ -150,6 +152,8 @@ function runTooltip(run: RunInfo): vscode.MarkdownString {
     if (r.bestAcc !== undefined) md.appendMarkdown(`| test accuracy (best epoch) | ${e(percent(r.bestAcc, 2))} |\n`);
     md.appendMarkdown(`| duration | ${e(duration(r.durationSec))} |\n`);
     md.appendMarkdown(`| checkpoint | ${run.hasCheckpoint ? `step ${e(count(r.checkpointStep ?? r.step))}` : 'none'} |\n`);
+    if (run.evaluation) md.appendMarkdown(`| evaluated | test accuracy ${e(percent(run.evaluation.acc, 2))}, loss ${e(run.evaluation.loss.toFixed(4))} |\n`);
+    if (run.artifacts?.length) md.appendMarkdown(`| made from it | ${run.artifacts.map(e).join(', ')} |\n`);
   }
   if (run.elsewhere) {
     md.appendMarkdown('\n$(remote) ');

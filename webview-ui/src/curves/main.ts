@@ -657,6 +657,12 @@ function handle(m: CurvesToWebview): void {
       }
       return;
     }
+    case 'view':
+      if (state.view !== m.view) {
+        save({ view: m.view });
+        render();
+      }
+      return;
     case 'exported':
       statusText = `Saved ${m.what.toUpperCase()} to ${m.path}.`;
       setStatus();
