@@ -102,7 +102,7 @@ export function epochChoices(arch: Architecture, dataset: DatasetName, options: 
   const small = isSmallModel(arch);
   const epochs = small ? [5, 10, 20] : dataset.startsWith('cifar') ? [10, 30, 160] : [5, 10, 30];
   const rate = options.measured?.samplesPerSec ?? REFERENCE_SAMPLES_PER_SEC[arch];
-  const source = options.measured ? `at ${count(rate)} samples/s, as ${options.measured.from}` : `at ~${count(rate)} samples/s (wasm on a 2-core CPU; a GPU is much faster)`;
+  const source = options.measured ? `at ${count(rate)} samples/s, as ${options.measured.from}` : `at ~${count(rate)} samples/s (wasm, 2-core CPU)`;
   return epochs.map((e, i) => {
     const eta = trainCount ? (e * trainCount) / rate : undefined;
     const what = i === 0 ? 'a quick look' : i === 1 ? 'a usual run' : e === 160 ? 'the paper\'s schedule' : 'a longer run';

@@ -24,7 +24,7 @@ test('DoF answers: the ring size for this model as it is typed; over 100% or ove
 test('epoch choices: realistic lengths with an estimate, from an earlier run when there is one', () => {
   const small = epochChoices('lenet5', 'mnist-embedded');
   assert.deepEqual(small.map((c) => c.epochs), [5, 10, 20]);
-  assert.equal(small[1]!.detail, 'a usual run · ≈ 21 s at ~3,800 samples/s (wasm on a 2-core CPU; a GPU is much faster)');
+  assert.equal(small[1]!.detail, 'a usual run · ≈ 21 s at ~3,800 samples/s (wasm, 2-core CPU)');
   const cifar = epochChoices('resnet20', 'cifar10');
   assert.deepEqual(cifar.map((c) => c.epochs), [10, 30, 160]);
   assert.match(cifar[2]!.detail, /^the paper's schedule · ≈ 13 h 37 min at ~163 samples\/s/);
