@@ -433,8 +433,9 @@ for (const theme of ['dark', 'light']) {
       overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
       ring: document.querySelector('svg.ring').getBoundingClientRect().right,
       names: [...document.querySelectorAll('.layer-button')].map((b) => { const r = b.getBoundingClientRect(); return r.width > 20 && r.right <= document.documentElement.clientWidth; }),
+      table: (() => { const l = document.querySelector('.layer-list'); return l.scrollWidth - l.clientWidth; })(),
     }));
-    assert(fit.overflow <= 0 && fit.ring <= 300, `mapping fits: ${JSON.stringify(fit)}`);
+    assert(fit.overflow <= 0 && fit.ring <= 300 && fit.table <= 0, `mapping fits, its layer table too: ${JSON.stringify(fit)}`);
     assert(fit.names.length === lenet.layers.length && fit.names.every(Boolean), `every layer name visible: ${fit.names}`);
     await shot(m.page, `mapping-300px-${theme}`);
     await clean(m.page, m.errors);

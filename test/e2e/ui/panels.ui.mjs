@@ -29,7 +29,8 @@ export default async function (ctx) {
   await runForConfig(ctx, 'RPG: Show Training Curves', 'long');
   const curves = await webviewFrame(page, '.legend', 60_000);
   await curves.waitForSelector('.legend-item', { timeout: 60_000 });
-  const pointsOf = async () => Number(/([\d,]+) pts/.exec(await curves.locator('.legend-item').first().innerText())?.[1].replace(/,/g, '') ?? NaN);
+  // textContent: a narrow panel hides the point count (innerText would not see it).
+  const pointsOf = async () => Number(/([\d,]+) pts/.exec(await curves.locator('.legend-item').first().textContent())?.[1].replace(/,/g, '') ?? NaN);
   await curves.waitForFunction(() => /[1-9][\d,]* pts/.test(document.querySelector('.legend-item')?.textContent ?? ''), undefined, { timeout: 90_000 });
   const before = await pointsOf();
   const t0 = Date.now();
@@ -89,7 +90,7 @@ export default async function (ctx) {
   // until stopped: shown again, it has the rows that came meanwhile (held by the extension).
   const shown = await webviewFrame(page, '.legend-item', 60_000);
   await shown.waitForFunction((n) => Number((/([\d,]+) pts/.exec(document.querySelector('.legend-item')?.textContent ?? '') ?? [])[1]?.replace(/,/g, '')) > n, after, { timeout: 30_000 });
-  const resumed = Number(/([\d,]+) pts/.exec(await shown.locator('.legend-item').first().innerText())?.[1].replace(/,/g, ''));
+  const resumed = Number(/([\d,]+) pts/.exec(await shown.locator('.legend-item').first().textContent())?.[1].replace(/,/g, ''));
   report(`training curves hidden then shown again: ${after} → ${resumed} points (the rows of the rest of the run, stopped meanwhile)`);
 
   // ── export: the stopped run's curves as PNG and CSV through VS Code's save dialog (in
@@ -195,6 +196,8 @@ async function narrowPanels(ctx, report) {
   await check(mapping, 'mapping');
   const names = await mapping.evaluate(() => [...document.querySelectorAll('.layer-button')].every((b) => b.getBoundingClientRect().right <= document.documentElement.clientWidth));
   if (!names) throw new Error('mapping at 300 px: a layer name is cut off');
+  const table = await mapping.evaluate(() => { const l = document.querySelector('.layer-list'); return l.scrollWidth - l.clientWidth; });
+  if (table > 0) throw new Error(`mapping at 300 px: ${table} px of the layer table cut off`);
   await screenshot(`panels-300px-${theme}`);
   await curves.click('#tab-dof');
   await curves.waitForSelector('#chart-dof canvas', { timeout: 30_000 }).catch(() => curves.waitForSelector('.placeholder'));
