@@ -2,6 +2,7 @@
 // client; the trainer process starts on first use (a Train or Resume command; plans for
 // the Layers view are computed in this process). activate() reports its own errors (VS Code would only log them) and returns a small
 // API that integration tests (and other extensions) use.
+import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { ConfigEntry, RunInfo } from './runs';
 import { registerCommands } from './commands';
@@ -37,12 +38,17 @@ export interface RpgStudioApi {
   readonly statusBarAccessibilityLabel: string;
   readonly experimentsTree: ExperimentsTree;
   readonly layersTree: LayersTree;
+  /** How long activate() took, ms. */
+  readonly activationMs: number;
   refreshRuns(): Promise<void>;
 }
 
 let ctx: Ctx | undefined;
+/** How long activate() took, ms (the language server and the first scan run on after it). */
+let activationMs = 0;
 
 export async function activate(context: vscode.ExtensionContext): Promise<RpgStudioApi | undefined> {
+  const started = performance.now();
   try {
     const c = new Ctx(context);
     ctx = c;
@@ -51,7 +57,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<RpgStu
       registerPanelSerializers(context, c.panelDeps()),
       c.trainer.onRunEvent((e) => postTrainingEvent(e)),
     );
-    c.log.info(`RPG Studio ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'Restricted Mode'})`);
+    activationMs = performance.now() - started;
+    c.log.info(`RPG Studio ${context.extension.packageJSON.version} activated in ${activationMs.toFixed(0)} ms (VS Code ${vscode.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'Restricted Mode'})`);
     void c.runs.refresh();
     // The language server is cheap to start and owns diagnostics; never block activation on it.
     const lspDisposables: vscode.Disposable[] = [];
@@ -133,6 +140,7 @@ function api(c: Ctx): RpgStudioApi {
     },
     experimentsTree: c.experiments,
     layersTree: c.layers,
+    activationMs,
     refreshRuns: () => c.runs.refresh(),
   };
 }

@@ -418,6 +418,10 @@ for (const theme of ['dark', 'light']) {
     assert(layout.overflow <= 0, `no horizontal overflow (${layout.overflow} px)`);
     assert(layout.top < 700 * 0.5, `the first chart starts in the upper half (top ${layout.top} px of 700)`);
     await shot(page, `curves-300px-${theme}`);
+    // Widened: the options show again (on a wide panel their "Options" summary is hidden).
+    await page.setViewportSize({ width: 900, height: 700 });
+    await page.waitForFunction(() => document.getElementById('options')?.open === true && document.getElementById('runs')?.open === true, undefined, { timeout: 5000 });
+    await page.setViewportSize({ width: 300, height: 700 });
     await page.click('#tab-dof');
     await page.waitForSelector('.dof-table');
     const dof = await page.evaluate(() => { const t = document.querySelector('.table-scroll'); return { overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth, chart: document.querySelector('#chart-dof .uplot').getBoundingClientRect().right, table: t.scrollWidth - t.clientWidth }; });

@@ -409,7 +409,11 @@ function runPicker(): HTMLElement {
     h('summary', { class: 'runs-head' }, h('h2', {}, `Runs (${available.length})`), h('span', { class: 'muted runs-selected' }, ` ${state.selected.length} shown`)),
     h('div', { class: 'runs-tools' }, search, refresh),
     available.length ? list : h('p', { class: 'placeholder' }, runsDir ? `No runs under ${runsDir} yet. Train a config and its run appears here.` : 'Open a workspace folder to list its runs.'));
-  aside.addEventListener('toggle', () => (runsOpen = aside.open));
+  aside.addEventListener('toggle', () => {
+    // Toggles the width makes (resize) are not the user's choice.
+    if (aside.dataset['auto'] === '1') delete aside.dataset['auto'];
+    else runsOpen = aside.open;
+  });
   return aside;
 }
 
@@ -678,6 +682,15 @@ let resizeTimer: number | undefined;
 new ResizeObserver(() => {
   window.clearTimeout(resizeTimer);
   resizeTimer = window.setTimeout(() => {
+    // Crossing the narrow width: the options show on a wide panel (their summary is hidden
+    // there), and the run list follows the width unless the user opened or closed it.
+    const options = document.getElementById('options') as HTMLDetailsElement | null;
+    if (options && !isNarrow()) options.open = true;
+    const runs = document.getElementById('runs') as HTMLDetailsElement | null;
+    if (runs && runsOpen === undefined && runs.open !== !isNarrow()) {
+      runs.dataset['auto'] = '1'; // the toggle event this fires is the width's, not the user's
+      runs.open = !isNarrow();
+    }
     const host = document.getElementById(state.view === 'curves' ? 'charts' : 'view');
     const width = Math.max(260, (host?.clientWidth ?? 600) - (state.view === 'dof' ? 4 : 0));
     for (const c of charts) c.u.setSize({ width, height: c.u.height });
