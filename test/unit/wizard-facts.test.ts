@@ -27,7 +27,7 @@ test('epoch choices: realistic lengths with an estimate, from an earlier run whe
   assert.equal(small[1]!.detail, 'a usual run · ≈ 21 s at ~3,800 samples/s (wasm, 2-core CPU)');
   const cifar = epochChoices('resnet20', 'cifar10');
   assert.deepEqual(cifar.map((c) => c.epochs), [10, 30, 160]);
-  assert.match(cifar[2]!.detail, /^the paper's schedule · ≈ 13 h 37 min at ~163 samples\/s/);
+  assert.match(cifar[2]!.detail, /^the paper's schedule · ≈ 13 h 38 min at ~163 samples\/s/);
   const measured = epochChoices('resnet20', 'fashion-mnist', { trainCount: 6000, measured: { samplesPerSec: 300, from: 'your run r (x) trained on wasm' } });
   assert.equal(measured[0]!.detail, 'a quick look · ≈ 1 min 40 s at 300 samples/s, as your run r (x) trained on wasm');
 });

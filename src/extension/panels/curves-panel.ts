@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { CURVES_VIEW_TYPE, CurvesToHost, CurvesToWebview, CurvesView, CurvesViewState, EvalColumns, RunAppend, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
 import type { PanelDeps, TrainingEvent } from './deps';
 import { PanelHost } from './panel-host';
-import { emptyEval, emptyTrain, listRuns, readRunInfo, readRunSeries, RUN_FILE } from './run-files';
+import { emptyEval, emptyTrain, goneRunDirs, listRuns, readRunInfo, readRunSeries } from './run-files';
 import { defaultRunsDir } from './runs-dir';
 
 const FLUSH_MS = 100;
@@ -120,7 +120,7 @@ class CurvesPanel {
     const runsDir = this.runsDir();
     const runs = runsDir ? await listRuns(runsDir) : [];
     // Runs whose folder was deleted since they were loaded: out of the cache, the selection and the webview.
-    const gone = [...this.cache.keys()].filter((dir) => !existsSync(path.join(dir, RUN_FILE)));
+    const gone = goneRunDirs(this.cache.keys());
     for (const dir of gone) {
       this.cache.delete(dir);
       this.selected.delete(dir);

@@ -104,3 +104,8 @@ export function readRunSeries(runDir: string): RunSeries | undefined {
 export async function listRuns(runsDir: string): Promise<RunInfo[]> {
   return (await scanRuns(runsDir)).map((r) => toRunInfo(r.record, r.dir));
 }
+
+/** The run folders among `dirs` that are gone (no run.json any more): what a Refresh drops. */
+export function goneRunDirs(dirs: Iterable<string>): string[] {
+  return [...dirs].filter((dir) => !existsSync(path.join(dir, RUN_FILE)));
+}
