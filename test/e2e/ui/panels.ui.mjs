@@ -239,7 +239,14 @@ async function answerSaveDialog(page, { proposed, type }) {
     await page.waitForFunction((t) => document.querySelector('.quick-input-widget input')?.value === t, type);
   }
   await page.keyboard.press('Enter');
-  await input.waitFor({ state: 'hidden', timeout: 15_000 });
+  // A notification that arrives at that moment (the run's "stopped" message) can take the focus
+  // from the dialog, and the Enter goes to it: then the dialog is focused and Enter pressed again.
+  if (!(await input.waitFor({ state: 'hidden', timeout: 5_000 }).then(() => true, () => false))) {
+    await input.click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: 15_000 });
+  }
 }
 
 const CSV_HEADER = 'run,runDir,name,arch,dataset,dof,split,step,epoch,loss,acc,lr,samplesPerSec,time';
