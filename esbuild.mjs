@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 // tfjs stays external in Node bundles: its wasm backend loads .wasm files next to its own JS.
-const nodeExternal = ['vscode', '@tensorflow/*'];
+// webgpu (Dawn) too: an ES module that finds its dawn.node through import.meta.url; the CJS
+// bundles load it with a dynamic import(), which esbuild leaves as is for an external package.
+const nodeExternal = ['vscode', '@tensorflow/*', 'webgpu'];
 // mainFields: prefer ESM builds; jsonc-parser's UMD main has requires esbuild cannot follow.
 const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external: nodeExternal, logLevel: 'warning', mainFields: ['module', 'main'] };
 
@@ -16,6 +18,8 @@ const entries = [
   // The extension's worker thread for the ring mapping's layer weights (no vscode, no tfjs).
   { entryPoints: { 'layer-weights-worker': 'src/extension/layer-weights/worker.ts' }, ...node },
   { entryPoints: { cli: 'src/cli/main.ts' }, ...node, banner: { js: '#!/usr/bin/env node' } },
+  // bench/gpu.sh's benchmark: packed with a node binary for GPU machines that have no Node.
+  { entryPoints: { 'gpu-bench': 'bench/gpu-bench.ts' }, ...node },
   // Webview bundles are minified (mapping 28 → 17 KB, curves 183 → 73 KB): each webview page
   // loads and parses them on every open; the source maps keep them debuggable.
   { entryPoints: { 'webview-mapping': 'webview-ui/src/mapping/main.ts', 'webview-curves': 'webview-ui/src/curves/main.ts' },

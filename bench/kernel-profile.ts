@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const [h, w, c] = resolved.spec.inputShape;
   const x = tf.randomUniform([batch, h, w, c], -1, 1) as tf.Tensor4D;
   const y = tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 10), 'int32');
-  for (let i = 0; i < 2; i++) trainStep(net, opt, x, y, 0.001);
+  for (let i = 0; i < 2; i++) await trainStep(net, opt, x, y, 0.001);
 
   const engine = tf.engine() as unknown as { runKernelFunc: (p: { kernelName?: string; inputs?: Record<string, tf.Tensor>; attrs?: unknown }) => unknown };
   const original = engine.runKernelFunc.bind(engine);
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     }
   };
   const c0 = cpuMs();
-  for (let i = 0; i < steps; i++) trainStep(net, opt, x, y, 0.001);
+  for (let i = 0; i < steps; i++) await trainStep(net, opt, x, y, 0.001);
   const stepMs = (cpuMs() - c0) / steps;
   engine.runKernelFunc = original;
 

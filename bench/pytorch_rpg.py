@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch CPU reference for bench/run.ts: the same RPG models (LeNet-5 28x28x1, CIFAR ResNet-20
-32x32x3 with option-A shortcuts), the same batch size, optimizer (Adam) and ring size, on
-synthetic data. Prints one JSON object per line: {"arch", "kind", "threads", "samplesPerSec",
-"cpuSamplesPerSec" (per CPU-second of the process: less load-dependent; at 1 thread only comparable)}.
+"""PyTorch reference for bench/run.ts (CPU) and bench/gpu.sh (CUDA): the same RPG models (LeNet-5
+28x28x1, CIFAR ResNet-20 32x32x3 with option-A shortcuts, ResNet-18 with the 32x32 stem), the same
+batch size, optimizer (Adam) and ring size, on synthetic data. Prints one JSON object per line:
+{"arch", "kind", "threads", "device", "samplesPerSec", "cpuSamplesPerSec" (per CPU-second of the
+process: less load-dependent; at 1 thread only comparable)}.
 
 usage: /usr/bin/python3 bench/pytorch_rpg.py --threads 1 --batch 64 --steps 20 --archs lenet5,resnet20
+       python3 bench/pytorch_rpg.py --device cuda --batch 128 --archs resnet20,resnet18
 (Debian: apt-get install -y python3-torch)
 """
 import argparse
@@ -118,13 +120,53 @@ class ResNet20(Model):
         return F.linear(x, w[i], self.fc_bias)
 
 
-def bench(arch, rpg, batch, steps, warmup):
+class ResNet18Small(Model):
+    """ResNet-18 with the 32x32 stem (3x3 conv, no max pooling), projection shortcuts (1x1 conv +
+    BN), as RPG Studio's resnet18 with smallInput."""
+
+    def __init__(self, rpg, cin=3, classes=10):
+        specs, self.plan = [([64, cin, 3, 3], "conv")], []
+        c = 64
+        for stage, cout in enumerate([64, 128, 256, 512]):
+            for block in range(2):
+                stride = 2 if stage > 0 and block == 0 else 1
+                project = stride != 1 or c != cout
+                self.plan.append((stride, project))
+                specs += [([cout, c, 3, 3], "conv"), ([cout, cout, 3, 3], "conv")]
+                if project:
+                    specs.append(([cout, c, 1, 1], "conv"))
+                c = cout
+        specs.append(([classes, 512], "dense"))
+        super().__init__(specs, rpg)
+        self.bns = torch.nn.ModuleList([torch.nn.BatchNorm2d(s[0]) for s, k in specs if k == "conv"])
+        self.fc_bias = torch.nn.Parameter(torch.zeros(classes))
+
+    def forward(self, x):
+        w = self.weights()
+        x = F.relu(self.bns[0](F.conv2d(x, w[0], padding=1)))
+        i = 1
+        for stride, project in self.plan:
+            y = F.relu(self.bns[i](F.conv2d(x, w[i], stride=stride, padding=1)))
+            y = self.bns[i + 1](F.conv2d(y, w[i + 1], padding=1))
+            if project:
+                x = self.bns[i + 2](F.conv2d(x, w[i + 2], stride=stride))
+            x = F.relu(y + x)
+            i += 3 if project else 2
+        x = x.mean((2, 3))
+        return F.linear(x, w[i], self.fc_bias)
+
+
+MODELS = {"lenet5": (LeNet5, (1, 28, 28)), "resnet20": (ResNet20, (3, 32, 32)), "resnet18": (ResNet18Small, (3, 32, 32))}
+
+
+def bench(arch, rpg, batch, steps, warmup, device="cpu"):
     torch.manual_seed(0)
-    model = LeNet5(rpg) if arch == "lenet5" else ResNet20(rpg)
-    shape = (batch, 1, 28, 28) if arch == "lenet5" else (batch, 3, 32, 32)
-    x = torch.randn(*shape)
-    y = torch.randint(0, 10, (batch,))
+    cls, shape = MODELS[arch]
+    model = cls(rpg).to(device)
+    x = torch.randn(batch, *shape, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    cuda = device.startswith("cuda")
 
     def step():
         opt.zero_grad()
@@ -134,9 +176,13 @@ def bench(arch, rpg, batch, steps, warmup):
 
     for _ in range(warmup):
         step()
+    if cuda:
+        torch.cuda.synchronize()  # CUDA runs asynchronously: time whole steps, not their launches
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
+    if cuda:
+        torch.cuda.synchronize()
     return batch * steps / (time.perf_counter() - t0), batch * steps / (time.process_time() - c0)
 
 
@@ -148,12 +194,14 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--archs", default="lenet5,resnet20")
     ap.add_argument("--rpg", type=float, default=0.1, help="ring size as a fraction of the generated weights")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda (cuda:N) for the GPU reference of bench/gpu.sh")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    name = torch.cuda.get_device_name(torch.device(a.device)) if a.device.startswith("cuda") else "cpu"
     for arch in a.archs.split(","):
         for kind, frac in (("plain", 0.0), ("rpg", a.rpg)):
-            sps, cpu_sps = bench(arch, frac, a.batch, a.steps, a.warmup)
-            print(json.dumps({"arch": arch, "kind": kind, "threads": a.threads, "samplesPerSec": sps, "cpuSamplesPerSec": cpu_sps, "torch": torch.__version__}), flush=True)
+            sps, cpu_sps = bench(arch, frac, a.batch, a.steps, a.warmup, a.device)
+            print(json.dumps({"arch": arch, "kind": kind, "threads": a.threads, "device": name, "samplesPerSec": sps, "cpuSamplesPerSec": cpu_sps, "torch": torch.__version__}), flush=True)
 
 
 if __name__ == "__main__":

@@ -12,18 +12,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { validateConfig } from '../src/core/config/load';
-import { resolveExperiment, ResolvedExperiment } from '../src/core/experiment/resolve';
-import type { Architecture } from '../src/core/config/schema';
 import { materializePlan } from '../src/core/rpg/materialize';
 import { selectBackend } from '../src/engines/tfjs/backend';
 import { encodeCheckpoint, CheckpointMeta } from '../src/core/checkpoint/file';
 import { Network } from '../src/engines/tfjs/network';
-import { trainLoop } from '../src/engines/tfjs/loop';
-import type { Dataset } from '../src/core/data';
 import { Optimizer } from '../src/engines/tfjs/optimizer';
 import { GENERATE_GRAD_KERNEL, GENERATE_KERNEL } from '../src/engines/tfjs/host-generate-kernel';
 import { nativeConvStatus } from '../src/engines/tfjs/native-conv';
+import { adapterName, describeAdapter, discoverWebGpu } from '../src/engines/tfjs/webgpu-adapter';
 import { encodeRpgz } from '../src/core/compress/rpgz';
 import { magnitudeMask, quantize } from '../src/core/compress/quantize';
 import { compressRun } from '../src/compress';
@@ -41,67 +37,7 @@ const value = (name: string) => {
 const QUICK = flag('quick');
 const REPO = path.resolve(__dirname, '..');
 
-type Kind = 'plain' | 'rpg';
-const INPUTS: Record<string, { height: number; width: number; channels: number; numClasses: number }> = {
-  mlp: { height: 28, width: 28, channels: 1, numClasses: 10 },
-  lenet5: { height: 28, width: 28, channels: 1, numClasses: 10 },
-  resnet20: { height: 32, width: 32, channels: 3, numClasses: 10 },
-  resnet18: { height: 32, width: 32, channels: 3, numClasses: 10 },
-};
-const LABEL: Record<string, string> = { mlp: 'MLP 784-256-10', lenet5: 'LeNet-5 28×28×1', resnet20: 'ResNet-20 32×32×3', resnet18: 'ResNet-18 (small input) 32×32×3' };
-
-function resolve(arch: string, kind: Kind, dof: number | string = '10%'): ResolvedExperiment {
-  const config = validateConfig({ seed: 1, model: { arch: arch as Architecture, hidden: [256], smallInput: arch === 'resnet18' }, rpg: { enabled: kind === 'rpg', dof }, train: { optimizer: 'adam', lr: 0.001 } });
-  return resolveExperiment(config, INPUTS[arch]!);
-}
-
-interface Bench {
-  readonly resolved: ResolvedExperiment;
-  readonly net: Network;
-  readonly optimizer: Optimizer;
-  /** One training step through the engine's loop, on the same synthetic batch each time; its loss. */
-  step(): Promise<number>;
-  dispose(): void;
-}
-
-/** A synthetic dataset of exactly one batch (random pixels, labels 0..9): real batching and normalization, no files. */
-function syntheticDataset(inputShape: readonly number[], batch: number): Dataset {
-  const [h, w, c] = inputShape as [number, number, number];
-  const pixels = new Uint8Array(batch * h * w * c);
-  let s = 12345;
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24;
-  const split = { pixels, labels: Uint8Array.from({ length: batch }, (_, i) => i % 10), count: batch };
-  return { name: 'synthetic', height: h, width: w, channels: c, numClasses: 10, mean: Array(c).fill(0.5), std: Array(c).fill(0.25), train: split, test: split };
-}
-
-/** One training step exactly as a run takes it: the engine's trainLoop, one step, no eval or checkpoint. */
-function makeBench(arch: string, kind: Kind, batch: number, dof?: number | string): Bench {
-  const resolved = resolve(arch, kind, dof);
-  const m = resolved.plan ? materializePlan(resolved.plan) : undefined;
-  const net = new Network(resolved.spec, m, 1);
-  const optimizer = new Optimizer({ name: 'adam', momentum: 0.9, weightDecay: 0, normalization: 'projected' }, net.variables, m);
-  const dataset = syntheticDataset(resolved.spec.inputShape, batch);
-  const config = { ...resolved.config, train: { ...resolved.config.train, batchSize: batch } };
-  return {
-    resolved, net, optimizer,
-    async step() {
-      let loss = NaN;
-      await trainLoop(net, optimizer, dataset, config, { totalSteps: 1, stepsPerEpoch: 1, lr: () => 0.001, evaluate: false, onRow: (row) => (loss = row.loss) });
-      return loss;
-    },
-    dispose() {
-      optimizer.dispose();
-      net.dispose();
-    },
-  };
-}
-
-const now = () => performance.now();
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+import { Kind, LABEL, makeBench, median, now, resolve } from './bench-model';
 
 // ---------------------------------------------------------------- child: memory of one model
 /** This process's peak RSS. On Linux from /proc (VmHWM): getrusage's maxRSS of a child process
@@ -147,7 +83,7 @@ interface ThroughputRow {
 }
 
 async function throughput(arch: string, backend: string, batch: number, steps: number, warmup: number, rounds: number, log: (s: string) => void): Promise<ThroughputRow> {
-  await selectBackend(backend as 'wasm' | 'cpu');
+  await selectBackend(backend as 'wasm' | 'cpu' | 'webgpu');
   // Per-step times; the median is robust to the preemptions of a shared machine.
   const times: Record<Kind, number[]> = { plain: [], rpg: [] };
   const cpuTimes: Record<Kind, number[]> = { plain: [], rpg: [] };
@@ -168,10 +104,12 @@ async function throughput(arch: string, backend: string, batch: number, steps: n
         const c = process.cpuUsage(c0);
         cpuTimes[kind].push((c.user + c.system) / 1000);
       }
-      if (kind === 'rpg' && r === 0) {
+      // (On webgpu tf.profile times kernels only where the adapter has timestamp queries, and its
+      // 15+ extra steps would take minutes on a software adapter: no generation cost there.)
+      if (kind === 'rpg') ringSize = b.resolved.plan!.ringSize;
+      if (kind === 'rpg' && r === 0 && backend !== 'webgpu') {
         // Generation inside real training steps: the kernel times tf.profile records for the
         // generation kernel and its ring-gradient kernel (the host kernels on cpu/wasm).
-        ringSize = b.resolved.plan!.ringSize;
         const reps = QUICK ? 2 : Math.max(3, Math.min(30, Math.round(4e6 / b.resolved.plan!.generatedCount)));
         const fwd: number[] = [];
         const bwd: number[] = [];
@@ -215,8 +153,30 @@ function memory(arch: string, kind: Kind, backend: string, batch: number, steps:
   return { arch, kind, ...r };
 }
 
-async function leakCheck(steps: number, batch: number): Promise<{ steps: number; tensorsAt10: number; bytesAt10: number; tensorsEnd: number; bytesEnd: number; min: number; max: number; tensorsAfterDispose: number }> {
-  await selectBackend('wasm');
+interface LeakRow {
+  backend: string;
+  steps: number;
+  batch: number;
+  tensorsAt10: number;
+  bytesAt10: number;
+  tensorsEnd: number;
+  bytesEnd: number;
+  min: number;
+  max: number;
+  tensorsAfterDispose: number;
+  /** webgpu: bytes of the device's buffers after step 10 and at the end (tf.memory().numBytesInGPU). */
+  gpuBytesAt10?: number;
+  gpuBytesEnd?: number;
+  gpuBytesMin?: number;
+  gpuBytesMax?: number;
+}
+
+async function leakCheck(steps: number, batch: number, backend: 'wasm' | 'webgpu' = 'wasm'): Promise<LeakRow> {
+  await selectBackend(backend);
+  const gpuBytes = () => (tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number }).numBytesInGPU;
+  let gpuBytesAt10: number | undefined;
+  let gpuMin = Infinity;
+  let gpuMax = 0;
   const start = tf.memory().numTensors;
   const b = makeBench('lenet5', 'rpg', batch);
   let tensorsAt10 = 0;
@@ -229,16 +189,24 @@ async function leakCheck(steps: number, batch: number): Promise<{ steps: number;
     if (k === Math.min(10, steps)) {
       tensorsAt10 = m.numTensors;
       bytesAt10 = m.numBytes;
+      gpuBytesAt10 = gpuBytes();
     }
-    if (k >= 10) {
+    if (k >= Math.min(10, steps)) {
       min = Math.min(min, m.numTensors);
       max = Math.max(max, m.numTensors);
+      const g = gpuBytes();
+      if (g !== undefined) {
+        gpuMin = Math.min(gpuMin, g);
+        gpuMax = Math.max(gpuMax, g);
+      }
     }
   }
   const end = tf.memory();
+  const gpuEnd = gpuBytes();
   b.dispose();
   const after = tf.memory();
-  return { steps, tensorsAt10, bytesAt10, tensorsEnd: end.numTensors, bytesEnd: end.numBytes, min, max, tensorsAfterDispose: after.numTensors - start };
+  const gpu = gpuBytesAt10 !== undefined && gpuEnd !== undefined ? { gpuBytesAt10, gpuBytesEnd: gpuEnd, gpuBytesMin: gpuMin, gpuBytesMax: gpuMax } : {};
+  return { backend, steps, batch, tensorsAt10, bytesAt10, tensorsEnd: end.numTensors, bytesEnd: end.numBytes, min, max, tensorsAfterDispose: after.numTensors - start, ...gpu };
 }
 
 async function checkpointSizes(dofs: number[]): Promise<{ label: string; ringSize: number; dof: number; ckptBytes: number; rpgzBytes: number | null }[]> {
@@ -332,6 +300,12 @@ async function main(): Promise<void> {
   const plan: [string, string, number, number, number][] = QUICK
     ? [['mlp', 'wasm', 2, 1, 1], ['lenet5', 'wasm', 1, 1, 1], ['mlp', 'cpu', 1, 0, 1]]
     : [['mlp', 'wasm', 40, 3, 4], ['lenet5', 'wasm', 20, 3, 4], ['resnet20', 'wasm', 6, 2, 2], ['resnet18', 'wasm', 2, 1, 1], ['mlp', 'cpu', 10, 2, 2], ['lenet5', 'cpu', 3, 1, 2]];
+  // webgpu rows wherever an adapter exists (a GPU, or the software one of setup:software-gpu:
+  // its rows check the GPU code path, they are not GPU speed).
+  const gpu = await discoverWebGpu();
+  const gpuLabel = gpu.primary ? `webgpu${gpu.primary.isFallbackAdapter ? ' (software adapter)' : ''}` : undefined;
+  if (gpu.primary) plan.push(...((QUICK ? [['mlp', 'webgpu', 1, 1, 1]] : [['mlp', 'webgpu', 20, 3, 2], ['lenet5', 'webgpu', 10, 3, 2], ['resnet20', 'webgpu', 3, 2, 1]]) as [string, string, number, number, number][]));
+  else log(`webgpu: no rows (${gpu.problem})`);
   log(`benchmark (${QUICK ? 'quick' : 'full'}): batch ${batch}, load average ${loadStart.map((l) => l.toFixed(2)).join(' ')}`);
   const only = value('only')?.split(',');
   const rows: ThroughputRow[] = [];
@@ -346,8 +320,9 @@ async function main(): Promise<void> {
       log(`memory ${LABEL[arch]} ${kind}: max RSS ${fmt(r.maxRssMB)} MB, tfjs peak ${mib(r.peakBytes)}, persistent ${mib(r.persistentBytes)}`);
     }
   }
-  const leak = await leakCheck(QUICK ? 20 : 1000, QUICK ? 4 : 16);
-  log(`leaks: ${leak.steps} LeNet-5 RPG steps on wasm: ${leak.tensorsAt10} tensors after step 10, ${leak.tensorsEnd} at the end (range ${leak.min}–${leak.max})`);
+  const leaks = [await leakCheck(QUICK ? 20 : 1000, QUICK ? 4 : 16)];
+  if (gpu.primary) leaks.push(await leakCheck(QUICK ? 20 : 1000, QUICK ? 4 : 16, 'webgpu'));
+  for (const leak of leaks) log(`leaks: ${leak.steps} LeNet-5 RPG steps on ${leak.backend}: ${leak.tensorsAt10} tensors after step 10, ${leak.tensorsEnd} at the end (range ${leak.min}–${leak.max})${leak.gpuBytesAt10 !== undefined ? `; GPU bytes ${leak.gpuBytesAt10} after step 10, ${leak.gpuBytesMin}–${leak.gpuBytesMax} after, ${leak.gpuBytesEnd} at the end` : ''}`);
   const ckpt = await checkpointSizes(QUICK ? [441, 4419] : [220, 441, 1000, 4419, 10000, 44190]);
   for (const c of ckpt) log(`checkpoint ${c.label}: ${kib(c.ckptBytes)}${c.rpgzBytes ? `, .rpgz 8-bit ${kib(c.rpgzBytes)}` : ''}`);
   const torch1 = flag('no-pytorch') || QUICK ? 'skipped (--quick or --no-pytorch)' : pytorch(1, 20, batch);
@@ -359,17 +334,22 @@ async function main(): Promise<void> {
   // ---- markdown
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   lines.push('## Training engine: setup', '');
-  lines.push(`Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${QUICK ? 'node --import tsx bench/run.ts --quick' : 'npm run bench'}\` on ${cpu}, ${os.cpus().length} cores visible, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}, tfjs ${tf.version_core} (backends: wasm = WebAssembly SIMD, 1 thread, ${nativeConvStatus().detail}${nativeConvStatus().active ? `, ${process.env['OMP_NUM_THREADS'] ?? '?'} thread` : ''}; cpu = pure JS).`);
+  lines.push(`Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${QUICK ? 'node --import tsx bench/run.ts --quick' : 'npm run bench'}\` on ${cpu}, ${os.cpus().length} cores visible, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}, tfjs ${tf.version_core} (backends: wasm = WebAssembly SIMD, 1 thread, ${nativeConvStatus().detail}${nativeConvStatus().active ? `, ${process.env['OMP_NUM_THREADS'] ?? '?'} thread` : ''}; cpu = pure JS${gpu.primary ? `; webgpu = Dawn on ${adapterName(gpu.primary)}${gpu.primary.isFallbackAdapter ? ', a software adapter' : ''}` : ''}).`);
   lines.push(`1-min load average ${loadStart[0]!.toFixed(2)} at the start and ${loadEnd[0]!.toFixed(2)} at the end (other engineers share these 2 cores: absolute numbers are noisy, the RPG/plain ratios are measured in interleaved rounds so load changes hit both). Throughput = batch / median step time (per-step times, so preemptions by other processes do not skew it). Synthetic data, batch ${batch}, Adam, RPG ring = 10% of the generated weights ("ring" sampling), training step = forward + backward + update + BN running stats, as the engine's training loop (src/engines/tfjs/loop.ts) takes it.`, '');
   lines.push('## Step throughput', '');
   lines.push('| model | backend | params | ring M | plain samples/s | RPG samples/s | RPG step time / plain | steps timed (each) |', '|---|---|---:|---:|---:|---:|---:|---:|');
-  for (const r of rows) lines.push(`| ${LABEL[r.arch]} | ${r.backend} | ${r.params.toLocaleString('en-US')} | ${r.ringSize.toLocaleString('en-US')} | ${fmt(r.plain)} | ${fmt(r.rpg)} | ${(r.plain / r.rpg).toFixed(3)}× | ${r.steps} |`);
-  const worst = Math.max(...rows.map((r) => r.plain / r.rpg));
-  lines.push('', `Target: RPG step time ≤ 1.15× plain on the same backend — worst ratio here ${worst.toFixed(3)}× (${worst <= 1.15 ? 'met' : 'not met'}).`, '');
+  const backendLabel = (b: string) => (b === 'webgpu' && gpuLabel ? gpuLabel : b);
+  for (const r of rows) lines.push(`| ${LABEL[r.arch]} | ${backendLabel(r.backend)} | ${r.params.toLocaleString('en-US')} | ${r.ringSize.toLocaleString('en-US')} | ${fmt(r.plain)} | ${fmt(r.rpg)} | ${(r.plain / r.rpg).toFixed(3)}× | ${r.steps} |`);
+  const cpuRows = rows.filter((r) => r.backend !== 'webgpu');
+  const worst = Math.max(...cpuRows.map((r) => r.plain / r.rpg));
+  lines.push('', `Target: RPG step time ≤ 1.15× plain on the same backend — worst ratio here ${worst.toFixed(3)}× on cpu/wasm (${worst <= 1.15 ? 'met' : 'not met'}).`);
+  if (gpu.primary) lines.push('', `webgpu: ${describeAdapter(gpu.primary)}. ${gpu.primary.isFallbackAdapter ? "A software adapter (Mesa's lavapipe on these 2 CPU cores): its rows show the GPU code path runs, not what a GPU does; bench/gpu.sh measures real GPUs." : 'A real GPU adapter.'}`);
+  lines.push('');
   lines.push('## Ring generation cost', '');
   lines.push(`Time a training step spends generating every generated kernel from the ring (the host-memory generation kernel on cpu/wasm: gather · sign·scale straight into each layer's tensor) and computing the ring gradient (its scatter-add kernel), as tf.profile records them inside real RPG training steps (medians); share = (forward + gradient) / RPG training step.`, '');
   lines.push('| model | backend | generated N | forward ms | forward + gradient ms | RPG step ms | share of step |', '|---|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
+    if (r.backend === 'webgpu') continue; // not profiled there (see throughput())
     const n = resolve(r.arch, 'rpg').plan!.generatedCount;
     lines.push(`| ${LABEL[r.arch]} | ${r.backend} | ${n.toLocaleString('en-US')} | ${r.genFwdMs.toFixed(3)} | ${r.genFwdBwdMs.toFixed(3)} | ${r.rpgStepMs.toFixed(1)} | ${((100 * r.genFwdBwdMs) / r.rpgStepMs).toFixed(2)}% |`);
   }
@@ -378,7 +358,11 @@ async function main(): Promise<void> {
   lines.push('| model | kind | max RSS | tfjs peak during a step | tfjs persistent |', '|---|---|---:|---:|---:|');
   for (const r of memRows) lines.push(`| ${LABEL[r.arch]} | ${r.kind} | ${fmt(r.maxRssMB, 0)} MB | ${mib(r.peakBytes)} | ${mib(r.persistentBytes)} |`);
   lines.push('', '## Tensor leaks', '');
-  lines.push(`${leak.steps} training steps of RPG LeNet-5 on wasm (batch ${QUICK ? 4 : 16}): ${leak.tensorsAt10} live tensors (${kib(leak.bytesAt10)}) after step 10, ${leak.tensorsAt10 === leak.tensorsEnd && leak.min === leak.max ? 'the same' : 'NOT the same'} at every later step (range ${leak.min}–${leak.max}); ${leak.tensorsEnd} after the last step; after disposing the network, optimizer and batch, ${leak.tensorsAfterDispose ? `${leak.tensorsAfterDispose} more tensors are alive than before it was built (a per-construction leak)` : 'no tensor of it is left alive'}.`, '');
+  for (const leak of leaks) {
+    const on = leak.backend === 'webgpu' ? gpuLabel : leak.backend;
+    const gpuBytes = leak.gpuBytesAt10 !== undefined ? ` Device buffers: ${kib(leak.gpuBytesAt10)} after step 10, ${leak.gpuBytesMin === leak.gpuBytesMax && leak.gpuBytesMax === leak.gpuBytesAt10 ? 'the same' : `NOT the same (${kib(leak.gpuBytesMin!)}–${kib(leak.gpuBytesMax!)})`} at every later step.` : '';
+    lines.push(`${leak.steps} training steps of RPG LeNet-5 on ${on} (batch ${leak.batch}): ${leak.tensorsAt10} live tensors (${kib(leak.bytesAt10)}) after step 10, ${leak.tensorsAt10 === leak.tensorsEnd && leak.min === leak.max ? 'the same' : 'NOT the same'} at every later step (range ${leak.min}–${leak.max}); ${leak.tensorsEnd} after the last step; after disposing the network, optimizer and batch, ${leak.tensorsAfterDispose ? `${leak.tensorsAfterDispose} more tensors are alive than before it was built (a per-construction leak)` : 'no tensor of it is left alive'}.${gpuBytes}`, '');
+  }
   lines.push('## Checkpoint size vs DoF', '');
   lines.push('LeNet-5 (44,190 generated weights + 236 free biases), checkpoint = ring + free parameters + Adam m and v (float32), as a run writes it; `.rpgz` = 8-bit ring, float32 free parameters, no pruning.', '');
   lines.push('| model | trained DoF | checkpoint.bin | .rpgz (8-bit) |', '|---|---:|---:|---:|');

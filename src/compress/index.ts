@@ -11,7 +11,7 @@ import { checkCheckpointPlan, readCheckpoint, runCheckpointFile } from '../core/
 import { readRunRecord } from '../core/runs/record';
 import { runLength } from '../core/train/schedule';
 import { optimizerFor } from '../engines/tfjs/engine';
-import { evaluate, openSession, restoreTensors, Session } from '../engines/tfjs/session';
+import { evalBatchSize, evaluate, openSession, restoreTensors, Session } from '../engines/tfjs/session';
 import { trainLoop } from '../engines/tfjs/loop';
 import { applyMask, CompressError, countKept, magnitudeMask, quantize } from '../core/compress/quantize';
 import { artifactRing, decodeRpgz, EncodedSizes, encodeRpgz, RpgzArtifact } from '../core/compress/rpgz';
@@ -82,10 +82,10 @@ export async function compressRun(o: CompressOptions): Promise<CompressResult> {
     checkCheckpointPlan(ckptFile, ckpt.meta, { hash: session.resolved.plan!.hash, contentHash: session.materialized!.contentHash, ringSize: session.resolved.plan!.ringSize });
     restoreTensors(session.net.state(), ckpt, ckptFile);
     const ringVar = session.net.ring!;
-    const before = evaluate(session.net, session.dataset, 'test');
+    const before = await evaluate(session.net, session.dataset, 'test', evalBatchSize(config));
     log(`${config.name}: ring of ${ringVar.size.toLocaleString('en-US')} entries, test accuracy ${(before.acc * 100).toFixed(2)}%`);
 
-    const original = Float32Array.from(ringVar.dataSync() as Float32Array);
+    const original = Float32Array.from((await ringVar.data()) as Float32Array);
     const mask = magnitudeMask(original, o.prune);
     const maskT = tf.tensor1d(Float32Array.from(mask));
     const reapply = () => tf.tidy(() => ringVar.assign(tf.mul(ringVar, maskT)));
@@ -102,15 +102,15 @@ export async function compressRun(o: CompressOptions): Promise<CompressResult> {
       }
     }
     maskT.dispose();
-    const ring = applyMask(ringVar.dataSync() as Float32Array, mask);
-    const pruned = evaluate(session.net, session.dataset, 'test');
+    const ring = applyMask((await ringVar.data()) as Float32Array, mask);
+    const pruned = await evaluate(session.net, session.dataset, 'test', evalBatchSize(config));
 
     const qz = quantize(ring, mask, o.bits, o.block ?? ring.length);
     const freeBits = o.freeBits ?? 32;
     const artifact: RpgzArtifact = {
       config, seed: config.seed, planHash: session.resolved.plan!.hash, planContentHash: session.materialized!.contentHash, ringSize: ring.length,
       bits: qz.bits, block: qz.block, mask, scales: qz.scales, codes: qz.codes, freeBits,
-      tensors: stateWithoutRing(session).map(({ name, variable }) => ({ name, shape: variable.shape, values: Float32Array.from(variable.dataSync() as Float32Array) })),
+      tensors: await Promise.all(stateWithoutRing(session).map(async ({ name, variable }) => ({ name, shape: variable.shape, values: Float32Array.from((await variable.data()) as Float32Array) }))),
       info: { source: runDir, step: ckpt.meta.step, prune: o.prune, finetune: o.finetune ?? 0, accuracyBefore: before.acc, createdAt: new Date().toISOString() },
     };
     const { bytes, sizes } = encodeRpgz(artifact);
@@ -120,7 +120,7 @@ export async function compressRun(o: CompressOptions): Promise<CompressResult> {
     // Evaluate exactly what was written: decode the file and load it into the network.
     const decoded = decodeRpgz(readFileSync(file), file);
     applyArtifact(session, decoded, file);
-    const after = evaluate(session.net, session.dataset, 'test');
+    const after = await evaluate(session.net, session.dataset, 'test', evalBatchSize(config));
     const deq = artifactRing(decoded);
     let maxQuantError = 0;
     for (let j = 0; j < ring.length; j++) if (mask[j]) maxQuantError = Math.max(maxQuantError, Math.abs(ring[j]! - deq[j]!));

@@ -26,6 +26,10 @@ export interface EngineDescription {
   readonly backends: readonly BackendAvailability[];
   readonly threads: number;
   readonly devices: readonly string[];
+  /** One line per device found, for logs and `rpg info` (each WebGPU adapter with its limits). */
+  readonly deviceDetails?: readonly string[];
+  /** A line the user must see about the chosen backend (a software GPU adapter, …). */
+  readonly warning?: string;
   /** Library versions worth printing ("tfjs": "4.22.0"). */
   readonly versions: Readonly<Record<string, string>>;
 }

@@ -9,7 +9,7 @@ import { UnreadableFileError } from './files';
 import { StorageError } from './runs/atomic';
 import { RunLockedError } from './runs/lock';
 
-export type TrainErrorCode = 'config' | 'dataset' | 'plan' | 'shape' | 'backend' | 'nan' | 'checkpoint' | 'storage' | 'locked' | 'internal';
+export type TrainErrorCode = 'config' | 'dataset' | 'plan' | 'shape' | 'backend' | 'nan' | 'gpu' | 'checkpoint' | 'storage' | 'locked' | 'internal';
 
 /** A failure with a cause a user can act on: the field or file at fault. */
 export class TrainError extends Error {

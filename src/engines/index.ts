@@ -9,7 +9,10 @@ export function engineFor(name: string): Engine {
     case 'tfjs':
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       return (require('./tfjs/engine') as typeof import('./tfjs/engine')).tfjsEngine;
+    case 'torch':
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return (require('./torch/engine') as typeof import('./torch/engine')).torchEngine;
     default:
-      throw new InvalidInputError(`unknown engine "${name}" (train.engine: one of tfjs)`, 'train.engine');
+      throw new InvalidInputError(`unknown engine "${name}" (train.engine: one of tfjs, torch)`, 'train.engine');
   }
 }

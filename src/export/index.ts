@@ -48,7 +48,7 @@ export async function exportTfjs(source: string, outDir: string, backend?: Backe
   const session = await openTrained(source, backend);
   try {
     const { net, dataset } = session;
-    const model = buildLayersModel(net.spec, fullWeights(net));
+    const model = buildLayersModel(net.spec, await fullWeights(net));
     const saved = await saveLayersModel(model, path.resolve(outDir), {
       source: path.resolve(source), arch: net.spec.arch, dataset: dataset.name, inputShape: net.spec.inputShape, numClasses: net.spec.numClasses,
       classNames: dataset.classNames ?? null, preprocessing: { formula: 'x = (byte / 255 - mean[c]) / std[c], NHWC', mean: dataset.mean, std: dataset.std }, output: 'logits (apply softmax for probabilities)',
@@ -56,15 +56,15 @@ export async function exportTfjs(source: string, outDir: string, backend?: Backe
     model.dispose();
     const loaded = await loadSavedLayersModel(saved.dir);
     const b = evalBatches('test', dataset, checkBatch).next().value!;
-    const [maxAbsDiff, scale, agree] = tf.tidy(() => {
+    const checks = tf.tidy(() => {
       const x = tf.tensor4d(b.x, [b.size, dataset.height, dataset.width, dataset.channels]);
       const ours = net.forward(x, false).logits;
       const theirs = loaded.predict(x) as tf.Tensor2D;
-      const diff = tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0]!;
-      const sc = tf.max(tf.abs(ours)).dataSync()[0]!;
-      const ag = tf.sum(tf.cast(tf.equal(tf.argMax(ours, 1), tf.argMax(theirs, 1)), 'int32')).dataSync()[0]!;
-      return [diff, sc, ag];
+      return [tf.max(tf.abs(tf.sub(ours, theirs))), tf.max(tf.abs(ours)), tf.sum(tf.cast(tf.equal(tf.argMax(ours, 1), tf.argMax(theirs, 1)), 'int32'))];
     });
+    // Read back asynchronously (dataSync throws on webgpu under Node).
+    const [maxAbsDiff, scale, agree] = (await Promise.all(checks.map((t) => t.data()))).map((v) => v[0]!) as [number, number, number];
+    tf.dispose(checks);
     loaded.dispose();
     return { ...saved, arch: net.spec.arch, params: session.resolved.summary.totalParams, maxAbsDiff, relDiff: maxAbsDiff / Math.max(1e-12, scale), argmaxAgreement: agree / b.size, batch: b.size };
   } finally {

@@ -15,11 +15,12 @@ export const TRAINER_RESTART_SETTINGS = [
   'rpg.trainer.nodePath',
   'rpg.trainer.nodeArgs',
   'rpg.trainer.maxConcurrentRuns',
+  'rpg.python',
 ] as const;
 
 export type NotificationLevel = 'all' | 'errors' | 'none';
 
-const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 const LEVELS: readonly NotificationLevel[] = ['all', 'errors', 'none'];
 
 export class Config {
@@ -45,6 +46,11 @@ export class Config {
     // VS Code's own runtime: Electron on the desktop (needs ELECTRON_RUN_AS_NODE), Node in
     // code-server and remote extension hosts (where the variable is harmless).
     return { nodePath: process.execPath, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, nodeArgs };
+  }
+
+  /** The Python of the torch engine, as the setting gives it ('' = not set). */
+  get python(): string {
+    return expandHome(this.cfg.get<string>('python', '').trim());
   }
 
   get maxConcurrentRuns(): number {

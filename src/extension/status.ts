@@ -75,7 +75,7 @@ export class StatusBar implements vscode.Disposable {
       item.tooltip = 'The trainer process is stopping; the next command waits for it and starts a fresh one.';
       label = 'RPG: stopping the trainer';
     } else if (state.kind === 'ready') {
-      item.text = `$(circuit-board) RPG: ${deviceText(state.info.backend, state.info.devices)}`;
+      item.text = `$(circuit-board) RPG: ${deviceLabel(state.info)}`;
       item.tooltip = tooltip(state, active);
       label = `RPG trainer ready on ${deviceText(state.info.backend, state.info.devices)}`;
     } else {
@@ -92,6 +92,14 @@ export class StatusBar implements vscode.Disposable {
 export function deviceText(backend: string | undefined, devices: readonly string[] | string | undefined): string {
   const device = typeof devices === 'string' ? devices : devices?.[0];
   return [backend ?? '?', device && device !== 'CPU' ? device : ''].filter(Boolean).join(' · ');
+}
+
+
+/** The backend, and on webgpu its adapter: "webgpu · NVIDIA GeForce RTX 4090" (shortened). */
+export function deviceLabel(info: { readonly backend: string; readonly devices: readonly string[] }): string {
+  const device = info.devices[0];
+  if (info.backend !== 'webgpu' || !device?.startsWith('webgpu · ')) return info.backend;
+  return device.length > 48 ? `${device.slice(0, 47)}…` : device;
 }
 
 /** "epoch 3/10 · 71% · 1,240 samples/s · 2 min 5 s left · wasm" for a training run. */

@@ -33,6 +33,7 @@ import {
 import { TrainerClient, TrainerExit } from '../protocol/client';
 import { markRunInterrupted } from '../core/runs/folder';
 import type { Config } from './config';
+import { torchPython } from './python-interpreter';
 
 /** Everything the trainer says about runs, as one discriminated union. */
 export type RunEvent =
@@ -232,10 +233,12 @@ export class TrainerService implements vscode.Disposable {
     this.log.info(`trainer starting: ${runtime.nodePath} ${[...runtime.nodeArgs, this.trainerPath].join(' ')} (pid ${client.pid ?? '?'})`);
     this.listen(client);
     try {
+      const python = await torchPython(this.config);
       const info = await client.request(initializeRequest, {
         clientName: `vscode ${vscode.version}`,
         protocolVersion: PROTOCOL_VERSION,
         backend: this.config.backend,
+        ...(python ? { python } : {}),
         ...(this.config.threads > 0 ? { threads: this.config.threads } : {}),
         maxConcurrentRuns: this.config.maxConcurrentRuns,
       });

@@ -34,6 +34,8 @@ export interface InitializeParams {
   readonly threads?: number;
   /** Runs queued at once that may train concurrently (default 1). */
   readonly maxConcurrentRuns?: number;
+  /** The Python interpreter of the torch engine (default: python3). */
+  readonly python?: string;
 }
 
 export interface InitializeResult {

@@ -15,6 +15,7 @@ import { engineFor } from '../engines';
 import { jobCancelRequest, jobStartRequest, initializeRequest, InitializeParams, InitializeResult, PROTOCOL_VERSION, REQUEST_FAILED, TrainerErrorData, trainStartRequest, TrainStartParams, TrainStartResult, trainStopRequest } from '../protocol';
 import { invalidParams, toResponseError } from '../protocol/errors';
 import type { JobRunner } from './jobs';
+import * as log from './log';
 import type { RunQueue } from './runs';
 
 /** Shared with main.ts: once the process is shutting down, no run may start. */
@@ -34,6 +35,8 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
       const settings = checkInitialize(params);
       if (settings.maxConcurrentRuns !== undefined) queue.setMaxConcurrent(settings.maxConcurrentRuns);
       defaultBackend = settings.backend;
+      // The torch engine's interpreter (src/engines/torch/python.ts reads it at each run).
+      if (settings.python !== undefined) process.env.RPG_PYTHON = settings.python;
       // Native TensorFlow reads its thread pools' sizes from the environment when it loads,
       // which the engine's describe() does next. wasm runs single-threaded under Node; cpu is plain JS.
       if (settings.threads !== undefined && settings.threads > 0) {
@@ -46,6 +49,10 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
       } catch (err) {
         throw new ResponseError<TrainerErrorData>(REQUEST_FAILED, (err as Error).message, { code: 'backend', field: 'train.backend' });
       }
+      // The log says every WebGPU adapter found, then which backend and device train and why.
+      for (const line of description.deviceDetails ?? []) log.info(line);
+      if (description.warning) log.warn(description.warning);
+      log.info(`backend ${description.backend} (${description.reason}); devices ${description.devices.join(', ')}`);
       return {
         protocolVersion: PROTOCOL_VERSION,
         backend: description.backend,
@@ -131,12 +138,16 @@ async function answer<R>(handler: () => Promise<R>): Promise<R | ResponseError<T
 }
 
 /** initialize's parameters, each checked: a wrong type is an error naming it, never a queue that silently never starts. */
-function checkInitialize(params: InitializeParams | undefined): { backend?: BackendName; threads?: number; maxConcurrentRuns?: number } {
+function checkInitialize(params: InitializeParams | undefined): { backend?: BackendName; threads?: number; maxConcurrentRuns?: number; python?: string } {
   if (!params || typeof params !== 'object') throw invalidParams('initialize needs { clientName, protocolVersion }', 'protocolVersion');
   if (params.protocolVersion !== PROTOCOL_VERSION) {
     throw invalidParams(`this trainer speaks protocol version ${PROTOCOL_VERSION}, the client asked for ${JSON.stringify(params.protocolVersion ?? null)}: update the extension and the trainer together`, 'protocolVersion');
   }
-  const out: { backend?: BackendName; threads?: number; maxConcurrentRuns?: number } = {};
+  const out: { backend?: BackendName; threads?: number; maxConcurrentRuns?: number; python?: string } = {};
+  if (params.python !== undefined) {
+    if (typeof params.python !== 'string' || !params.python.trim()) throw invalidParams(`python must be the path of a Python interpreter, got ${JSON.stringify(params.python)}`, 'python');
+    out.python = params.python.trim();
+  }
   if (params.backend !== undefined) out.backend = checkBackend(params.backend, 'backend');
   if (params.threads !== undefined) {
     if (!Number.isInteger(params.threads) || params.threads < 0 || params.threads > 1024) throw invalidParams(`threads must be an integer from 0 to 1024, got ${JSON.stringify(params.threads)}`, 'threads');

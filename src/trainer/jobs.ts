@@ -158,7 +158,7 @@ async function evalJob(job: Job, spec: Extract<JobSpec, { kind: 'eval' }>, progr
   if (target.endsWith(RPGZ_EXT)) {
     const { session } = await openRpgz(target, job.backend);
     try {
-      const r = evaluate(session.net, session.dataset, 'test');
+      const r = await evaluate(session.net, session.dataset, 'test');
       return { kind: 'eval', target, acc: r.acc, loss: r.loss, examples: session.dataset.test.count, dataset: session.dataset.name, backend: session.backend.name };
     } finally {
       session.net.dispose();

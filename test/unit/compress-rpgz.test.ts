@@ -69,7 +69,7 @@ test('weights regenerated from a decoded .rpgz equal generateWeights bit for bit
     const ours = generated.get(l.param.name)!.dataSync() as Float32Array;
     assert.deepEqual(Buffer.from(ours.buffer.slice(ours.byteOffset, ours.byteOffset + ours.byteLength)), Buffer.from(reference.slice(l.offset, l.offset + l.size).buffer), l.param.name);
   }
-  const full = fullWeights(net);
+  const full = await fullWeights(net);
   assert.deepEqual(Buffer.from(full.params.get('conv1.kernel')!.buffer), Buffer.from(reference.slice(0, 150).buffer));
   tf.dispose([...generated.values()]);
   net.dispose();

@@ -28,7 +28,7 @@ async function check(model: object, input: { height: number; width: number; chan
   }
   const x = seededTensor([batch, input.height, input.width, input.channels], 99) as tf.Tensor4D;
   const ours = net.forward(x, false).logits;
-  const model1 = buildLayersModel(r.spec, fullWeights(net));
+  const model1 = buildLayersModel(r.spec, await fullWeights(net));
   assert.ok(relError((model1.predict(x) as tf.Tensor).dataSync(), ours.dataSync()) < 1e-5);
   const dir = mkdtempSync(path.join(tmpdir(), 'rpg-tfjs-'));
   await saveLayersModel(model1, dir, {});

@@ -51,12 +51,12 @@ test('the loop checkpoints by wall clock inside an epoch (its clock, not the tes
     assert.equal(stepsPerEpoch, 10);
     // A clock that stands still: checkpoints only at the epoch's (and run's) end.
     const still: number[] = [];
-    await trainLoop(session.net, optimizer, session.dataset, c, { totalSteps, stepsPerEpoch, lr: () => 0.003, evaluate: false, checkpointEvery: stepsPerEpoch, checkpointEverySec: 120, now: () => 0, onCheckpoint: (at) => still.push(at.step) });
+    await trainLoop(session.net, optimizer, session.dataset, c, { totalSteps, stepsPerEpoch, lr: () => 0.003, evaluate: false, checkpointEvery: stepsPerEpoch, checkpointEverySec: 120, now: () => 0, onCheckpoint: (at) => void still.push(at.step) });
     assert.deepEqual(still, [10]);
     // A clock that moves 50 s per reading: 120 s pass every third reading, mid-epoch.
     let t = 0;
     const moving: number[] = [];
-    await trainLoop(session.net, optimizer, session.dataset, c, { totalSteps, stepsPerEpoch, lr: () => 0.003, evaluate: false, checkpointEvery: stepsPerEpoch, checkpointEverySec: 120, now: () => (t += 50_000), onCheckpoint: (at) => moving.push(at.step) });
+    await trainLoop(session.net, optimizer, session.dataset, c, { totalSteps, stepsPerEpoch, lr: () => 0.003, evaluate: false, checkpointEvery: stepsPerEpoch, checkpointEverySec: 120, now: () => (t += 50_000), onCheckpoint: (at) => void moving.push(at.step) });
     assert.ok(moving.length > 2 && moving[0]! < 10, `checkpoints by time inside the epoch: ${moving.join(', ')}`);
     assert.equal(moving.at(-1), 10);
   } finally {

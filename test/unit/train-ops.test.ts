@@ -291,3 +291,35 @@ test('dataOnlyValues: the input and what parameter-free ops make of it, nothing 
     assert.deepEqual(layers.filter((o) => set.has((o as { input: string }).input)).map((o) => (o as { name: string }).name), [(layers[0] as { name: string }).name], arch);
   }
 });
+
+test('2×2 max pooling with tied maxima (a digit\'s constant background): each window passes on exactly dy, shared equally among its maxima (cpu and wasm)', async () => {
+  // Window (0,0): four equal positive values; (0,1): two equal maxima; (1,0): one maximum;
+  // (1,1): all zero (after a ReLU).
+  const x = [
+    [0.5, 0.5, 0.7, 0.1],
+    [0.5, 0.5, 0.2, 0.7],
+    [0.9, 0.3, 0, 0],
+    [0.1, 0.2, 0, 0],
+  ];
+  const dy = [
+    [2, 3],
+    [5, 7],
+  ];
+  const expected = [
+    [0.5, 0.5, 1.5, 0],
+    [0.5, 0.5, 0, 1.5],
+    [5, 0, 1.75, 1.75],
+    [0, 0, 1.75, 1.75],
+  ];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await useBackend(backend);
+    const xt = tf.tensor4d(x.flat(), [1, 4, 4, 1]);
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(maxPool2x2(a as tf.Tensor4D), tf.tensor4d(dy.flat(), [1, 2, 2, 1]))))(xt);
+    assert.deepEqual([...g.dataSync()], expected.flat(), backend);
+    // Per window the same total as tfjs's own MaxPoolGrad (which gives it all to one maximum).
+    if (backend === 'cpu') {
+      const native = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), tf.tensor4d(dy.flat(), [1, 2, 2, 1]))))(xt);
+      assert.deepEqual([...tf.mul(tf.avgPool(g as tf.Tensor4D, 2, 2, 'valid'), 4).dataSync()], [...tf.mul(tf.avgPool(native as tf.Tensor4D, 2, 2, 'valid'), 4).dataSync()]);
+    }
+  }
+});

@@ -1,7 +1,7 @@
 // `rpg compress RUN --prune 0.5 --bits 8 [--block 256] [--finetune 100]` and `rpg eval FILE.rpgz`.
 import { backendFlag, flagString, ParsedArgs, UsageError } from '../args';
 import { count, percent } from '../../core/format/numbers';
-import { evaluate } from '../../engines/tfjs/session';
+import { evalBatchSize, evaluate } from '../../engines/tfjs/session';
 import { compressRun, openRpgz } from '../../compress/index';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -47,7 +47,7 @@ export async function evalRpgzCommand(args: ParsedArgs): Promise<number> {
   const file = args.positional[0]!;
   const { session, artifact } = await openRpgz(file, backendFlag(args));
   try {
-    const r = evaluate(session.net, session.dataset, 'test');
+    const r = await evaluate(session.net, session.dataset, 'test', evalBatchSize(session.config));
     out(`${session.config.name}: compressed ring ${count(artifact.ringSize)} entries, ${artifact.bits}-bit, ${percent(1 - artifact.mask.reduce((s, v) => s + v, 0) / artifact.ringSize)} pruned; backend ${session.backend.name}, ${session.dataset.test.count} test examples`);
     out(`test loss: ${r.loss.toFixed(4)}`);
     out(`test accuracy: ${(r.acc * 100).toFixed(2)}%`);

@@ -1,9 +1,10 @@
-// `rpg export RUN|FILE.rpgz [--format tfjs|rpgz|onnx] [--out DIR|FILE]`.
+// `rpg export RUN|FILE.rpgz|CONFIG [--format tfjs|torchrun|rpgz|onnx] [--out DIR|FILE]`.
 import * as path from 'node:path';
 import { backendFlag, flagString, ParsedArgs, UsageError } from '../args';
 import { count } from '../../core/format/numbers';
 import { compressCommand, fmtBytes } from './compress';
 import { exportTfjs } from '../../export/index';
+import { exportTorchrun } from '../../export/torchrun';
 import { TrainError } from '../../core/errors';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -18,7 +19,8 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
   const format = flagString(args, 'format') ?? 'tfjs';
   if (format === 'onnx') throw new TrainError('config', ONNX_NOTE);
   if (format === 'rpgz') return compressCommand(args);
-  if (format !== 'tfjs') throw new UsageError(`--format must be tfjs, rpgz or onnx, got "${format}"`);
+  if (format === 'torchrun') return torchrunExport(source, args);
+  if (format !== 'tfjs') throw new UsageError(`--format must be tfjs, torchrun, rpgz or onnx, got "${format}"`);
   const base = source.replace(/[\\/]+$/, '');
   const dir = path.resolve(flagString(args, 'out') ?? (base.endsWith('.rpgz') ? base.replace(/\.rpgz$/, '-tfjs') : path.join(base, 'tfjs')));
   const r = await exportTfjs(source, dir, backendFlag(args));
@@ -28,5 +30,17 @@ export async function exportCommand(args: ParsedArgs): Promise<number> {
     process.stderr.write('rpg: warning: the exported model does not reproduce this model\'s predictions within 1e-4\n');
     return 1;
   }
+  return 0;
+}
+
+/** --format torchrun: a folder that trains RUN (continuing it) or CONFIG on a cluster. */
+function torchrunExport(source: string, args: ParsedArgs): number {
+  const outDir = flagString(args, 'out');
+  if (!outDir) throw new UsageError('export --format torchrun needs --out DIR (a new folder)');
+  const r = exportTorchrun(source, outDir);
+  out(`wrote ${r.dir} (${r.files} files): ${r.resumes ? 'continues' : 'trains'} ${path.relative(r.dir, r.runDir)} with torchrun`);
+  out(`  one node:    ${path.join(r.dir, 'train.sh')}`);
+  out(`  two processes here:  NPROC_PER_NODE=2 ${path.join(r.dir, 'train.sh')}`);
+  out(`  many nodes, Slurm:   see ${path.join(r.dir, 'README.md')}`);
   return 0;
 }

@@ -1,12 +1,30 @@
-// `rpg info`: engines, backends, devices and versions.
-import { selectBackend, tfjsVersion } from '../../engines/tfjs/backend';
+// `rpg info [--python PY]`: what each engine can run on here — tfjs's backends (each WebGPU
+// adapter with its limits), and PyTorch's interpreter, version and devices — and what `auto`
+// would choose.
+import { availableParallelism } from 'node:os';
+import type { EngineDescription } from '../../core/engine';
+import { describeFailure } from '../../core/errors';
+import { engineFor } from '../../engines';
+import { applyPythonFlag, ParsedArgs } from '../args';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
-export async function infoCommand(): Promise<number> {
-  const choice = await selectBackend('auto');
-  out(`RPG Studio CLI — node ${process.version}, tfjs ${tfjsVersion()}, ${require('node:os').cpus().length} CPU cores`);
-  for (const b of choice.backends) out(`  ${b.available ? '✓' : '✗'} ${b.name.padEnd(10)} ${b.detail}`);
-  out(`selected: ${choice.name} (${choice.reason}); threads ${choice.threads}; devices ${choice.devices.join(', ')}`);
+export async function infoCommand(args: ParsedArgs): Promise<number> {
+  applyPythonFlag(args);
+  out(`RPG Studio CLI — node ${process.version}, ${availableParallelism()} CPU cores`);
+  for (const name of ['tfjs', 'torch'] as const) {
+    let d: EngineDescription;
+    try {
+      d = await engineFor(name).describe('auto');
+    } catch (err) {
+      out(`engine ${name}: not available — ${describeFailure(err).message}`);
+      continue;
+    }
+    out(`engine ${name} (${Object.entries(d.versions).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+    for (const b of d.backends) out(`  ${b.available ? '✓' : '✗'} ${b.name.padEnd(10)} ${b.detail}`);
+    for (const line of d.deviceDetails ?? []) out(`  ${line}`);
+    out(`  selected: ${d.backend} (${d.reason}); threads ${d.threads}; devices ${d.devices.join(', ')}`);
+    if (d.warning) out(`  note: ${d.warning}`);
+  }
   return 0;
 }

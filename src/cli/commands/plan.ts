@@ -6,6 +6,7 @@ import { DatasetError } from '../../core/data/types';
 import { nominalDatasetInfo } from '../../core/data/standard-shapes';
 import type { RpgConfig } from '../../core/config/schema';
 import { resolveExperiment } from '../../core/experiment/resolve';
+import { materializedHash, materializePlan } from '../../core/rpg/materialize';
 import { loadConfigOrThrow, ParsedArgs } from '../args';
 import { formatPlan } from '../format';
 
@@ -16,7 +17,10 @@ export async function planCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfigOrThrow(file);
   const r = resolveExperiment(config, planInput(config, path.dirname(path.resolve(file!))));
   if (args.flags.has('json')) {
-    out(JSON.stringify({ name: config.name, mode: r.plan?.mode ?? 'plain', seed: config.seed, hash: r.plan?.hash ?? null, summary: r.summary }, null, 2));
+    // The index and sign arrays are drawn only for --json (seconds for ResNet-34): the hash that
+    // the PyTorch engine's `python -m rpg_torch plan --json` must print too.
+    const mHash = r.plan ? materializedHash(materializePlan(r.plan)) : null;
+    out(JSON.stringify({ name: config.name, mode: r.plan?.mode ?? 'plain', seed: config.seed, hash: r.plan?.hash ?? null, materializedHash: mHash, summary: r.summary }, null, 2));
   } else {
     out(formatPlan(r.summary, r.plan?.mode ?? 'plain (rpg.enabled = false)', config.seed, r.plan?.hash));
   }

@@ -1,12 +1,14 @@
 // `rpg train CONFIG [--resume RUN] [--backend B] [--runs DIR]`: trains with a progress bar;
 // Ctrl-C finishes the step, saves a checkpoint and exits.
 import * as path from 'node:path';
+import { ConfigError, engineBackendIssue } from '../../core/config/load';
+import type { EngineName, RpgConfig } from '../../core/config/schema';
 import type { TrainEvents } from '../../core/engine';
 import { resumeRun, trainRun } from '../../core/runs/train-run';
 import { engineFor } from '../../engines';
 import { checkRunsFolder } from '../../core/runs/check-folder';
 import type { TrainRow } from '../../core/train/rows';
-import { backendFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from '../args';
+import { applyPythonFlag, backendFlag, engineFlag, flagString, loadConfigOrThrow, ParsedArgs, UsageError } from '../args';
 import { fmtDuration, progressBar } from '../format';
 import { count, percent } from '../../core/format/numbers';
 
@@ -41,12 +43,15 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
     }
   };
   const backend = backendFlag(args);
+  const engine = engineFlag(args);
+  applyPythonFlag(args);
+  if (engine && resume) throw new UsageError('--engine applies to a new run; a resumed run keeps the engine in its run.json');
   const events: TrainEvents = {
     onStart: (s) => {
       totalSteps = s.totalSteps;
       const sm = s.summary;
       out(`${s.resumed ? 'resuming' : 'training'} ${sm.arch}: ${count(sm.totalParams)} parameters, DoF ${count(sm.dof)} (ring ${count(sm.ringSize)} + free ${count(sm.freeParams)}), ${sm.compression.toFixed(1)}× compression`);
-      out(`backend ${s.backend}; ${s.totalSteps} steps (${s.stepsPerEpoch}/epoch)${s.resumed ? ` from step ${s.startStep}` : ''}; run folder ${s.runDir}`);
+      out(`${s.engine} engine, backend ${s.backend}${s.device ? ` on ${s.device}` : ''}; ${s.totalSteps} steps (${s.stepsPerEpoch}/epoch)${s.resumed ? ` from step ${s.startStep}` : ''}; run folder ${s.runDir}`);
     },
     onTrainRow: render,
     onEval: (e) => {
@@ -59,7 +64,7 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
   try {
     const result = resume
       ? await resumeRun(engineFor, { runDir: path.resolve(resume), ...(backend ? { backend } : {}), signal: controller.signal }, events)
-      : await trainRun(engineFor, { config: loadConfigOrThrow(configFile), configPath: path.resolve(configFile!), runsDir: runsDirOf(args, configFile!), ...(backend ? { backend } : {}), signal: controller.signal }, events);
+      : await trainRun(engineFor, { config: withEngine(loadConfigOrThrow(configFile), engine, configFile!), configPath: path.resolve(configFile!), runsDir: runsDirOf(args, configFile!), ...(backend ? { backend } : {}), signal: controller.signal }, events);
     if (tty) process.stdout.write('\n');
     out(`${result.status} after ${result.steps} steps in ${fmtDuration(result.durationSec)}; best ${percent(result.bestAcc, 2)}; checkpoint ${result.checkpoint}`);
     out(`test accuracy: ${(result.finalAcc * 100).toFixed(1)}%`);
@@ -74,4 +79,13 @@ export async function trainCommand(args: ParsedArgs): Promise<number> {
 function runsDirOf(args: ParsedArgs, configFile: string): string {
   const given = flagString(args, 'runs');
   return checkRunsFolder(given ?? path.join(path.dirname(path.resolve(configFile)), 'runs'), given !== undefined ? '--runs' : 'runs');
+}
+
+/** The config with --engine applied, checked like the file itself (a backend the engine lacks is refused). */
+function withEngine(config: RpgConfig, engine: EngineName | undefined, file: string): RpgConfig {
+  if (!engine || engine === config.train.engine) return config;
+  const changed = { ...config, train: { ...config.train, engine } };
+  const issue = engineBackendIssue(changed);
+  if (issue) throw new ConfigError(file, [{ ...issue, message: `${issue.message} (--engine ${engine})` }]);
+  return changed;
 }

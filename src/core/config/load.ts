@@ -2,7 +2,7 @@
 // validated RpgConfig, or a ConfigError naming the file, the field and what was expected.
 import * as path from 'node:path';
 import { parse as parseJsonc, ParseError, printParseErrorCode } from 'jsonc-parser';
-import { configSchema, RpgConfig } from './schema';
+import { configSchema, RpgConfig, TFJS_ONLY_BACKENDS, TORCH_ONLY_BACKENDS } from './schema';
 import { SchemaIssue } from './schema-dsl';
 import { readBoundedFile, UnreadableFileError } from '../files';
 
@@ -48,8 +48,18 @@ export function validateConfig(raw: unknown, file?: string): RpgConfig {
   const issues: SchemaIssue[] = [];
   const config = configSchema.parse(raw, [], issues);
   if (!config || issues.length) throw new ConfigError(file, issues);
+  const pairing = engineBackendIssue(config);
+  if (pairing) throw new ConfigError(file, [pairing]);
   if (!config.name) config.name = file ? path.basename(file).replace(/\.rpg\.json$|\.json$/, '') : 'experiment';
   return config;
+}
+
+/** A backend the config's engine does not have ("cuda" with tfjs, "wasm" with torch). */
+export function engineBackendIssue(config: Pick<RpgConfig, 'train'>): SchemaIssue | undefined {
+  const { engine, backend } = config.train;
+  if (engine === 'tfjs' && TORCH_ONLY_BACKENDS.includes(backend)) return { path: ['train', 'backend'], message: `backend "${backend}" runs on the torch engine: set train.engine to "torch" (or use auto, wasm, cpu or tensorflow)` };
+  if (engine === 'torch' && TFJS_ONLY_BACKENDS.includes(backend)) return { path: ['train', 'backend'], message: `backend "${backend}" belongs to the tfjs engine: the torch engine runs on auto, cuda, mps or cpu` };
+  return undefined;
 }
 
 export function loadConfigFile(file: string): RpgConfig {

@@ -11,10 +11,14 @@ export type DatasetName = (typeof DATASETS)[number];
 export const SAMPLING_MODES = ['ring', 'shuffled'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine', 'exp'] as const;
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu', 'cuda', 'mps'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 /** Training engines: each behind src/core/engine.ts's Engine seam (src/engines/<name>/). */
-export const ENGINES = ['tfjs'] as const;
+export const ENGINES = ['tfjs', 'torch'] as const;
+/** Backends only the torch engine has, and only the tfjs engine has. */
+export const TORCH_ONLY_BACKENDS: readonly BackendName[] = ['cuda', 'mps'];
+export const TFJS_ONLY_BACKENDS: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm'];
+export const PRECISIONS = ['fp32', 'bf16'] as const;
 export type EngineName = (typeof ENGINES)[number];
 export const LR_NORMALIZATIONS = ['projected', 'official'] as const;
 
@@ -124,8 +128,18 @@ export const trainSchema = obj(
     evalEvery: optional(num({ description: 'Evaluate every this many steps (default: every epoch).', integer: true, minimum: 1, examples: [100] })),
     checkpointEvery: optional(num({ description: 'Write a checkpoint every this many steps (default: every epoch).', integer: true, minimum: 1, examples: [1000] })),
     checkpointMinutes: num({ description: 'Also write a checkpoint whenever this many minutes of training passed since the last one, so a crash loses at most that much work even in long epochs (0: only by steps and epoch ends).', default: 2, minimum: 0, maximum: 10080, examples: [2, 10] }),
-    engine: enumOf(ENGINES, { description: 'Training engine: tfjs (in the trainer process; backends below).', default: 'tfjs', examples: ['tfjs'] }),
-    backend: enumOf(BACKENDS, { description: 'Tensor backend. auto picks the fastest available: tensorflow (native, GPU then CPU), wasm (SIMD), cpu.', default: 'auto', examples: ['wasm'] }),
+    engine: enumOf(ENGINES, {
+      description: 'Training engine.',
+      enumDescriptions: ['TensorFlow.js in the trainer process (backends tensorflow, webgpu, wasm, cpu).', 'PyTorch in a Python child process (backends cuda, mps, cpu; needs Python with torch ≥ 1.13: setting rpg.python).'],
+      default: 'tfjs',
+      examples: ['torch'],
+    }),
+    backend: enumOf(BACKENDS, {
+      description: 'Where the engine computes. auto picks the fastest available: tfjs — tensorflow (native), webgpu (a GPU through WebGPU: Vulkan, Metal or D3D12; a software adapter only when asked for), wasm (SIMD), cpu; torch — cuda, mps, cpu (all cores).',
+      default: 'auto',
+      examples: ['wasm', 'cuda'],
+    }),
+    precision: enumOf(PRECISIONS, { description: 'fp32, or bf16 autocast on CUDA GPUs that support it (torch engine).', default: 'fp32', examples: ['bf16'] }),
   },
   { description: 'Training loop settings.' },
 );

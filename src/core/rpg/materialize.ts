@@ -1,5 +1,6 @@
 // Expands a counted plan into the per-weight arrays the generator needs. Every array is a
 // pure function of (plan, seed): checkpoints store only the seed and the plan hash.
+import { createHash } from 'node:crypto';
 import { Rng, RngState } from './prng';
 import type { GeneratedLayer, RpgPlan } from './plan';
 
@@ -171,6 +172,35 @@ function hashArrays(index: Int32Array, sign: Int8Array): string {
     h2 = Math.imul(h2 ^ (sign[i]! + 2 + (i & 0xff)), 0x5bd1e995);
   }
   return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * The contract between the engines (tfjs here, PyTorch in python/rpg_torch/plan.py): sha256,
+ * hex, over the int32 little-endian ring index of every generated weight in plan order, then
+ * the int8 sign of every generated weight, then the float32 little-endian scale c_l of every
+ * generated layer. Equal hashes mean both engines generate every weight from the same entry
+ * with the same sign and multiplier.
+ */
+export function materializedHash(m: Pick<MaterializedPlan, 'plan' | 'index' | 'sign'>): string {
+  const scales = Float32Array.from(m.plan.layers, (l) => l.scale);
+  return createHash('sha256')
+    .update(littleEndianBytes(m.index))
+    .update(new Uint8Array(m.sign.buffer, m.sign.byteOffset, m.sign.byteLength))
+    .update(littleEndianBytes(scales))
+    .digest('hex');
+}
+
+/** A typed array's bytes in little-endian order, whatever the host's order. */
+function littleEndianBytes(a: Int32Array | Float32Array): Uint8Array {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  if (new Uint8Array(new Uint32Array([1]).buffer)[0] === 1) return bytes;
+  const out = new Uint8Array(bytes.length);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) {
+    if (a instanceof Int32Array) view.setInt32(i * 4, a[i]!, true);
+    else view.setFloat32(i * 4, a[i]!, true);
+  }
+  return out;
 }
 
 /** The ring's initial values: normal with the plan's std, from the seed. */

@@ -88,7 +88,13 @@ export class Rng {
     return this.nextUint32() & 1 ? 1 : -1;
   }
 
-  /** Standard normal (Box–Muller; V8's log/cos/sin are fdlibm ports, identical across hosts). */
+  /**
+   * Standard normal by Box–Muller, r·cos(2πv) now and r·sin(2πv) kept for the next call, with
+   * r = √(−2 ln u). The logarithm and the cosine/sine are our own (see normalPair): built from
+   * + − × ÷ and √ only, which IEEE 754 rounds correctly everywhere, so the PyTorch engine
+   * (python/rpg_torch/prng.py) draws the very same doubles; Math.log/cos/sin differ between V8
+   * and C libraries in the last bit.
+   */
   nextNormal(): number {
     if (this.spareNormal !== undefined) {
       const v = this.spareNormal;
@@ -96,11 +102,10 @@ export class Rng {
       return v;
     }
     let u = 0;
-    while (u === 0) u = this.nextFloat();
-    const v = this.nextFloat();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spareNormal = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
+    while (u === 0) u = this.nextUint32(); // u/2^32 ∈ (0, 1)
+    const [c, s] = normalPair(u, this.nextUint32());
+    this.spareNormal = s;
+    return c;
   }
 
   /** In-place Fisher–Yates shuffle of the first `length` entries. */
@@ -137,4 +142,89 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+// ---- Box–Muller from correctly rounded operations only --------------------------------------
+// Every constant below is either a decimal literal (parsed with correct rounding) or made from
+// such by exact operations, and every formula is evaluated in one fixed order: the Python port
+// (python/rpg_torch/prng.py, and its vectorized twin) repeats the same operations, so both
+// engines draw bit-identical normals. Accuracy: ~1e-16 relative for ln, ~1e-16 absolute for
+// cos/sin (the truncated series terms are below 1e-18).
+
+/** fdlibm's split of ln 2: LN2_HI has trailing zero bits, so e·LN2_HI is exact for |e| < 2^20. */
+const LN2_HI = 6.93147180369123816490e-1;
+const LN2_LO = 1.90821492927058770002e-10;
+const SQRT2 = Math.sqrt(2);
+/** 2^−e for e = 0..32, by exact halving. */
+const INV_POW2: number[] = [1];
+for (let e = 1; e <= 32; e++) INV_POW2.push(INV_POW2[e - 1]! / 2);
+/** 1/(2k+1) for k = 1..11: the atanh series, ln m = 2·atanh((m−1)/(m+1)). */
+const ATANH_COEF: number[] = Array.from({ length: 11 }, (_, k) => 1 / (2 * k + 3));
+/** (−1)^k/(2k+1)! and (−1)^k/(2k)! for k = 1..9, by repeated division. */
+const SIN_COEF: number[] = [];
+const COS_COEF: number[] = [];
+{
+  let f = 1; // 1/n!
+  for (let n = 1; n <= 19; n++) {
+    f = f / n;
+    const signed = (n >> 1) % 2 === 1 ? -f : f;
+    if (n % 2 === 1 && n > 1) SIN_COEF.push(signed);
+    if (n % 2 === 0) COS_COEF.push(signed);
+  }
+}
+/** (π/2)/2^30, an exact scaling of Math.PI: a 30-bit angle fraction times this is the angle. */
+const QUARTER_TURN_UNIT = Math.PI * INV_POW2[31]!;
+
+/** ln(k / 2^32) for an integer k in [1, 2^32). */
+export function lnUnit(k: number): number {
+  let e = 31 - Math.clz32(k); // k = m·2^e, m ∈ [1, 2)
+  let m = k * INV_POW2[e]!;
+  if (m > SQRT2) {
+    m = m / 2; // m ∈ (√2/2, √2]: |f| ≤ 0.172 below
+    e = e + 1;
+  }
+  const f = (m - 1) / (m + 1);
+  const s = f * f;
+  let q = ATANH_COEF[10]!;
+  for (let i = 9; i >= 0; i--) q = q * s + ATANH_COEF[i]!;
+  const t = f + f;
+  const lnM = t + t * (s * q);
+  const n = e - 32;
+  return n * LN2_HI + (n * LN2_LO + lnM);
+}
+
+/** [cos 2πv, sin 2πv] for v = w / 2^32, w an integer in [0, 2^32). */
+export function cosSinTurn(w: number): [number, number] {
+  // Quarter turns from the top two bits, exactly; the low 30 bits, centred, give |x| ≤ π/4.
+  let quadrant = w >>> 30;
+  let low = w & 0x3fffffff;
+  if (low >= 0x20000000) {
+    low -= 0x40000000;
+    quadrant = (quadrant + 1) & 3;
+  }
+  const x = low * QUARTER_TURN_UNIT;
+  const x2 = x * x;
+  let sp = SIN_COEF[8]!;
+  for (let i = 7; i >= 0; i--) sp = sp * x2 + SIN_COEF[i]!;
+  let cp = COS_COEF[8]!;
+  for (let i = 7; i >= 0; i--) cp = cp * x2 + COS_COEF[i]!;
+  const sin = x + (x * x2) * sp;
+  const cos = 1 + x2 * cp;
+  switch (quadrant) {
+    case 0:
+      return [cos, sin];
+    case 1:
+      return [-sin, cos];
+    case 2:
+      return [-cos, -sin];
+    default:
+      return [sin, -cos];
+  }
+}
+
+/** Box–Muller on two 32-bit draws: u ∈ [1, 2^32) for the radius, w for the angle. */
+export function normalPair(u: number, w: number): [number, number] {
+  const r = Math.sqrt(-2 * lnUnit(u));
+  const [c, s] = cosSinTurn(w);
+  return [r * c, r * s];
 }

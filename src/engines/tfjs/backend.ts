@@ -1,6 +1,9 @@
 // Picks the fastest tensor backend that works here and says why. Native TensorFlow
 // (tfjs-node-gpu, then tfjs-node) is an optional dependency: it needs libtensorflow, which
-// its install script downloads, so on offline machines it is simply absent.
+// its install script downloads, so on offline machines it is simply absent. webgpu (Dawn, the
+// `webgpu` package) reaches a GPU through Vulkan, Metal or D3D12; `auto` takes it only for a
+// real adapter: a software one (Mesa's lavapipe, ~18× slower than wasm) is for testing and is
+// used only when asked for by name.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -8,6 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../core/config/schema';
 import type { BackendAvailability } from '../../core/engine';
 import { nativeConvStatus } from './native-conv';
+import { adapterName, discoverWebGpu, GpuAdapterInfo } from './webgpu-adapter';
+import { watchGpuErrors } from './webgpu-errors';
 
 export interface BackendChoice {
   readonly name: string;
@@ -15,6 +20,10 @@ export interface BackendChoice {
   readonly backends: BackendAvailability[];
   readonly threads: number;
   readonly devices: string[];
+  /** WebGPU adapters found (empty when webgpu was not probed or has none). */
+  readonly adapters: GpuAdapterInfo[];
+  /** One line the user must see, e.g. training on a software adapter. */
+  readonly warning?: string;
 }
 
 let chosen: BackendChoice | undefined;
@@ -41,6 +50,24 @@ async function probeNative(): Promise<BackendAvailability & { devices: string[] 
   return { name: 'tensorflow', available: false, detail: 'tfjs-node loaded but registered no backend', devices: [] };
 }
 
+type WebGpuProbe = BackendAvailability & { adapters: GpuAdapterInfo[]; primary?: GpuAdapterInfo };
+
+/**
+ * The adapters Dawn offers; webgpu is available when its high-performance request (the adapter
+ * tfjs's backend takes) returned one. tfjs-backend-webgpu registers itself only if navigator.gpu
+ * exists when it loads, so it is required after discovery has installed Dawn there.
+ */
+async function probeWebGpu(): Promise<WebGpuProbe> {
+  const found = await discoverWebGpu();
+  const { primary, adapters } = found;
+  if (!primary) return { name: 'webgpu', available: false, detail: found.problem ?? 'no WebGPU adapter', adapters };
+  const r = tryRequire('@tensorflow/tfjs-backend-webgpu');
+  if (!r.ok) return { name: 'webgpu', available: false, detail: r.detail, adapters };
+  if (!tf.findBackendFactory('webgpu')) return { name: 'webgpu', available: false, detail: '@tensorflow/tfjs-backend-webgpu registered no backend (navigator.gpu was missing when it loaded)', adapters };
+  const detail = `WebGPU on ${adapterName(primary)}${primary.isFallbackAdapter ? ' (software adapter: for testing, not speed)' : ''}`;
+  return { name: 'webgpu', available: true, detail, adapters, primary };
+}
+
 async function loadWasm(): Promise<BackendAvailability> {
   const r = tryRequire('@tensorflow/tfjs-backend-wasm');
   if (!r.ok) return { name: 'wasm', available: false, detail: r.detail };
@@ -53,19 +80,27 @@ async function loadWasm(): Promise<BackendAvailability> {
 export async function selectBackend(preference: BackendName = 'auto'): Promise<BackendChoice> {
   if (chosen && (preference === 'auto' || preference === chosen.name)) return chosen;
   tryRequire('@tensorflow/tfjs-backend-cpu');
-  const native = preference === 'auto' || preference === 'tensorflow' ? await probeNative() : { name: 'tensorflow' as const, available: false, detail: 'not probed (another backend was requested)', devices: [] };
-  const wasm = await loadWasm();
+  const notProbed = (name: 'tensorflow' | 'webgpu') => ({ name, available: false, detail: 'not probed (another backend was requested)', devices: [] as string[], adapters: [] as GpuAdapterInfo[] });
+  const native = preference === 'auto' || preference === 'tensorflow' ? await probeNative() : notProbed('tensorflow');
+  const webgpu: WebGpuProbe = preference === 'auto' || preference === 'webgpu' ? await probeWebGpu() : notProbed('webgpu');
+  const wasm: BackendAvailability = preference === 'auto' || preference === 'wasm' ? await loadWasm() : { name: 'wasm', available: false, detail: 'not probed (another backend was requested)' };
   const cpu: BackendAvailability = { name: 'cpu', available: true, detail: 'pure JavaScript (slowest, always available)' };
-  const backends = [native, wasm, cpu].map(({ name, available, detail }) => ({ name, available, detail }));
-  const order = preference === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [preference];
+  const backends = [native, webgpu, wasm, cpu].map(({ name, available, detail }) => ({ name, available, detail }));
+  const software = webgpu.primary?.isFallbackAdapter === true;
+  if (preference === 'auto' && software) {
+    // Listed as available in `rpg info`, but auto never trains on it.
+    const i = backends.findIndex((b) => b.name === 'webgpu');
+    backends[i] = { ...backends[i]!, detail: `${backends[i]!.detail}; auto skips a software adapter (ask for it with --backend webgpu)` };
+  }
+  const order = preference === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [preference];
   for (const name of order) {
     const info = backends.find((b) => b.name === name);
-    if (!info?.available) {
+    if (!info?.available || (preference === 'auto' && name === 'webgpu' && software)) {
       if (preference !== 'auto') throw new Error(`backend "${preference}" is not available: ${info?.detail ?? 'unknown backend'}`);
       continue;
     }
-    if (!(await tf.setBackend(name))) {
-      if (preference !== 'auto') throw new Error(`backend "${name}" failed to initialize`);
+    if (!(await initBackend(name))) {
+      if (preference !== 'auto') throw new Error(`backend "${name}" failed to initialize${name === 'webgpu' ? ` on ${webgpu.primary ? adapterName(webgpu.primary) : 'its adapter'}` : ''}`);
       // Say so in the reason: a silent fall back to cpu is 10–30× slower.
       const failed = backends.findIndex((b) => b.name === name);
       backends[failed] = { ...backends[failed]!, available: false, detail: `${backends[failed]!.detail}, but it failed to initialize (see the log)` };
@@ -73,10 +108,12 @@ export async function selectBackend(preference: BackendName = 'auto'): Promise<B
     }
     await tf.ready();
     silenceCpuBanner();
-    const skipped = backends.filter((b) => !b.available).map((b) => `${b.name}: ${b.detail}`);
+    if (name === 'webgpu') watchGpuErrors(tf.backend(), `webgpu · ${adapterName(webgpu.primary!)}`);
+    const skipped = backends.filter((b) => b.name !== name && (!b.available || (b.name === 'webgpu' && software))).map((b) => `${b.name}: ${b.detail}`);
     const reason = preference === 'auto' ? `fastest available${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}` : 'requested';
-    const devices = name === 'tensorflow' ? native.devices : ['CPU'];
-    chosen = { name, reason, backends, threads: name === 'tensorflow' ? nativeThreads() : 1, devices };
+    const devices = name === 'tensorflow' ? native.devices : name === 'webgpu' ? [`webgpu · ${adapterName(webgpu.primary!)}`] : ['CPU'];
+    const warning = name === 'webgpu' && software ? `warning: training on a software WebGPU adapter (${adapterName(webgpu.primary!)}): it is for testing the GPU code path, far slower than wasm` : undefined;
+    chosen = { name, reason, backends, threads: name === 'tensorflow' ? nativeThreads() : 1, devices, adapters: webgpu.adapters, ...(warning ? { warning } : {}) };
     return chosen;
   }
   throw new Error('no tensor backend could be initialized');
@@ -107,6 +144,15 @@ function packageRoot(): string | undefined {
     }
   }
   return undefined;
+}
+
+/** tf.setBackend, with a throwing backend factory counted as a failure like a false result. */
+async function initBackend(name: string): Promise<boolean> {
+  try {
+    return await tf.setBackend(name);
+  } catch {
+    return false;
+  }
 }
 
 /** Native TensorFlow's intra-op pool: TF_NUM_INTRAOP_THREADS when set (rpg.trainer.threads), else one per core. */

@@ -6,10 +6,12 @@ import type { BackendName, RpgConfig } from '../../core/config/schema';
 import { checkCheckpointPlan, CheckpointMeta, CHECKPOINT_FORMAT_VERSION } from '../../core/checkpoint/file';
 import type { Engine, EngineDescription, EngineEvalJob, EngineOutcome, EngineTrainJob, EvalOutcome, RunSink } from '../../core/engine';
 import { learningRate, runLength } from '../../core/train/schedule';
+import { materializedHash } from '../../core/rpg/materialize';
 import { selectBackend, tfjsVersion } from './backend';
 import { trainLoop } from './loop';
 import { Optimizer } from './optimizer';
-import { evaluate, openSession, restoreTensors, Session, snapshotTensors } from './session';
+import { evalBatchSize, evaluate, openSession, restoreTensors, Session, snapshotTensors } from './session';
+import { describeAdapter } from './webgpu-adapter';
 
 export const tfjsEngine: Engine = {
   name: 'tfjs',
@@ -20,7 +22,10 @@ export const tfjsEngine: Engine = {
 
 async function describe(preference: BackendName = 'auto'): Promise<EngineDescription> {
   const choice = await selectBackend(preference);
-  return { engine: 'tfjs', backend: choice.name, reason: choice.reason, backends: choice.backends, threads: choice.threads, devices: choice.devices, versions: { tfjs: tfjsVersion() } };
+  return {
+    engine: 'tfjs', backend: choice.name, reason: choice.reason, backends: choice.backends, threads: choice.threads, devices: choice.devices,
+    deviceDetails: choice.adapters.map((a) => `WebGPU adapter: ${describeAdapter(a)}`), ...(choice.warning ? { warning: choice.warning } : {}), versions: { tfjs: tfjsVersion() },
+  };
 }
 
 /** A session's optimizer, built from the config the way every tfjs training path builds it. */
@@ -46,6 +51,8 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
     const { config, net, dataset, resolved, materialized } = session;
     const tc = config.train;
     const { stepsPerEpoch, totalSteps } = runLength(tc, dataset.train.count);
+    // Both engines' plan identity (materialize.ts): lets the torch engine resume a tfjs checkpoint cheaply.
+    const planIdentity = materialized ? materializedHash(materialized) : null;
     let from;
     if (job.resume) {
       const { checkpoint: resume, file } = job.resume;
@@ -56,10 +63,12 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
       from = { step: resume.meta.step, bestAcc: resume.meta.bestAcc, lastAcc: resume.meta.lastAcc, elapsedSec: resume.meta.elapsedSec };
       if ((resume.meta.backend ?? '') !== session.backend.name) sink.log(`note: checkpoint written on backend ${resume.meta.backend}, resuming on ${session.backend.name}; results may differ in the last bits`);
     }
+    const device = session.backend.name === 'webgpu' ? session.backend.devices[0] : undefined;
     const { runDir } = sink.started({
-      engine: 'tfjs', backend: session.backend.name, arch: resolved.spec.arch, dataset: dataset.name, summary: resolved.summary, totalSteps, stepsPerEpoch, startStep: from?.step ?? 0,
+      engine: 'tfjs', backend: session.backend.name, ...(device ? { device } : {}), arch: resolved.spec.arch, dataset: dataset.name, summary: resolved.summary, totalSteps, stepsPerEpoch, startStep: from?.step ?? 0,
     });
-    sink.log(`run ${path.basename(runDir)}: ${resolved.spec.arch} on ${dataset.name}, ${resolved.summary.dof.toLocaleString('en-US')} DoF, backend ${session.backend.name}, ${totalSteps} steps`);
+    sink.log(`run ${path.basename(runDir)}: ${resolved.spec.arch} on ${dataset.name}, ${resolved.summary.dof.toLocaleString('en-US')} DoF, backend ${session.backend.name}${device ? ` (${device})` : ''}, ${totalSteps} steps`);
+    if (session.backend.warning) sink.log(session.backend.warning);
     const result = await trainLoop(net, optimizer, dataset, config, {
       totalSteps, stepsPerEpoch, ...(from ? { from } : {}),
       lr: (step) => learningRate(tc, step, totalSteps),
@@ -68,13 +77,13 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
       ...(job.signal ? { signal: job.signal } : {}),
       onRow: (row) => sink.row(row),
       onEval: (row) => sink.evaluated(row),
-      onCheckpoint: (at) => {
+      onCheckpoint: async (at) => {
         const meta: CheckpointMeta = {
           formatVersion: CHECKPOINT_FORMAT_VERSION, engine: 'tfjs', step: at.step, epoch: at.epoch, batchInEpoch: at.batchInEpoch, seed: config.seed,
-          planHash: resolved.plan?.hash ?? null, planContentHash: materialized?.contentHash ?? null, ringSize: resolved.plan?.ringSize ?? 0,
+          planHash: resolved.plan?.hash ?? null, planContentHash: materialized?.contentHash ?? null, materializedHash: planIdentity, ringSize: resolved.plan?.ringSize ?? 0,
           backend: session.backend.name, optimizerStep: optimizer.step, bestAcc: at.bestAcc, lastAcc: at.lastAcc, elapsedSec: at.elapsedSec, config, savedAt: new Date().toISOString(),
         };
-        sink.saveCheckpoint(meta, snapshotTensors(new Map([...net.state(), ...optimizer.state()])));
+        sink.saveCheckpoint(meta, await snapshotTensors(new Map([...net.state(), ...optimizer.state()])));
       },
     });
     return { status: result.stopped ? 'stopped' : 'finished', steps: result.steps, epochs: result.steps / stepsPerEpoch, bestAcc: result.bestAcc, finalAcc: result.finalAcc, durationSec: result.elapsedSec };
@@ -90,7 +99,7 @@ async function evaluateCheckpoint(job: EngineEvalJob): Promise<EvalOutcome> {
     const { resolved, materialized, net, dataset } = session;
     checkCheckpointPlan(job.file, job.checkpoint.meta, materialized && { hash: resolved.plan!.hash, contentHash: materialized.contentHash, ringSize: resolved.plan!.ringSize });
     restoreTensors(net.state(), job.checkpoint, job.file);
-    const r = evaluate(net, dataset, 'test');
+    const r = await evaluate(net, dataset, 'test', evalBatchSize(session.config));
     return { loss: r.loss, acc: r.acc, examples: dataset.test.count, backend: session.backend.name, dataset: dataset.name };
   } finally {
     session.net.dispose();

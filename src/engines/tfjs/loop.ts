@@ -11,8 +11,9 @@ import { TrainError } from '../../core/errors';
 import type { EvalRow, TrainRow } from '../../core/train/rows';
 import type { Network } from './network';
 import type { Optimizer } from './optimizer';
-import { evaluate } from './session';
+import { evalBatchSize, evaluate } from './session';
 import { trainStep } from './step';
+import { GpuFailure, takeGpuFailure } from './webgpu-errors';
 
 /** Where the loop stands; what a checkpoint records. */
 export interface LoopPosition {
@@ -48,7 +49,7 @@ export interface LoopHooks {
   afterStep?(step: number, stepMs: number): void;
   onRow?(row: TrainRow): void;
   onEval?(row: EvalRow): void;
-  onCheckpoint?(at: LoopPosition): void;
+  onCheckpoint?(at: LoopPosition): void | Promise<void>;
 }
 
 export interface LoopResult {
@@ -72,9 +73,20 @@ export async function trainLoop(net: Network, optimizer: Optimizer, dataset: Dat
   const elapsed = () => (hooks.from?.elapsedSec ?? 0) + (Date.now() - t0) / 1000;
   const clock = hooks.now ?? Date.now;
   let lastCheckpointAt = clock();
-  const checkpoint = (epochDone: boolean, batchIndex: number, epoch: number) => {
+  let lastCheckpointStep: number | undefined = hooks.from?.step;
+  const checkpoint = async (epochDone: boolean, batchIndex: number, epoch: number) => {
     lastCheckpointAt = clock();
-    hooks.onCheckpoint?.({ step, epoch: epochDone ? epoch + 1 : epoch, batchInEpoch: epochDone ? 0 : batchIndex, elapsedSec: elapsed(), bestAcc, lastAcc });
+    await hooks.onCheckpoint?.({ step, epoch: epochDone ? epoch + 1 : epoch, batchInEpoch: epochDone ? 0 : batchIndex, elapsedSec: elapsed(), bestAcc, lastAcc });
+    lastCheckpointStep = step;
+  };
+  // The GPU reports failures asynchronously, never as exceptions: each read-back is followed by
+  // a look at what the device said (webgpu-errors.ts). Nothing to do on other backends.
+  const gpuError = (f: GpuFailure, during: string) => {
+    const kept = hooks.onCheckpoint ? (lastCheckpointStep !== undefined ? `; the checkpoint of step ${lastCheckpointStep} is kept` : '; no checkpoint was written yet') : '';
+    if (f.kind === 'memory') {
+      return new TrainError('gpu', `${f.message} on ${f.device} during ${during}: ${net.spec.arch} at batch size ${tc.batchSize} does not fit; lower train.batchSize${kept}`, 'train.batchSize');
+    }
+    return new TrainError('gpu', `${f.message} on ${f.device} during ${during}${kept}`);
   };
 
   let windowStart = Date.now();
@@ -82,7 +94,7 @@ export async function trainLoop(net: Network, optimizer: Optimizer, dataset: Dat
   let samplesPerSec = 0;
   let stopped = hooks.signal?.aborted ?? false;
   // Stopped before the first step (Ctrl-C while the data loaded): still leave a checkpoint to resume from.
-  if (stopped && hooks.checkpointEvery !== undefined && step < totalSteps) checkpoint(false, step % stepsPerEpoch, Math.floor(step / stepsPerEpoch));
+  if (stopped && hooks.checkpointEvery !== undefined && step < totalSteps) await checkpoint(false, step % stepsPerEpoch, Math.floor(step / stepsPerEpoch));
   while (step < totalSteps && !stopped) {
     const epoch = Math.floor(step / stepsPerEpoch);
     let batchIndex = step % stepsPerEpoch;
@@ -91,8 +103,11 @@ export async function trainLoop(net: Network, optimizer: Optimizer, dataset: Dat
       const stepStart = performance.now();
       const x = tf.tensor4d(b.x, [b.size, h, w, c]);
       const y = tf.tensor1d(b.y, 'int32');
-      const { loss, hits } = trainStep(net, optimizer, x, y, lr);
+      const { loss, hits } = await trainStep(net, optimizer, x, y, lr);
       tf.dispose([x, y]);
+      // Before anything reads this step's numbers: after a GPU failure they are not the model's.
+      const failed = takeGpuFailure();
+      if (failed) throw gpuError(failed, `training step ${step + 1}`);
       step++;
       batchIndex++;
       hooks.afterStep?.(step, performance.now() - stepStart);
@@ -114,17 +129,25 @@ export async function trainLoop(net: Network, optimizer: Optimizer, dataset: Dat
       const epochDone = batchIndex === stepsPerEpoch;
       const last = step >= totalSteps;
       if (evalOn && ((hooks.evalEvery !== undefined && step % hooks.evalEvery === 0) || epochDone || last)) {
-        const r = evaluate(net, dataset, 'test');
+        const r = await evaluate(net, dataset, 'test', evalBatchSize(config));
+        const evalFailed = takeGpuFailure();
+        if (evalFailed) {
+          // Evaluation changes no weight: the state after this step is still sound, so it is saved.
+          if (hooks.checkpointEvery !== undefined) await checkpoint(epochDone, batchIndex, epoch);
+          throw gpuError(evalFailed, `evaluation after step ${step}`);
+        }
         lastAcc = r.acc;
         bestAcc = Math.max(bestAcc, r.acc);
         hooks.onEval?.({ type: 'eval', step, epoch: epoch + batchIndex / stepsPerEpoch, loss: r.loss, acc: r.acc, time: elapsed() });
       }
       // Let the event loop breathe: stop requests and RPC messages arrive between steps.
       await new Promise((resolve) => setImmediate(resolve));
+      const late = takeGpuFailure(); // one the device delivered only now
+      if (late) throw gpuError(late, `training step ${step}`);
       stopped = hooks.signal?.aborted ?? false;
       if (hooks.checkpointEvery !== undefined) {
         const byClock = !!hooks.checkpointEverySec && clock() - lastCheckpointAt >= hooks.checkpointEverySec * 1000;
-        if (step % hooks.checkpointEvery === 0 || epochDone || last || stopped || byClock) checkpoint(epochDone, batchIndex, epoch);
+        if (step % hooks.checkpointEvery === 0 || epochDone || last || stopped || byClock) await checkpoint(epochDone, batchIndex, epoch);
       }
       if (stopped || last) break;
     }

@@ -169,8 +169,12 @@ export interface ConvOptions {
 
 /** conv2d whose gradients are forward convolutions (see conv2dFilterGrad, conv2dInputGrad), or,
  * on wasm with the oneDNN addon built, oneDNN's forward, input-gradient and filter-gradient
- * primitives (native-conv.ts). */
+ * primitives (native-conv.ts). On webgpu tfjs's own Conv2DBackpropInput/Filter shaders: the
+ * forward-convolution forms measured 1.2–4.5× slower there per convolution and about 2× per
+ * LeNet-5 step. (An input reached from data alone gets no gradient there either: tfjs only
+ * differentiates towards the variables.) */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: Padding, options: ConvOptions = {}): tf.Tensor4D {
+  if (tf.getBackend() === 'webgpu') return tf.conv2d(x, w, stride, padding);
   const k = w.shape[0];
   const kernels = convKernels(x.shape, w.shape, stride, padding);
   const f = withCustomGrad(([xIn, wIn], save) => {
@@ -247,7 +251,10 @@ export function relu(x: tf.Tensor): tf.Tensor {
 /**
  * 2×2 stride-2 max pooling (LeNet's) whose gradient routes dy to the window's maxima through a
  * nearest-neighbour upsampling: about half the time of wasm's MaxPoolGrad. A window with tied
- * maxima passes dy to each of them (after a ReLU those ties are zeros, whose gradient is zero).
+ * maxima shares dy equally among them, so each window passes on exactly dy (a valid subgradient;
+ * MaxPoolGrad gives it all to the first). Ties are common: a digit's constant background makes
+ * equal positive conv outputs side by side (2,145 of LeNet-5's 13,174 positive first-layer
+ * windows in one batch); passing dy to each of them multiplied those gradients by up to 4.
  */
 export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
   const [, h, w] = x.shape;
@@ -261,7 +268,10 @@ export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
         const size: [number, number] = [sy.shape[1] * 2, sy.shape[2] * 2];
         const up = (t: tf.Tensor4D) => tf.image.resizeNearestNeighbor(t, size);
         const covered = size[0] === h && size[1] === w ? sx : (tf.slice(sx, [0, 0, 0, 0], [-1, size[0], size[1], -1]) as tf.Tensor4D);
-        let dx: tf.Tensor4D = tf.mul(tf.cast(tf.equal(covered, up(sy)), 'float32'), up(dy as tf.Tensor4D));
+        const hits = tf.cast(tf.equal(covered, up(sy)), 'float32') as tf.Tensor4D;
+        // Maxima per window (≥ 1) = 4 × the mean of the hits over it.
+        const share = tf.div(dy, tf.mul(tf.avgPool(hits, 2, 2, 'valid'), 4)) as tf.Tensor4D;
+        let dx: tf.Tensor4D = tf.mul(hits, up(share));
         if (size[0] !== h || size[1] !== w) dx = tf.pad(dx, [[0, 0], [0, h - size[0]], [0, w - size[1]], [0, 0]]);
         return dx;
       },

@@ -1,27 +1,30 @@
 // One generation pass per step. On cpu and wasm it is one host-memory kernel
-// (host-generate-kernel.ts). Elsewhere (native TensorFlow, GPU) it is tensor ops: a single
-// gather, a sign/scale multiply and a split; the ring gradient is O(N): the weight gradients are
-// gathered into a (rows × M) layout where column j lists entry j's uses, then summed over rows —
-// never tfjs's per-slot UnsortedSegmentSum (O(N·M) on cpu, missing on wasm).
+// (host-generate-kernel.ts); on webgpu two compute shaders (webgpu-ring-kernels.ts). Elsewhere
+// (native TensorFlow) it is tensor ops: a single gather, a sign/scale multiply and a split; the
+// ring gradient is O(N): the weight gradients are gathered into a (rows × M) layout where column
+// j lists entry j's uses, then summed over rows — never tfjs's per-slot UnsortedSegmentSum
+// (O(N·M) on cpu, missing on wasm, and on webgpu adding with atomics: not deterministic).
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaterializedPlan } from '../../core/rpg/materialize';
 import { HostGenerateKernel, HOST_MEMORY_BACKENDS } from './host-generate-kernel';
 import { withCustomGrad } from './ops';
+import { WebGpuGenerateKernel } from './webgpu-ring-kernels';
 
-/** 'auto': the host kernel where tensors live in host memory, tensor ops elsewhere. */
-export type GeneratorKernel = 'auto' | 'host' | 'tensor';
+/** 'auto': the host kernel where tensors live in host memory, the shaders on webgpu, tensor ops elsewhere. */
+export type GeneratorKernel = 'auto' | 'host' | 'webgpu' | 'tensor';
 
 export class RingGenerator {
-  /** The host-memory kernel, or the tensor-op tables; both hand back per-layer outputs. */
-  private readonly impl: HostGenerateKernel | TensorTables;
+  /** The host-memory kernel, the webgpu shaders, or the tensor-op tables; all hand back per-layer outputs. */
+  private readonly impl: HostGenerateKernel | WebGpuGenerateKernel | TensorTables;
 
   constructor(readonly m: MaterializedPlan, kernel: GeneratorKernel = 'auto') {
-    const useHost = kernel === 'host' || (kernel === 'auto' && HOST_MEMORY_BACKENDS.includes(tf.getBackend()));
-    this.impl = useHost ? new HostGenerateKernel(m) : new TensorTables(m);
+    const backend = tf.getBackend();
+    const chosen = kernel !== 'auto' ? kernel : HOST_MEMORY_BACKENDS.includes(backend) ? 'host' : backend === 'webgpu' ? 'webgpu' : 'tensor';
+    this.impl = chosen === 'host' ? new HostGenerateKernel(m) : chosen === 'webgpu' ? new WebGpuGenerateKernel(m) : new TensorTables(m);
   }
 
-  get kernel(): 'host' | 'tensor' {
-    return this.impl instanceof HostGenerateKernel ? 'host' : 'tensor';
+  get kernel(): 'host' | 'webgpu' | 'tensor' {
+    return this.impl instanceof HostGenerateKernel ? 'host' : this.impl instanceof WebGpuGenerateKernel ? 'webgpu' : 'tensor';
   }
 
   /** All generated kernels (in plan order, with their shapes), differentiable w.r.t. the ring. */

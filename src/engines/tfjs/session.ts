@@ -38,23 +38,34 @@ export async function openSession(config: RpgConfig, configPath: string | undefi
   return { config, ...(configPath ? { configPath } : {}), backend, dataset, resolved, materialized, net };
 }
 
-/** Loss and accuracy over a split, BatchNorm in inference mode. */
-export function evaluate(net: Network, dataset: Dataset, split: 'train' | 'test' = 'test', batchSize = 500): { loss: number; acc: number } {
+/** Batch size for evaluation: 500 examples, but on a GPU never more than the training batch,
+ * which is known to fit (lavapipe's 128 MiB storage binding cannot hold ResNet-18's first
+ * activations for 500 images). */
+export function evalBatchSize(config: RpgConfig): number {
+  return tf.getBackend() === 'webgpu' ? Math.min(500, config.train.batchSize) : 500;
+}
+
+/** Loss and accuracy over a split, BatchNorm in inference mode. Two scalars read back per
+ * batch with `await data()` (dataSync throws on webgpu under Node). */
+export async function evaluate(net: Network, dataset: Dataset, split: 'train' | 'test' = 'test', batchSize = 500): Promise<{ loss: number; acc: number }> {
   let loss = 0;
   let correct = 0;
   let count = 0;
   for (const b of evalBatches(split, dataset, batchSize)) {
-    const [l, c] = tf.tidy(() => {
+    const [lossT, hitsT] = tf.tidy(() => {
       const x = tf.tensor4d(b.x, [b.size, dataset.height, dataset.width, dataset.channels]);
       const y = tf.tensor1d(b.y, 'int32');
       const { logits } = net.forward(x, false);
-      const lossT = softmaxCrossEntropy(logits, y);
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'));
-      return [lossT.dataSync()[0]!, hits.dataSync()[0]!];
+      return [softmaxCrossEntropy(logits, y), tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'))];
     });
-    loss += l * b.size;
-    correct += c;
-    count += b.size;
+    try {
+      const [l, c] = await Promise.all([lossT.data(), hitsT.data()]);
+      loss += l[0]! * b.size;
+      correct += c[0]!;
+      count += b.size;
+    } finally {
+      tf.dispose([lossT, hitsT]);
+    }
   }
   return { loss: loss / Math.max(1, count), acc: correct / Math.max(1, count) };
 }
@@ -69,8 +80,9 @@ export function restoreTensors(targets: Map<string, tf.Variable>, ckpt: Checkpoi
   }
 }
 
-export function snapshotTensors(sources: Map<string, tf.Variable>): Map<string, { shape: readonly number[]; values: Float32Array }> {
-  const out = new Map<string, { shape: readonly number[]; values: Float32Array }>();
-  for (const [name, v] of sources) out.set(name, { shape: v.shape, values: v.dataSync() as Float32Array });
-  return out;
+/** The variables' values, read back asynchronously (all at once: one wait on a GPU queue). */
+export async function snapshotTensors(sources: Map<string, tf.Variable>): Promise<Map<string, { shape: readonly number[]; values: Float32Array }>> {
+  const entries = [...sources];
+  const values = await Promise.all(entries.map(([, v]) => v.data() as Promise<Float32Array>));
+  return new Map(entries.map(([name, v], i) => [name, { shape: v.shape, values: values[i]! }]));
 }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelSpec } from '../../core/models/spec';
 import { Rng } from '../../core/rpg/prng';
-import { Network, newVariable } from './network';
+import { initialFreeValue, Network, newVariable } from './network';
 import { withCustomGrad } from './ops';
 
 export interface SubspaceProjection {
@@ -112,9 +112,11 @@ export class SubspaceNetwork extends Network {
     const N = params.reduce((s, p) => s + p.size, 0);
     const theta0 = new Float32Array(N);
     let off = 0;
-    for (const v of this.frozen) {
-      theta0.set(v.dataSync() as Float32Array, off);
-      off += v.size;
+    // θ₀ is the kernels' initial value, drawn from the seed (the same arrays the variables were
+    // made from): no read-back from the device.
+    for (const p of params) {
+      theta0.set(initialFreeValue(p, seed), off);
+      off += p.size;
     }
     this.sub = new SubspaceGenerator(buildSubspaceProjection(N, dim, seed, nonzeros), theta0);
     // Unnamed: tfjs variable names are process-global and a trainer may hold several runs.
