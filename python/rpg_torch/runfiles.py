@@ -38,13 +38,19 @@ def experiment_folder_name(name: Optional[str]) -> str:
 
 
 def process_alive(pid: int) -> bool:
+    """Whether `pid` runs. A zombie (killed, not yet reaped) holds no run: it counts as gone,
+    as in src/core/runs/record.ts."""
     try:
         os.kill(pid, 0)
-        return True
     except PermissionError:
-        return True  # it exists, owned by someone else
+        pass  # it exists, owned by someone else
     except OSError:
         return False
+    try:
+        with open(f"/proc/{pid}/stat", "r") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class RunLockedError(Exception):

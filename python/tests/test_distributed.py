@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import _helpers
@@ -123,10 +124,18 @@ class Torchrun(unittest.TestCase):
 
         at = read_checkpoint(run_dir).meta["step"]
         self.assertTrue(20 <= at < 500)
+        # The killed ranks are gone only once the kernel has reaped them (torchrun, their parent,
+        # died first): wait for the lock owner to disappear, or the resume is rightly refused.
+        with open(os.path.join(run_dir, "run.lock")) as f:
+            owner = json.load(f)["pid"]
+        deadline = time.monotonic() + 120
+        while _alive(owner) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertFalse(_alive(owner), f"rank 0 (pid {owner}) still runs after SIGKILL")
 
         r = subprocess.run([sys.executable, "-m", "rpg_torch.distributed", "--resume", run_dir, "--threads", "1", "--json-events"],
                            cwd=_helpers.PYTHON_DIR, env=_helpers.env(), capture_output=True, text=True, timeout=900)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
         events = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
         start = [e for e in events if e["event"] == "start"][0]
         self.assertTrue(any(e["event"] == "log" and "took over the lock" in e["message"] for e in events))
@@ -141,6 +150,15 @@ class Torchrun(unittest.TestCase):
         worst = max(abs(x["loss"] - y["loss"]) / abs(y["loss"]) for x, y in zip(got[at:at + 30], ref[at:at + 30]))
         self.assertLess(worst, 1e-2)
         self.assertLess(abs(rows(run_dir, "eval")[-1]["acc"] - rows(self.one, "eval")[-1]["acc"]), 0.015)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie counts as gone: it trains nothing and holds nothing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

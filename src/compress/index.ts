@@ -34,6 +34,8 @@ export interface CompressOptions {
   readonly out?: string;
   readonly backend?: BackendName;
   readonly onLog?: (message: string) => void;
+  /** Aborting stops fine-tuning after its current step and writes nothing (CompressError "cancelled"). */
+  readonly signal?: AbortSignal;
 }
 
 export interface Accuracy {
@@ -94,7 +96,8 @@ export async function compressRun(o: CompressOptions): Promise<CompressResult> {
       const lr = o.finetuneLr ?? config.train.lr;
       const optimizer = optimizerFor(session);
       try {
-        await trainLoop(session.net, optimizer, session.dataset, config, { totalSteps: o.finetune!, stepsPerEpoch: runLength(config.train, session.dataset.train.count).stepsPerEpoch, lr: () => lr, evaluate: false, afterStep: reapply });
+        await trainLoop(session.net, optimizer, session.dataset, config, { totalSteps: o.finetune!, stepsPerEpoch: runLength(config.train, session.dataset.train.count).stepsPerEpoch, lr: () => lr, evaluate: false, afterStep: reapply, ...(o.signal ? { signal: o.signal } : {}) });
+        if (o.signal?.aborted) throw new CompressError('cancelled: nothing was written');
       } finally {
         optimizer.dispose();
       }

@@ -26,7 +26,7 @@ export class ConfigCodeLenses implements vscode.CodeLensProvider, vscode.Disposa
     const line = firstBraceLine(document);
     const range = new vscode.Range(line, 0, line, 0);
     const entry = this.runs.configFor(document.uri);
-    const training = entry ? this.runs.runsOf(entry).some((r) => r.status === 'running' || r.status === 'queued') : false;
+    const training = entry ? this.runs.runsOf(entry).some((r) => (r.status === 'running' || r.status === 'queued') && !r.elsewhere) : false;
     const train = training
       ? new vscode.CodeLens(range, { title: '$(debug-stop) Stop', command: 'rpg.stop', arguments: [document.uri], tooltip: 'Stop the runs of this config (they write a checkpoint)' })
       : new vscode.CodeLens(range, { title: '$(play) Train', command: 'rpg.train', arguments: [document.uri], tooltip: 'Train this config in the background' });
@@ -37,13 +37,13 @@ export class ConfigCodeLenses implements vscode.CodeLensProvider, vscode.Disposa
   async resolveCodeLens(lens: vscode.CodeLens): Promise<vscode.CodeLens> {
     if (!(lens instanceof PlanLens)) return lens;
     const outcome = await this.plans.get(lens.document);
+    const plan = outcome.ok ? outcome.plan : outcome.stale;
+    const numbers = plan && `${count(plan.summary.totalParams)} params, DoF ${count(plan.summary.dof)} (${ratio(plan.summary.compression)} smaller)`;
     lens.command = outcome.ok
-      ? {
-          title: `Plan: ${count(outcome.plan.summary.totalParams)} params, DoF ${count(outcome.plan.summary.dof)} (${ratio(outcome.plan.summary.compression)} smaller)`,
-          command: 'rpg.layers.focus',
-          tooltip: 'Show the layers and their ring slices',
-        }
-      : { title: '$(warning) No plan: see Problems', command: 'workbench.actions.view.problems', tooltip: outcome.message };
+      ? { title: `Plan: ${numbers}`, command: 'rpg.layers.focus', tooltip: 'Show the layers and their ring slices' }
+      : plan
+        ? { title: `$(warning) Stale plan: ${numbers}`, command: 'workbench.actions.view.problems', tooltip: `The last plan that worked; the config now has an error: ${outcome.message}` }
+        : { title: '$(warning) No plan: see Problems', command: 'workbench.actions.view.problems', tooltip: outcome.message };
     return lens;
   }
 }

@@ -8,10 +8,13 @@ import * as vscode from 'vscode';
 import type { Ctx } from './ctx';
 import { newExperiment, ExperimentChoices } from './new-experiment';
 import { showCompareRuns, showRingMapping, showTrainingCurves } from './panels';
-import { isConfigDocument } from './plans';
+import { isConfigDocument, planInProcess } from './plans';
+import { runJob } from './jobs';
+import { count, percent } from './format';
 import type { RunInfo } from './runs';
 import { revealField, startRun, TrainOutcome } from './training';
 import type { ExperimentNode } from './views/experiments';
+import { stopPickItems } from './pick-items';
 
 type Command = (...args: unknown[]) => unknown;
 type CommandFactory = (ctx: Ctx) => Command;
@@ -33,16 +36,13 @@ export const COMMANDS: Record<string, CommandFactory> = {
       targets = entry ? ctx.runs.runsOf(entry).filter((r) => r.status === 'running' || r.status === 'queued') : [];
     } else if (active.length <= 1) targets = [...active];
     else {
-      const picked = await vscode.window.showQuickPick(
-        [{ label: 'Stop all runs', runs: [...active] }, ...active.map((r) => ({ label: r.record?.name ?? r.runId, description: r.runId, runs: [r] }))],
-        { title: 'Stop which run?' },
-      );
+      const picked = await vscode.window.showQuickPick(stopPickItems(active), { title: 'Stop which run?' });
       targets = picked?.runs ?? [];
     }
     // The trainer knows what it trains before the Experiments view has scanned the new run.
     const ids = targets.length ? targets.map((r) => r.runId) : arg === undefined && ctx.trainer.activeRunIds.length === 1 ? ctx.trainer.activeRunIds : [];
     if (!ids.length) {
-      void vscode.window.showInformationMessage('No run is training.');
+      void ctx.notify.info('No run is training.');
       return [];
     }
     const stopped = (await Promise.all(ids.map((id) => ctx.trainer.stopRuns(id)))).flat();
@@ -53,26 +53,32 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'rpg.resume': (ctx) => async (arg) => {
     let run = runOf(ctx, arg);
     if (!run) {
-      const resumable = ctx.runs.runs.filter((r) => r.hasCheckpoint && (r.status === 'stopped' || r.status === 'failed'));
+      const ended = ctx.runs.runs.filter((r) => r.status === 'stopped' || r.status === 'failed');
+      const resumable = ended.filter((r) => r.hasCheckpoint);
       if (!resumable.length) {
-        void vscode.window.showInformationMessage('No stopped or failed run with a checkpoint to resume.');
+        const without = ended.length;
+        void ctx.notify.info(
+          without
+            ? `No run can be resumed: ${without === 1 ? 'the stopped or failed run ended' : `the ${without} stopped or failed runs ended`} before writing a checkpoint. Train the config again (checkpoints come at each epoch end and every train.checkpointMinutes).`
+            : 'No stopped or failed run to resume.',
+        );
         return undefined;
       }
       const picked = await vscode.window.showQuickPick(
-        resumable.map((r) => ({ label: r.record?.name ?? r.runId, description: `${r.status} at step ${r.record?.step ?? '?'}`, detail: r.dir, run: r })),
+        resumable.map((r) => ({ label: r.name, description: `${r.status} · checkpoint at step ${r.record?.checkpointStep ?? r.record?.step ?? '?'} · ${r.runId}`, detail: r.dir, run: r })),
         { title: 'Resume which run?', matchOnDetail: true },
       );
       run = picked?.run;
     }
     if (!run) return undefined;
     if (!run.hasCheckpoint) {
-      void vscode.window.showErrorMessage(`${run.runId} has no checkpoint to resume from.`);
+      void ctx.notify.transientError(`${run.name} (${run.runId}) has no checkpoint to resume from: it ended at step ${run.record?.step ?? 0}, before its first checkpoint. Train the config again.`);
       return undefined;
     }
     return startRun(ctx, { resume: run });
   },
 
-  'rpg.newExperiment': (ctx) => (arg) => newExperiment(ctx.extension.extensionUri, isChoices(arg) ? arg : arg instanceof vscode.Uri ? { folder: arg.fsPath } : {}),
+  'rpg.newExperiment': (ctx) => (arg) => newExperiment(ctx.extension.extensionUri, isChoices(arg) ? arg : arg instanceof vscode.Uri ? { folder: arg.fsPath } : {}, (arch) => measuredRate(ctx, arch)),
 
   'rpg.showRingMapping': (ctx) => async (arg) => {
     const uri = await configUriOf(ctx, arg, 'Show the ring mapping of which experiment?');
@@ -80,6 +86,8 @@ export const COMMANDS: Record<string, CommandFactory> = {
   },
 
   'rpg.showTrainingCurves': (ctx) => async (arg) => {
+    const view = (arg as { view?: unknown } | undefined)?.view;
+    if (view === 'dof' || view === 'curves') return showTrainingCurves(ctx.panelDeps(), undefined, view);
     const run = runOf(ctx, arg);
     const dirs = run?.dir ? [run.dir] : typeof arg === 'string' && existsSync(arg) ? [arg] : Array.isArray(arg) ? arg.filter((a): a is string => typeof a === 'string') : undefined;
     // From the status bar: the runs training now, else whatever the panel chooses (latest runs).
@@ -88,6 +96,68 @@ export const COMMANDS: Record<string, CommandFactory> = {
   },
 
   'rpg.compareRuns': (ctx) => () => showCompareRuns(ctx.panelDeps()),
+  /** `rpg sweep` from the palette: ring sizes picked around the model's size, then the trainer trains them. */
+  'rpg.sweep': (ctx) => async (arg) => {
+    const given = (typeof arg === 'object' && arg !== null && !(arg instanceof vscode.Uri) && 'dofs' in arg ? arg : {}) as { configUri?: vscode.Uri | string; dofs?: number[]; repeats?: number; baselines?: boolean };
+    const uri = given.configUri ? (typeof given.configUri === 'string' ? vscode.Uri.file(given.configUri) : given.configUri) : await configUriOf(ctx, arg, 'Sweep the DoF of which experiment?');
+    if (!uri) return undefined;
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    const ref = { configPath: uri.fsPath, ...(document?.isDirty ? { text: document.getText() } : {}) };
+    let dofs = given.dofs;
+    let baselines = given.baselines ?? false;
+    if (!dofs) {
+      const plan = await planInProcess(ref).catch((err: Error) => {
+        void ctx.notify.transientError(`Cannot sweep ${path.basename(uri.fsPath)}: ${err.message}`);
+        return undefined;
+      });
+      if (!plan) return undefined;
+      const picked = await pickSweepSizes(plan.summary.generatedParams, plan.ringSize);
+      if (!picked) return undefined;
+      ({ dofs, baselines } = picked);
+    }
+    const name = ctx.runs.configFor(uri)?.name ?? path.basename(uri.fsPath).replace(/\.rpg\.json$/, '');
+    return runJob(ctx, { kind: 'sweep', ...ref, runsDir: ctx.runs.runsDirFor(uri), dofs, ...(given.repeats ? { repeats: given.repeats } : {}), ...(baselines ? { baselines: true } : {}) }, `${name}: ${dofs.length} ring sizes${baselines ? ' + baselines' : ''}`);
+  },
+
+  /** `rpg compress` from the palette: prune and quantize a trained run's ring into a .rpgz. */
+  'rpg.compress': (ctx) => async (arg) => {
+    const given = (typeof arg === 'object' && arg !== null && 'prune' in arg ? arg : {}) as { runDir?: string; prune?: number; bits?: number; finetune?: number };
+    const run = given.runDir ? ctx.runs.findRun(given.runDir) : (runOf(ctx, arg) ?? (await pickRun(ctx, 'Compress which run?', (r) => r.hasCheckpoint && r.record?.config?.rpg?.enabled !== false)));
+    if (!run?.dir) return undefined;
+    const prune = given.prune ?? (await pickNumber('Compress (1/2): prune how much of the ring?', [[0, 'keep every entry'], [0.25, 'the smallest 25%'], [0.5, 'the smallest half (the README\'s example)'], [0.75, 'the smallest 75%']], 2));
+    if (prune === undefined) return undefined;
+    const bits = given.bits ?? (await pickNumber('Compress (2/2): bits per kept ring entry', [[8, '8-bit codes'], [4, '4-bit codes (fine-tune 200 steps to recover accuracy)'], [2, '2-bit codes']], 0));
+    if (bits === undefined) return undefined;
+    const finetune = given.finetune ?? (bits < 8 || prune > 0 ? 200 : 0);
+    return runJob(ctx, { kind: 'compress', runDir: run.dir, prune, bits, ...(finetune ? { finetune } : {}) }, `${run.name} (${run.runId}): prune ${percent(prune, 0)}, ${bits}-bit${finetune ? `, fine-tune ${finetune} steps` : ''}`);
+  },
+
+  /** `rpg export` from the palette: the generated model as a TensorFlow.js Layers model. */
+  'rpg.export': (ctx) => async (arg) => {
+    const given = (typeof arg === 'object' && arg !== null && 'source' in arg ? arg : {}) as { source?: string; format?: string };
+    const source = given.source ?? (runOf(ctx, arg) ?? (await pickRun(ctx, 'Export which run?', (r) => r.hasCheckpoint)))?.dir;
+    if (!source) return undefined;
+    const format = given.format ?? (await vscode.window.showQuickPick([
+      { label: 'tfjs', description: 'a TensorFlow.js Layers model (model.json + weights.bin), checked after loading' },
+      { label: 'rpgz', description: 'a compressed ring (RPG: Compress Run)' },
+      { label: 'onnx', description: 'not available: export tfjs, then convert with tensorflowjs_converter and tf2onnx' },
+    ], { title: 'Export as' }))?.label;
+    if (!format) return undefined;
+    if (format === 'rpgz') return vscode.commands.executeCommand('rpg.compress', ctx.runs.findRun(source) ?? { runDir: source });
+    if (format === 'onnx') {
+      void ctx.notify.info('ONNX export is not available: npm has no maintained exporter for TensorFlow.js models. Export tfjs, then convert it with the Python tools (tensorflowjs_converter to a SavedModel, then tf2onnx).');
+      return undefined;
+    }
+    return runJob(ctx, { kind: 'export', source, format: 'tfjs' }, path.basename(source));
+  },
+
+  /** `rpg eval` from the palette: a run's checkpoint (or a .rpgz) on its test split. */
+  'rpg.evaluate': (ctx) => async (arg) => {
+    const given = (typeof arg === 'object' && arg !== null && 'target' in arg ? arg : {}) as { target?: string };
+    const target = given.target ?? (arg instanceof vscode.Uri && arg.fsPath.endsWith('.rpgz') ? arg.fsPath : (runOf(ctx, arg) ?? (await pickRun(ctx, 'Evaluate which run?', (r) => r.hasCheckpoint)))?.dir);
+    if (!target) return undefined;
+    return runJob(ctx, { kind: 'eval', target }, path.basename(target));
+  },
 
   'rpg.openRunFolder': (ctx) => async (arg) => {
     const run = runOf(ctx, arg) ?? (await pickRun(ctx, 'Open which run folder?'));
@@ -134,6 +204,22 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'rpg.showLog': (ctx) => () => ctx.log.show(),
 
   'rpg.experiments.refresh': (ctx) => () => ctx.runs.refresh(),
+
+  /** The "Browse…" quick fix of data.path (sent by the language server with the value's range). */
+  'rpg.browseDataPath': () => async (uriArg, rangeArg) => {
+    const uri = typeof uriArg === 'string' ? vscode.Uri.parse(uriArg) : uriArg instanceof vscode.Uri ? uriArg : undefined;
+    const r = rangeArg as { start?: { line: number; character: number }; end?: { line: number; character: number } } | undefined;
+    if (!uri || !r?.start || !r.end) return undefined;
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, title: 'Folder holding the dataset files', openLabel: 'Use this folder', defaultUri: vscode.Uri.joinPath(uri, '..') });
+    const folder = picked?.[0];
+    if (!folder) return undefined;
+    const rel = path.relative(path.dirname(uri.fsPath), folder.fsPath);
+    const value = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : folder.fsPath;
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(uri, new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character), JSON.stringify(value));
+    await vscode.workspace.applyEdit(edit);
+    return value;
+  },
 
   'rpg.openConfig': () => async (arg) => {
     const { uri, field } = (arg ?? {}) as { uri?: string | vscode.Uri; field?: string };
@@ -204,18 +290,54 @@ function knownRunOf(ctx: Ctx, arg: unknown): RunInfo | undefined {
   return found;
 }
 
-async function pickRun(ctx: Ctx, title: string): Promise<RunInfo | undefined> {
+async function pickRun(ctx: Ctx, title: string, fits: (r: RunInfo) => boolean = () => true): Promise<RunInfo | undefined> {
   await ctx.runs.refresh();
-  const runs = ctx.runs.runs.filter((r) => r.dir);
+  const runs = ctx.runs.runs.filter((r) => r.dir && fits(r));
+  if (!runs.length) {
+    void ctx.notify.info('No run fits: it needs a checkpoint (train a config first).');
+    return undefined;
+  }
   const picked = await vscode.window.showQuickPick(
-    runs.map((r) => ({ label: r.record?.name ?? r.runId, description: `${r.runId} · ${r.status}`, run: r })),
+    runs.map((r) => ({ label: r.name, description: `${r.status} · ${r.runId}`, run: r })),
     { title },
   );
   return picked?.run;
 }
 
+/** Ring sizes for a sweep: a log-spaced ladder up to the model's size, the current ring marked. */
+async function pickSweepSizes(generated: number, current: number): Promise<{ dofs: number[]; baselines: boolean } | undefined> {
+  const fractions = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5];
+  const sizes = [...new Set(fractions.map((f) => Math.max(1, Math.round(f * generated))))];
+  type Item = vscode.QuickPickItem & { readonly dof?: number; readonly baselines?: true };
+  const items: Item[] = [
+    ...sizes.map((d) => ({ label: count(d), description: `${percent(d / generated, 1)} of ${count(generated)} generated weights${d === current ? ' · this config' : ''}`, picked: d >= generated * 0.005 && d <= generated * 0.2, dof: d })),
+    { label: '$(beaker) Also baselines', description: 'the plain model narrowed to each size, and a random subspace of it', baselines: true },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'DoF sweep: ring sizes to train (each also trains once more per repeat)', canPickMany: true, ignoreFocusOut: true });
+  if (!picked) return undefined;
+  const dofs = picked.map((i) => i.dof).filter((d): d is number => d !== undefined);
+  if (!dofs.length) return undefined;
+  return { dofs, baselines: picked.some((i) => i.baselines) };
+}
+
+/** One number from a quick pick of [value, description]. */
+async function pickNumber(title: string, choices: readonly (readonly [number, string])[], active: number): Promise<number | undefined> {
+  const items = choices.map(([value, description]) => ({ label: String(value), description, value }));
+  const qp = await vscode.window.showQuickPick(items, { title, placeHolder: items[active]?.label });
+  return qp?.value;
+}
+
 function isConfigNode(arg: unknown): arg is Extract<ExperimentNode, { kind: 'config' }> {
   return typeof arg === 'object' && arg !== null && (arg as { kind?: unknown }).kind === 'config';
+}
+
+/** How fast this architecture trained here last time (a finished or stopped run of it), for the wizard's estimates. */
+function measuredRate(ctx: Ctx, arch: string): { samplesPerSec: number; from: string } | undefined {
+  const runs = ctx.runs.runs.filter((r) => r.record?.arch === arch && (r.status === 'finished' || r.status === 'stopped') && (r.record.durationSec ?? 0) > 5);
+  const run = runs[0];
+  const batch = (run?.record?.config as { train?: { batchSize?: number } } | undefined)?.train?.batchSize;
+  if (!run?.record || !batch) return undefined;
+  return { samplesPerSec: (run.record.step * batch) / run.record.durationSec, from: `your run ${run.name} (${run.runId}) trained on ${run.record.backend}` };
 }
 
 function isChoices(arg: unknown): arg is Partial<ExperimentChoices> {

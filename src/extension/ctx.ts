@@ -6,6 +6,7 @@ import { Config, needsTrainerRestart } from './config';
 import { ConfigCodeLenses } from './codelens';
 import type { PanelDeps } from './panels';
 import { LayerWeightsWorker } from './layer-weights/client';
+import { Notifier } from './notify';
 import { planInProcess, PlanService } from './plans';
 import { RunsModel } from './runs';
 import { StatusBar } from './status';
@@ -33,6 +34,8 @@ export class Ctx implements vscode.Disposable {
   readonly experimentsView: vscode.TreeView<ExperimentNode>;
   readonly layersView: vscode.TreeView<LayerNode>;
   readonly failures = new vscode.EventEmitter<ReportedFailure>();
+  /** Every notification shown (tests read what a user was told). */
+  readonly notify = new Notifier();
   /** The ring mapping's layer weights, off this thread (dist/layer-weights-worker.js). */
   readonly layerWeights: LayerWeightsWorker;
   /** The language client once started. */
@@ -41,6 +44,7 @@ export class Ctx implements vscode.Disposable {
   languageClientStarting: LanguageClient | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private restartPromptPending = false;
+  private hasFinishedRun: boolean | undefined;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('RPG Studio', { log: true });
@@ -57,6 +61,7 @@ export class Ctx implements vscode.Disposable {
     const lenses = new ConfigCodeLenses(this.plans, this.runs);
     this.disposables.push(
       this.failures,
+      this.notify,
       this.experimentsView,
       this.layersView,
       this.layers,
@@ -71,7 +76,16 @@ export class Ctx implements vscode.Disposable {
       this.log,
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChange(e)),
       this.trainer.onRunEvent((e) => e.kind === 'started' && void this.revealRun(e.runId)),
+      this.runs.onDidChange(() => this.updateFinishedContext()),
     );
+  }
+
+  /** `rpg.hasFinishedRun`: the walkthrough's "Train it" is done when a run finished, not when Train was clicked. */
+  private updateFinishedContext(): void {
+    const finished = this.runs.runs.some((r) => r.status === 'finished');
+    if (finished === this.hasFinishedRun) return;
+    this.hasFinishedRun = finished;
+    void vscode.commands.executeCommand('setContext', 'rpg.hasFinishedRun', finished);
   }
 
   /** Shows a run that just started in the Experiments view (when the view is open). */
@@ -98,6 +112,7 @@ export class Ctx implements vscode.Disposable {
         return folder ? this.config.runsDir(folder, folder.uri.fsPath) : undefined;
       },
       runs: this.runs,
+      notify: (text, ...actions) => this.notify.info(text, ...actions),
     };
   }
 
@@ -138,7 +153,7 @@ export class Ctx implements vscode.Disposable {
   private offerRestart(): void {
     const active = this.trainer.activeRunIds.length;
     const note = active ? ` ${active} run(s) will stop at a checkpoint; resume them from the Experiments view.` : '';
-    void vscode.window.showInformationMessage(`The trainer reads this setting when it starts. Restart it now?${note}`, 'Restart Trainer').then((a) => {
+    void this.notify.info(`The trainer reads this setting when it starts. Restart it now?${note}`, 'Restart Trainer').then((a) => {
       if (a) void vscode.commands.executeCommand('rpg.restartTrainer', { confirmed: true });
     });
   }

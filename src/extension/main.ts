@@ -2,6 +2,7 @@
 // client; the trainer process starts on first use (a Train or Resume command; plans for
 // the Layers view are computed in this process). activate() reports its own errors (VS Code would only log them) and returns a small
 // API that integration tests (and other extensions) use.
+import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { ConfigEntry, RunInfo } from './runs';
 import { registerCommands } from './commands';
@@ -12,6 +13,7 @@ import { postTrainingEvent, registerPanelSerializers } from './panels';
 import type { TrainerClient } from '../protocol/client';
 import type { TrainerState, RunEvent } from './trainer';
 import type { ExperimentsTree } from './views/experiments';
+import type { ShownMessage } from './notify';
 import type { LayersTree } from './views/layers';
 
 export interface RpgStudioApi {
@@ -29,15 +31,24 @@ export interface RpgStudioApi {
   readonly onRunEvent: vscode.Event<RunEvent>;
   /** Failures shown to the user (with the config field at fault). */
   readonly onDidReportFailure: vscode.Event<ReportedFailure>;
+  /** Every notification shown, with its buttons (notifications cannot be read back otherwise). */
+  readonly onDidShowMessage: vscode.Event<ShownMessage>;
   readonly statusBarText: string;
+  /** What a screen reader announces for the status bar item. */
+  readonly statusBarAccessibilityLabel: string;
   readonly experimentsTree: ExperimentsTree;
   readonly layersTree: LayersTree;
+  /** How long activate() took, ms. */
+  readonly activationMs: number;
   refreshRuns(): Promise<void>;
 }
 
 let ctx: Ctx | undefined;
+/** How long activate() took, ms (the language server and the first scan run on after it). */
+let activationMs = 0;
 
 export async function activate(context: vscode.ExtensionContext): Promise<RpgStudioApi | undefined> {
+  const started = performance.now();
   try {
     const c = new Ctx(context);
     ctx = c;
@@ -46,7 +57,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<RpgStu
       registerPanelSerializers(context, c.panelDeps()),
       c.trainer.onRunEvent((e) => postTrainingEvent(e)),
     );
-    c.log.info(`RPG Studio ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'Restricted Mode'})`);
+    activationMs = performance.now() - started;
+    c.log.info(`RPG Studio ${context.extension.packageJSON.version} activated in ${activationMs.toFixed(0)} ms (VS Code ${vscode.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'Restricted Mode'})`);
     void c.runs.refresh();
     // The language server is cheap to start and owns diagnostics; never block activation on it.
     const lspDisposables: vscode.Disposable[] = [];
@@ -119,11 +131,16 @@ function api(c: Ctx): RpgStudioApi {
     onDidChangeRuns: c.runs.onDidChange,
     onRunEvent: c.trainer.onRunEvent,
     onDidReportFailure: c.failures.event,
+    onDidShowMessage: c.notify.onDidShow,
     get statusBarText() {
       return c.status.text;
     },
+    get statusBarAccessibilityLabel() {
+      return c.status.accessibilityLabel;
+    },
     experimentsTree: c.experiments,
     layersTree: c.layers,
+    activationMs,
     refreshRuns: () => c.runs.refresh(),
   };
 }

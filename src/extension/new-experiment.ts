@@ -1,12 +1,18 @@
-// "RPG: New Experiment": a short quick-input wizard (architecture, dataset, DoF, name) that
-// fills templates/experiment.rpg.json and opens the new config. Every answer can also be
-// passed as an argument, which skips its step (tests and the walkthrough use this).
+// "RPG: New Experiment": a short quick-input wizard (architecture, dataset, where its files are,
+// DoF, epochs, name) that fills templates/experiment.rpg.json and opens the new config. It checks
+// as the user answers: the dataset folders found on this machine are offered (or Browse…), the
+// DoF answer shows the ring it makes for this model (and refuses one larger than the model), and
+// each training length comes with an estimate of its time. Every answer can also be passed as an
+// argument, which skips its step (tests and the walkthrough use this).
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { Architecture, ARCHITECTURES, DATASETS as SCHEMA_DATASETS, DOF_PERCENT_PATTERN } from '../core/config/schema';
+import { Architecture, ARCHITECTURES, DatasetName, DATASETS as SCHEMA_DATASETS, DOF_PERCENT_PATTERN } from '../core/config/schema';
+import { describeDataset } from '../core/data';
+import { detectDatasetFolders, DetectedFolder } from '../core/data/locate';
+import { dofFeedback, epochChoices, fillTemplate, isSmallModel } from './wizard-facts';
 
-type DatasetName = (typeof SCHEMA_DATASETS)[number];
+export { fillTemplate } from './wizard-facts';
 
 export interface ExperimentChoices {
   readonly arch: string;
@@ -15,7 +21,13 @@ export interface ExperimentChoices {
   readonly name: string;
   /** Folder to create `<name>.rpg.json` in; default the first workspace folder. */
   readonly folder?: string;
+  /** Where the dataset's files are (absolute, or relative to the config); null: decide later. */
+  readonly dataPath?: string | null;
+  readonly epochs?: number;
 }
+
+/** An earlier run's training speed for an architecture, to estimate a new run's time. */
+export type MeasuredRate = (arch: string) => { samplesPerSec: number; from: string } | undefined;
 
 interface Option {
   readonly id: string;
@@ -64,30 +76,62 @@ export function invalidChoice(given: Partial<ExperimentChoices>): string | undef
   }
   if (given.name !== undefined && (typeof given.name !== 'string' || !NAME_PATTERN.test(given.name) || /^\.+$/.test(given.name))) return `invalid name ${JSON.stringify(given.name)}: use letters, digits, ".", "_" and "-"`;
   if (given.folder !== undefined && typeof given.folder !== 'string') return 'invalid folder';
+  if (given.epochs !== undefined && !(Number.isInteger(given.epochs) && given.epochs >= 1 && given.epochs <= 100000)) return `invalid epochs ${JSON.stringify(given.epochs)}: an integer from 1`;
+  if (given.dataPath !== undefined && given.dataPath !== null && typeof given.dataPath !== 'string') return 'invalid dataPath';
+  // The DoF must fit this model: "150%" or a ring larger than the generated weights is refused.
+  if (given.dof !== undefined && given.arch !== undefined && given.dataset !== undefined) {
+    const feedback = dofFeedback(given.arch as Architecture, given.dataset as DatasetName, String(given.dof));
+    if (!feedback.ok) return `invalid DoF ${JSON.stringify(given.dof)}: ${feedback.message}`;
+  }
   return undefined;
 }
 
 /** Runs the wizard for whatever `given` leaves out; resolves with the created file. */
-export async function newExperiment(extensionUri: vscode.Uri, given: Partial<ExperimentChoices> = {}): Promise<vscode.Uri | undefined> {
+export async function newExperiment(extensionUri: vscode.Uri, given: Partial<ExperimentChoices> = {}, measured: MeasuredRate = () => undefined): Promise<vscode.Uri | undefined> {
   // Arguments skip their wizard step, so they get the checks the step would have made.
   const invalid = invalidChoice(given);
   if (invalid) {
     void vscode.window.showErrorMessage(`New Experiment: ${invalid}.`);
     return undefined;
   }
-  const arch = given.arch ?? (await pick('Architecture', 1, ARCHS));
-  if (!arch) return undefined;
-  const small = arch === 'mlp' || arch === 'lenet5';
-  const datasets = small ? DATASETS : [...DATASETS.filter((d) => d.id.startsWith('cifar') || d.id === 'image-folder'), ...DATASETS.filter((d) => !(d.id.startsWith('cifar') || d.id === 'image-folder'))];
-  const dataset = given.dataset ?? (await pick('Dataset', 2, datasets));
-  if (!dataset) return undefined;
-  const dof = given.dof ?? (await askDof());
-  if (dof === undefined) return undefined;
   const folder = given.folder ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   if (!folder) {
     void vscode.window.showErrorMessage('Open a folder first: a new experiment is created in the workspace folder.');
     return undefined;
   }
+  const arch = (given.arch ?? (await pick('Architecture', 1, ARCHS))) as Architecture | undefined;
+  if (!arch) return undefined;
+  const small = isSmallModel(arch);
+  const found = (d: DatasetName) => detectDatasetFolders(d, folder, describeDataset);
+  const datasets = (small ? DATASETS : [...DATASETS.filter((d) => d.id.startsWith('cifar') || d.id === 'image-folder'), ...DATASETS.filter((d) => !(d.id.startsWith('cifar') || d.id === 'image-folder'))]).map((d) => {
+    if (d.id === 'mnist-embedded' || d.id === 'image-folder') return d;
+    const here = found(d.id as DatasetName)[0];
+    return { ...d, detail: here ? `${d.detail} Found on this machine: ${here.absolute}.` : `${d.detail} Not found on this machine: you pick its folder next.` };
+  });
+  const dataset = (given.dataset ?? (await pick('Dataset', 2, datasets))) as DatasetName | undefined;
+  if (!dataset) return undefined;
+  // Where its files are: a folder found here, one the user picks, or (knowingly) later.
+  // A call that names the experiment (tests, the walkthrough) asks nothing it left out: the
+  // folder found here (else "decide later") and the usual training length.
+  const quiet = given.name !== undefined;
+  let dataPath: string | null | undefined = given.dataPath;
+  let trainCount: number | undefined;
+  if (dataset !== 'mnist-embedded' && dataPath === undefined) {
+    const detected = found(dataset);
+    dataPath = given.dataset !== undefined && detected[0] ? detected[0].path : quiet ? null : await askDataFolder(dataset, folder, detected);
+    if (dataPath === undefined) return undefined;
+  }
+  if (dataPath) {
+    try {
+      trainCount = describeDataset({ dataset, path: dataPath }, folder).trainCount;
+    } catch {
+      trainCount = undefined;
+    }
+  }
+  const dof = given.dof ?? (await askDof(arch, dataset));
+  if (dof === undefined) return undefined;
+  const epochs = given.epochs ?? (quiet ? epochChoices(arch, dataset)[1]!.epochs : await askEpochs(arch, dataset, trainCount, measured(arch)));
+  if (epochs === undefined) return undefined;
   const suggested = `${arch}-${dataset}-${String(dof).replace('%', 'pct')}`.replace(/[^A-Za-z0-9._-]+/g, '-');
   const name = given.name ?? (await askName(suggested, folder));
   if (!name) return undefined;
@@ -98,64 +142,74 @@ export async function newExperiment(extensionUri: vscode.Uri, given: Partial<Exp
     return undefined;
   }
   const template = await fs.readFile(vscode.Uri.joinPath(extensionUri, 'templates', 'experiment.rpg.json').fsPath, 'utf8');
-  await fs.writeFile(file, fillTemplate(template, { arch, dataset, dof, name }));
+  await fs.writeFile(file, fillTemplate(template, { arch, dataset, dof, name, dataPath: dataPath ?? null, epochs }));
   const uri = vscode.Uri.file(file);
   await vscode.window.showTextDocument(uri);
   return uri;
 }
 
-/**
- * The template with its {{placeholders}} filled. Pure. Every value is JSON-encoded (strings
- * inside the template's quotes too) and comment text is kept on one line, so no choice can
- * change the file's structure.
- */
-export function fillTemplate(template: string, c: Omit<ExperimentChoices, 'folder'>): string {
-  const small = c.arch === 'mlp' || c.arch === 'lenet5';
-  const json = (v: unknown) => JSON.stringify(v);
-  const inQuotes = (v: string) => json(v).slice(1, -1);
-  const oneLine = (v: string) => v.replace(/[\r\n\u2028\u2029]+/g, ' ').replace(/\*\//g, '* /');
-  const model = c.arch === 'mlp' ? `{ "arch": "mlp", "hidden": [128] }` : c.arch === 'resnet18' || c.arch === 'resnet34' ? `{ "arch": ${json(c.arch)}, "smallInput": true }` : `{ "arch": ${json(c.arch)} }`;
-  const data =
-    c.dataset === 'mnist-embedded'
-      ? `{ "dataset": "mnist-embedded" }`
-      : `{ "dataset": ${json(c.dataset)}, "path": ${json(`data/${c.dataset}`)}${c.dataset.startsWith('cifar') ? ', "augment": true' : ''} }`;
-  const dof = typeof c.dof === 'number' ? json(c.dof) : DOF_INTEGER.test(c.dof) ? json(Number(c.dof)) : json(c.dof.trim());
-  const values: Record<string, string> = {
-    title: oneLine(`${c.arch} on ${c.dataset} at DoF ${c.dof}`),
-    name: inQuotes(c.name),
-    model,
-    dof,
-    dataComment: oneLine(c.dataset === 'mnist-embedded' ? 'Embedded MNIST: works offline, nothing to download.' : `Point "path" at the folder holding the ${c.dataset} files (relative to this file).`),
-    data,
-    batchSize: small ? '64' : '128',
-    epochs: small ? '5' : '160',
-  };
-  return template.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
-}
-
 async function pick(title: string, step: number, options: readonly Option[]): Promise<string | undefined> {
   const item = await vscode.window.showQuickPick(
     options.map((o) => ({ label: o.label, detail: o.detail, id: o.id })),
-    { title: `New RPG Experiment (${step}/4): ${title}`, matchOnDetail: true, ignoreFocusOut: true },
+    { title: `New RPG Experiment (${step}/5): ${title}`, matchOnDetail: true, ignoreFocusOut: true },
   );
   return item?.id;
 }
 
-async function askDof(): Promise<string | number | undefined> {
+/** Where the dataset's files are: a folder found here, Browse… (checked), or "decide later" (null). */
+async function askDataFolder(dataset: DatasetName, folder: string, detected: readonly DetectedFolder[]): Promise<string | null | undefined> {
+  type Item = vscode.QuickPickItem & { readonly value: string | null | 'browse' };
+  const items: Item[] = [
+    ...detected.map((d) => ({ label: d.path, description: `found: ${d.info.trainCount?.toLocaleString('en-US') ?? '?'} training images`, detail: d.absolute, value: d.path })),
+    { label: '$(folder-opened) Browse…', description: `the folder holding the ${dataset} files`, value: 'browse' as const },
+    { label: 'Decide later', description: `writes "data/${dataset}" as a placeholder; the config shows an error until it is set`, value: null },
+  ];
+  for (;;) {
+    const picked = await vscode.window.showQuickPick(items, { title: `New RPG Experiment (2/5): Where are the ${dataset} files?`, ignoreFocusOut: true, matchOnDetail: true });
+    if (!picked) return undefined;
+    if (picked.value !== 'browse') return picked.value;
+    const chosen = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: `Folder holding the ${dataset} files`, openLabel: 'Use this folder', defaultUri: vscode.Uri.file(folder) }))?.[0];
+    if (!chosen) continue;
+    try {
+      describeDataset({ dataset, path: chosen.fsPath }, folder);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`${chosen.fsPath} does not hold ${dataset}: ${(err as Error).message}`);
+      continue;
+    }
+    const rel = path.relative(folder, chosen.fsPath);
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : chosen.fsPath;
+  }
+}
+
+/** The DoF, checked against this model as it is typed: the ring it makes, or why it cannot be. */
+async function askDof(arch: Architecture, dataset: DatasetName): Promise<string | number | undefined> {
   const answer = await vscode.window.showInputBox({
-    title: 'New RPG Experiment (3/4): Degrees of freedom',
+    title: 'New RPG Experiment (3/5): Degrees of freedom',
     prompt: 'Ring size, as a percentage of the generated weights ("10%") or an integer entry count',
     value: '10%',
     ignoreFocusOut: true,
-    validateInput: (v) => (DOF_PATTERN.test(v) || DOF_INTEGER.test(v) ? undefined : 'Enter a percentage like 10% or a positive integer'),
+    validateInput: (v) => {
+      const f = dofFeedback(arch, dataset, v);
+      return f.ok ? { message: f.message, severity: vscode.InputBoxValidationSeverity.Info } : { message: f.message, severity: vscode.InputBoxValidationSeverity.Error };
+    },
   });
   if (answer === undefined) return undefined;
   return DOF_PATTERN.test(answer) ? answer.trim() : Number(answer);
 }
 
+/** How long to train, each choice with an estimate of its time. */
+async function askEpochs(arch: Architecture, dataset: DatasetName, trainCount: number | undefined, measured: ReturnType<MeasuredRate>): Promise<number | undefined> {
+  const choices = epochChoices(arch, dataset, { ...(trainCount !== undefined ? { trainCount } : {}), ...(measured ? { measured } : {}) });
+  const picked = await vscode.window.showQuickPick(
+    choices.map((c, i) => ({ label: c.label, detail: c.detail, picked: i === 1, epochs: c.epochs })),
+    { title: 'New RPG Experiment (4/5): How long to train', placeHolder: 'The estimate is updated while the run trains (status bar and notification)', ignoreFocusOut: true },
+  );
+  return picked?.epochs;
+}
+
 async function askName(suggested: string, folder: string): Promise<string | undefined> {
   return vscode.window.showInputBox({
-    title: 'New RPG Experiment (4/4): Name',
+    title: 'New RPG Experiment (5/5): Name',
     prompt: `Creates <name>.rpg.json in ${folder}`,
     value: suggested,
     ignoreFocusOut: true,

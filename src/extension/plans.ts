@@ -25,10 +25,20 @@ export async function planInProcess(ref: ConfigRef): Promise<PlanResult> {
 
 export type PlanOutcome =
   | { readonly ok: true; readonly plan: PlanResult; readonly version: number }
-  | { readonly ok: false; readonly message: string; readonly field?: string; readonly version: number; readonly transient?: boolean };
+  | {
+      readonly ok: false;
+      readonly message: string;
+      readonly field?: string;
+      readonly version: number;
+      readonly transient?: boolean;
+      /** The document's last plan that worked (a typo or half-typed edit keeps it, marked stale). */
+      readonly stale?: PlanResult;
+    };
 
 export class PlanService implements vscode.Disposable {
   private readonly cache = new Map<string, PlanOutcome>();
+  /** Per document: the newest plan that succeeded, shown (stale) while the text does not plan. */
+  private readonly lastGood = new Map<string, { version: number; plan: PlanResult }>();
   private readonly inflight = new Map<string, { version: number; promise: Promise<PlanOutcome> }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
@@ -45,6 +55,7 @@ export class PlanService implements vscode.Disposable {
       vscode.workspace.onDidCloseTextDocument((d) => {
         const key = d.uri.toString();
         this.cache.delete(key);
+        this.lastGood.delete(key);
         clearTimeout(this.timers.get(key));
         this.timers.delete(key);
       }),
@@ -71,8 +82,15 @@ export class PlanService implements vscode.Disposable {
     const running = this.inflight.get(key);
     if (running && running.version === document.version) return running.promise;
     const version = document.version;
-    const promise = this.compute(document, version).then((outcome) => {
+    const promise = this.compute(document, version).then((computed) => {
       if (this.inflight.get(key)?.promise === promise) this.inflight.delete(key);
+      const good = this.lastGood.get(key);
+      let outcome = computed;
+      if (computed.ok) {
+        if (!good || good.version <= version) this.lastGood.set(key, { version, plan: computed.plan });
+      } else if (good && !computed.transient) {
+        outcome = { ...computed, stale: good.plan };
+      }
       const current = this.cache.get(key);
       if (!current || current.version <= version) {
         this.cache.set(key, outcome);

@@ -6,11 +6,13 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import * as vscode from 'vscode';
-import { experimentFolderName, METRICS_FILE, RUN_CONFIG_FILE, RUN_FILE } from '../core/runs/layout';
+import { METRICS_FILE, RUN_CONFIG_FILE, RUN_FILE } from '../core/runs/layout';
 import type { LockOwner } from '../core/runs/lock';
 import { scanRuns, ScannedRun } from '../core/runs/scan';
 import type { RunRecord, RunStatus } from '../core/runs/types';
+import type { JobResult } from '../protocol';
 import type { Config } from './config';
+import { runOwners } from './run-ownership';
 import type { RunEvent, TrainerService } from './trainer';
 
 export interface ConfigEntry {
@@ -30,15 +32,22 @@ export interface LiveProgress {
   readonly loss: number;
   readonly acc: number;
   readonly etaSeconds: number;
+  /** Where it trains, from train/started ("wasm", "tensorflow"; device "GPU (CUDA)"). */
+  readonly backend?: string;
+  readonly device?: string;
 }
 
 export interface RunInfo {
   readonly runId: string;
+  /** The experiment's name (the config's `name`), as every view and message names the run. */
+  readonly name: string;
   readonly dir: string;
   readonly record?: RunRecord;
   readonly status: RunStatus | 'queued';
   readonly hasCheckpoint: boolean;
   readonly configPath?: string;
+  /** The config relative to the run folder (run.json's configRelPath): survives a copied workspace. */
+  readonly configRelPath?: string;
   readonly live?: LiveProgress;
   /**
    * The record says "running" but no process trains it (the trainer or CLI that did died):
@@ -47,6 +56,10 @@ export interface RunInfo {
   readonly interrupted?: boolean;
   /** Another process (a CLI, another window's trainer, another host) trains it now. */
   readonly elsewhere?: LockOwner;
+  /** What was made from the run: compressed .rpgz files and exports (names in its folder). */
+  readonly artifacts?: readonly string[];
+  /** Its last evaluation from RPG: Evaluate Run (this session). */
+  readonly evaluation?: { readonly acc: number; readonly loss: number; readonly step?: number };
 }
 
 /** Scans triggered by file events and trainer notifications are at least this far apart. */
@@ -58,6 +71,8 @@ interface LiveRun {
   name?: string;
   queued: boolean;
   progress?: LiveProgress;
+  backend?: string;
+  device?: string;
 }
 
 const CHANGE_INTERVAL_MS = 500;
@@ -65,6 +80,10 @@ const CHANGE_INTERVAL_MS = 500;
 export class RunsModel implements vscode.Disposable {
   private configList: ConfigEntry[] = [];
   private runList: RunInfo[] = [];
+  /** Evaluations from RPG: Evaluate Run, by run folder. */
+  private readonly evaluations = new Map<string, NonNullable<RunInfo['evaluation']>>();
+  /** Each run's config (run-ownership.ts), recomputed with the run list. */
+  private owners = new Map<RunInfo, ConfigEntry>();
   private readonly live = new Map<string, LiveRun>();
   private readonly changed = new vscode.EventEmitter<void>();
   private lastFire = 0;
@@ -105,19 +124,22 @@ export class RunsModel implements vscode.Disposable {
 
   /** Runs that are queued or training now. */
   get activeRuns(): readonly RunInfo[] {
-    return this.runList.filter((r) => r.status === 'running' || r.status === 'queued');
+    // A run another process trains is shown ("running elsewhere") but is not ours to follow or stop.
+    return this.runList.filter((r) => (r.status === 'running' || r.status === 'queued') && !r.elsewhere);
   }
 
   runsOf(config: ConfigEntry): RunInfo[] {
-    const byPath = (r: RunInfo) => r.configPath !== undefined && samePath(r.configPath, config.uri.fsPath);
-    const byFolder = (r: RunInfo) => r.configPath === undefined && samePath(path.dirname(r.dir), path.join(config.runsDir, experimentFolderName(config.name)));
-    return this.runList.filter((r) => byPath(r) || byFolder(r));
+    return this.runList.filter((r) => this.owners.get(r) === config);
+  }
+
+  /** The config a run belongs to (by path, path relative to the run, or name; run-ownership.ts). */
+  configOf(run: RunInfo): ConfigEntry | undefined {
+    return this.owners.get(run);
   }
 
   /** Runs whose config is no longer in the workspace. */
   orphanRuns(): RunInfo[] {
-    const owned = new Set(this.configList.flatMap((c) => this.runsOf(c)));
-    return this.runList.filter((r) => !owned.has(r));
+    return this.runList.filter((r) => !this.owners.has(r));
   }
 
   findRun(runIdOrDir: string): RunInfo | undefined {
@@ -150,9 +172,20 @@ export class RunsModel implements vscode.Disposable {
   }
 
   /** Notes a run the trainer accepted, before its first notification. */
-  noteQueued(runId: string, configPath: string | undefined, resumeDir?: string): void {
-    if (!this.live.has(runId)) this.live.set(runId, { queued: true, configPath, runDir: resumeDir });
+  noteQueued(runId: string, configPath: string | undefined, resumeDir?: string, name?: string): void {
+    if (!this.live.has(runId)) this.live.set(runId, { queued: true, configPath, runDir: resumeDir, ...(name ? { name } : {}) });
     this.rebuildLive();
+  }
+
+  /** A job's result: an evaluation shows on its run; anything written (a sweep's runs, a .rpgz, an export) is rescanned. */
+  noteJobResult(result: JobResult): void {
+    if (result.kind === 'eval' && !result.target.endsWith('.rpgz')) {
+      const dir = path.basename(result.target) === 'checkpoint.bin' ? path.dirname(result.target) : result.target;
+      this.evaluations.set(path.resolve(dir), { acc: result.acc, loss: result.loss, ...(result.step !== undefined ? { step: result.step } : {}) });
+      this.rebuildLive();
+      return;
+    }
+    this.scheduleRefresh(50);
   }
 
   /**
@@ -198,7 +231,7 @@ export class RunsModel implements vscode.Disposable {
     const run = this.live.get(e.runId) ?? { queued: true };
     switch (e.kind) {
       case 'started':
-        this.live.set(e.runId, { ...run, queued: false, runDir: e.runDir, configPath: e.configPath ?? run.configPath });
+        this.live.set(e.runId, { ...run, queued: false, runDir: e.runDir, configPath: e.configPath ?? run.configPath, backend: e.backend, ...(e.device ? { device: e.device } : {}) });
         this.scheduleRefresh(50);
         break;
       case 'progress': {
@@ -210,6 +243,8 @@ export class RunsModel implements vscode.Disposable {
           loss: e.loss,
           acc: e.acc,
           etaSeconds: e.etaSeconds,
+          ...(run.backend ? { backend: run.backend } : {}),
+          ...(run.device ? { device: run.device } : {}),
         };
         this.live.set(e.runId, { ...run, queued: false, progress });
         this.rebuildLive();
@@ -258,12 +293,15 @@ export class RunsModel implements vscode.Disposable {
     const present = new Set(scanned.map((r) => r.runId));
     const queued: RunInfo[] = [...this.live.entries()]
       .filter(([runId, l]) => !present.has(runId) && (l.queued || !l.runDir))
-      .map(([runId, l]) => ({ runId, dir: l.runDir ?? '', status: 'queued', hasCheckpoint: false, ...(l.configPath ? { configPath: l.configPath } : {}) }));
+      .map(([runId, l]) => ({ runId, name: l.name ?? runId, dir: l.runDir ?? '', status: 'queued', hasCheckpoint: false, ...(l.configPath ? { configPath: l.configPath } : {}) }));
     this.runList = [...scanned, ...queued];
+    this.owners = runOwners(this.runList, this.configList, (c) => c.uri.fsPath);
     this.fireChanged();
   }
 
-  private withLive(run: RunInfo): RunInfo {
+  private withLive(scanned: RunInfo): RunInfo {
+    const evaluation = this.evaluations.get(path.resolve(scanned.dir));
+    const run = evaluation ? { ...scanned, evaluation } : scanned;
     const live = this.live.get(run.runId);
     if (!live || live.queued) {
       const { live: _drop, ...rest } = run;
@@ -278,7 +316,11 @@ export class RunsModel implements vscode.Disposable {
     const runsDirs = [...new Set(configs.map((c) => c.runsDir).concat(this.defaultRunsDirs()))];
     const active = new Set(this.trainer.activeRunIds);
     const isActive = (runId: string) => active.has(runId) || this.live.has(runId);
-    const runs = (await Promise.all(runsDirs.map((d) => scanRuns(d, { isActive })))).flat().map(toRunInfo);
+    const scanned = (await Promise.all(runsDirs.map((d) => scanRuns(d, { isActive })))).flat().map(toRunInfo);
+    const runs = await Promise.all(scanned.map(async (r) => {
+      const artifacts = await artifactsOf(r.dir);
+      return artifacts.length ? { ...r, artifacts } : r;
+    }));
     this.scannedRunsDirs = runsDirs;
     this.configList = configs.sort((a, b) => a.name.localeCompare(b.name));
     this.runList = runs.sort((a, b) => b.runId.localeCompare(a.runId));
@@ -331,14 +373,27 @@ export class RunsModel implements vscode.Disposable {
 function toRunInfo(run: ScannedRun): RunInfo {
   return {
     runId: run.record.runId,
+    // An unnamed record reads its experiment folder's name, as the panels do.
+    name: run.record.name !== run.record.runId ? run.record.name : path.basename(path.dirname(run.dir)),
     dir: run.dir,
     record: run.record,
     status: run.record.status,
     hasCheckpoint: run.hasCheckpoint,
     ...(run.record.configPath ? { configPath: run.record.configPath } : {}),
+    ...(run.record.configRelPath ? { configRelPath: run.record.configRelPath } : {}),
     ...(run.interrupted ? { interrupted: true } : {}),
     ...(run.elsewhere ? { elsewhere: run.elsewhere } : {}),
   };
+}
+
+/** Compressed files and exports made from a run, by name (what its row lists). */
+async function artifactsOf(dir: string): Promise<string[]> {
+  try {
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => (e.isFile() && e.name.endsWith('.rpgz')) || (e.isDirectory() && e.name === 'tfjs')).map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
+  } catch {
+    return [];
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

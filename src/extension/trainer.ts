@@ -7,6 +7,13 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { NotificationType } from 'vscode-jsonrpc';
 import {
+  jobCancelRequest,
+  jobFailedNotification,
+  jobFinishedNotification,
+  jobProgressNotification,
+  JobResult,
+  JobSpec,
+  jobStartRequest,
   initializeRequest,
   InitializeResult,
   PROTOCOL_VERSION,
@@ -40,6 +47,12 @@ export type RunEvent =
 
 type NotificationParams<N> = N extends NotificationType<infer P> ? P : never;
 
+/** What the trainer says about a job (sweep, compress, export, eval). */
+export type JobEvent =
+  | ({ kind: 'progress' } & NotificationParams<typeof jobProgressNotification>)
+  | { kind: 'finished'; jobId: string; result: JobResult }
+  | { kind: 'failed'; jobId: string; jobKind: JobSpec['kind']; code: string; message: string; field?: string; file?: string };
+
 export type TrainerState =
   | { readonly kind: 'idle' }
   | { readonly kind: 'starting' }
@@ -68,9 +81,13 @@ export class TrainerService implements vscode.Disposable {
   private readonly active = new Map<string, ActiveRun>();
   private readonly stateEmitter = new vscode.EventEmitter<TrainerState>();
   private readonly runEmitter = new vscode.EventEmitter<RunEvent>();
+  private readonly jobEmitter = new vscode.EventEmitter<JobEvent>();
+  /** Jobs the current process runs, to fail them if it dies. */
+  private readonly jobs = new Map<string, JobSpec['kind']>();
 
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onRunEvent = this.runEmitter.event;
+  readonly onJobEvent = this.jobEmitter.event;
 
   constructor(
     private readonly trainerPath: string,
@@ -116,6 +133,20 @@ export class TrainerService implements vscode.Disposable {
     const known = this.active.get(result.runId);
     this.active.set(result.runId, { ...known, runDir: known?.runDir ?? params.resumeFrom, configPath: known?.configPath ?? params.configPath });
     return result;
+  }
+
+  /** Starts a sweep, compression, export or evaluation in the trainer; resolves with its id. */
+  async startJob(spec: JobSpec): Promise<string> {
+    const client = await this.ensureStarted();
+    const { jobId } = await client.request(jobStartRequest, spec);
+    this.jobs.set(jobId, spec.kind);
+    return jobId;
+  }
+
+  async cancelJob(jobId: string): Promise<boolean> {
+    const client = this.client;
+    if (!client || client.exit) return false;
+    return (await client.request(jobCancelRequest, { jobId })).cancelled;
   }
 
   /** Stops one run (or all); resolves with the run ids the trainer will stop. */
@@ -166,6 +197,7 @@ export class TrainerService implements vscode.Disposable {
     }
     this.stateEmitter.dispose();
     this.runEmitter.dispose();
+    this.jobEmitter.dispose();
   }
 
   private setState(state: TrainerState): void {
@@ -245,6 +277,15 @@ export class TrainerService implements vscode.Disposable {
       this.active.delete(p.runId);
       this.runEmitter.fire({ kind: 'failed', ...p });
     });
+    on(jobProgressNotification, (p) => this.jobEmitter.fire({ kind: 'progress', ...p }));
+    on(jobFinishedNotification, (p) => {
+      this.jobs.delete(p.jobId);
+      this.jobEmitter.fire({ kind: 'finished', ...p });
+    });
+    on(jobFailedNotification, ({ kind: jobKind, ...p }) => {
+      this.jobs.delete(p.jobId);
+      this.jobEmitter.fire({ ...p, kind: 'failed', jobKind });
+    });
     on(trainCancelledNotification, (p) => {
       this.active.delete(p.runId);
       this.runEmitter.fire({ kind: 'cancelled', ...p });
@@ -280,15 +321,15 @@ export class TrainerService implements vscode.Disposable {
     // A new process starts only after this one is handled, so active runs are this one's.
     let state: TrainerState = { kind: 'idle' };
     if (!cause) {
-      const message = `The trainer process ended unexpectedly (${describeExit(exit)}).`;
-      await this.failActiveRuns(`${message} The run's last checkpoint is intact: resume it from the Experiments view.`);
-      state = { kind: 'crashed', message: `${message} The next command starts a fresh one.` };
+      const message = `The trainer process ended unexpectedly (${describeExit(exit)})`;
+      await this.failActiveRuns(message);
+      state = { kind: 'crashed', message: `${message}. The next command starts a fresh one.` };
     } else if (cause.kind === 'corrupted') {
-      await this.failActiveRuns(`The trainer was restarted because its output was corrupted (${describeExit(exit)}). The run stopped at its last checkpoint; resume it from the Experiments view.`);
+      await this.failActiveRuns(`The trainer was restarted because its output was corrupted (${describeExit(exit)})`);
     } else {
       // Expected, with runs still active: a graceful shutdown whose finished notifications were
       // lost; runs whose record still says "running" did not finish cleanly.
-      await this.failActiveRuns(`The trainer stopped (${describeExit(exit)}) before the run reported its end.`);
+      await this.failActiveRuns(`The trainer stopped (${describeExit(exit)}) before the run reported its end`);
     }
     // Only the newest process decides the state: a newer client (or none) is never overwritten.
     if (this.client !== client && this.client !== undefined) return;
@@ -297,17 +338,26 @@ export class TrainerService implements vscode.Disposable {
     if (cause?.kind !== 'startFailed') this.setState(state);
   }
 
-  /** Marks every active run failed: on disk (when its record still says running) and as an event. */
-  private async failActiveRuns(message: string): Promise<void> {
+  /**
+   * Marks every active run failed: on disk (when its record still says running) and as an
+   * event whose message says what the run folder holds — how far it got, and whether a
+   * checkpoint is there to resume from (markRunInterrupted reads both from the files).
+   */
+  private async failActiveRuns(reason: string): Promise<void> {
+    // Jobs die with the process: nothing of theirs is half-kept (a sweep's finished points are).
+    for (const [jobId, jobKind] of [...this.jobs]) this.jobEmitter.fire({ kind: 'failed', jobId, jobKind, code: 'internal', message: `${reason.replace(/[.\s]+$/, '')}: the ${jobKind} stopped.` });
+    this.jobs.clear();
     if (this.active.size === 0) return;
     const runs = [...this.active.entries()];
     this.active.clear();
     for (const [runId, run] of runs) {
+      let message = `${reason} before the run started; nothing was written for it: train it again.`;
       if (run.runDir) {
         try {
-          markRunInterrupted(run.runDir, message);
+          message = markRunInterrupted(run.runDir, reason).message;
         } catch (err) {
-          this.log.warn(`could not update ${run.runDir}: ${(err as Error).message}`);
+          message = `${reason}. Could not update ${run.runDir}: ${(err as Error).message}`;
+          this.log.warn(message);
         }
       }
       this.runEmitter.fire({ kind: 'failed', runId, code: 'internal', message, ...(run.runDir ? { runDir: run.runDir } : {}) });

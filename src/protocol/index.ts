@@ -103,3 +103,38 @@ export const trainCancelledNotification = new NotificationType<RunRef>('train/ca
 // notification: the client reads stderr, which also carries what tfjs prints.
 
 export const shutdownRequest = new RequestType<void, void, void>('shutdown');
+
+// ── jobs: the CLI's other commands (sweep, compress, export, eval), run by the trainer ──────
+/** What `rpg sweep`, `rpg compress`, `rpg export` and `rpg eval` do, as one request each. */
+export type JobSpec =
+  | ({ readonly kind: 'sweep'; readonly runsDir: string; readonly dofs: readonly number[]; readonly repeats?: number; readonly baselines?: boolean } & ConfigRef)
+  | { readonly kind: 'compress'; readonly runDir: string; readonly prune: number; readonly bits: number; readonly finetune?: number; readonly out?: string }
+  | { readonly kind: 'export'; readonly source: string; readonly format: 'tfjs'; readonly out?: string }
+  | { readonly kind: 'eval'; readonly target: string };
+
+export type JobStartParams = JobSpec & { readonly backend?: BackendName };
+export interface JobStartResult {
+  readonly jobId: string;
+}
+export const jobStartRequest = new RequestType<JobStartParams, JobStartResult, TrainerErrorData>('job/start');
+/** Stops a job: a sweep after its current step (its finished points stay), fine-tuning likewise; nothing half-written is kept. */
+export const jobCancelRequest = new RequestType<{ readonly jobId: string }, { readonly cancelled: boolean }, TrainerErrorData>('job/cancel');
+
+export interface JobProgress {
+  readonly jobId: string;
+  readonly message: string;
+  /** 0..1 when known. */
+  readonly fraction?: number;
+  /** A run the job started (a sweep point): the views list it. */
+  readonly runDir?: string;
+}
+export const jobProgressNotification = new NotificationType<JobProgress>('job/progress');
+
+/** What a finished job produced, by kind. */
+export type JobResult =
+  | { readonly kind: 'sweep'; readonly dir: string; readonly file: string; readonly points: number; readonly fit: { readonly a: number; readonly b: number; readonly r2: number } | null; readonly predictedDof: number | null; readonly target: number | null; readonly status: 'finished' | 'stopped' }
+  | { readonly kind: 'compress'; readonly file: string; readonly bytes: number; readonly plainBytes: number; readonly before: number; readonly after: number; readonly kept: number; readonly ringSize: number; readonly bits: number }
+  | { readonly kind: 'export'; readonly dir: string; readonly bytes: number; readonly params: number; readonly agreement: number; readonly relDiff: number }
+  | { readonly kind: 'eval'; readonly target: string; readonly acc: number; readonly loss: number; readonly examples: number; readonly dataset: string; readonly backend: string; readonly step?: number };
+export const jobFinishedNotification = new NotificationType<{ readonly jobId: string; readonly result: JobResult }>('job/finished');
+export const jobFailedNotification = new NotificationType<{ readonly jobId: string; readonly kind: JobSpec['kind']; readonly code: TrainErrorCode | 'protocol' | 'cancelled'; readonly message: string; readonly field?: string; readonly file?: string }>('job/failed');

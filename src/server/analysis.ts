@@ -67,7 +67,7 @@ function analyzeUnguarded(text: string, env: AnalysisEnv): Analysis {
   if (!parsed.root) return { ...EMPTY, text, root: undefined, skipped: undefined, findings };
 
   const validation = validate(parsed.value);
-  findings.push(...schemaFindings(validation.issues));
+  findings.push(...schemaFindings(validation.issues, parsed.value));
   if (!validation.config) return { ...EMPTY, text, root: parsed.root, validSections: validation.validSections, skipped: undefined, findings };
 
   const semantic = semanticFindings({

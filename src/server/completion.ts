@@ -1,10 +1,17 @@
 // Completion: field names (with a value snippet), enum values (architectures, datasets,
-// optimizers, sampling modes…), useful DoF values, and whole-config snippets for an empty file.
-// Everything offered comes from the schema declaration, so a new field or enum value appears
-// here without touching this file.
+// optimizers, sampling modes…), useful DoF values, graph references (node ids, blocks, rpg.free
+// entries), and whole-config snippets for an empty file.
+// Where the cursor is and what an item replaces — inside quotes, before another property that
+// needs a comma, after a half-typed key — is decided by vscode-json-languageservice (VS Code's
+// own JSON support) from the emitted JSON Schema; the items' texts (value snippets with the
+// default first, DoF sizes of this model) come from the schema declaration here. Schema
+// validation stays with the project's validator (schema-diagnostics.ts), the one the trainer
+// runs, so the editor never accepts a file the trainer rejects.
 import { findNodeAtLocation, getLocation, getNodeValue, Node } from 'jsonc-parser';
 import { FREE_KINDS } from '../core/rpg/plan';
 import { GRAPH_OPS, INPUT_ID } from '../core/config/graph-schema';
+import { getLanguageService, TextDocument, type CompletionItem, type JSONSchema } from 'vscode-json-languageservice';
+import { jsonSchemaDocument } from '../core/config/schema';
 import type { Analysis } from './analysis';
 import type { JsonPath, Span } from './json-tree';
 import { enumValues, FieldSchema, fieldMarkdown, schemaAt } from './schema-info';
@@ -27,12 +34,43 @@ export interface Completion {
   readonly preselect?: boolean;
 }
 
-export function completeAt(analysis: Pick<Analysis, 'text' | 'root' | 'resolved' | 'fallback'>, offset: number): Completion[] {
+const SCHEMA_URI = 'rpg-studio://schemas/rpg.schema.json';
+const DOC_URI = 'rpg-studio://config.rpg.json';
+const jsonService = getLanguageService({});
+jsonService.configure({ validate: false, allowComments: true, schemas: [{ uri: SCHEMA_URI, fileMatch: ['*.rpg.json'], schema: jsonSchemaDocument() as JSONSchema }] });
+
+export async function completeAt(analysis: Pick<Analysis, 'text' | 'root' | 'resolved' | 'fallback'>, offset: number): Promise<Completion[]> {
   const { text } = analysis;
   if (text.trim() === '') return newConfigSnippets({ offset: 0, length: text.length });
   const location = getLocation(text, offset);
-  const span = replacementSpan(text, offset, location.previousNode, location.isAtPropertyKey);
-  if (location.isAtPropertyKey) return propertyCompletions(analysis.root, location.path.slice(0, -1), String(location.path[location.path.length - 1] ?? ''), span, text);
+  const doc = TextDocument.create(DOC_URI, 'jsonc', 1, text);
+  const list = await jsonService.doComplete(doc, doc.positionAt(offset), jsonService.parseJSONDocument(doc));
+  const items = list?.items ?? [];
+  const spanOf = (item: CompletionItem): Span | undefined => {
+    const edit = item.textEdit;
+    if (!edit) return undefined;
+    const range = 'range' in edit ? edit.range : edit.replace;
+    const start = doc.offsetAt(range.start);
+    const end = doc.offsetAt(range.end);
+    const literal = text.slice(start, end);
+    // An unterminated string ("sch| } }) runs to the end of the line for the JSON scanner:
+    // replace only the quote and the word under the cursor, never the braces after it.
+    if (literal.startsWith('"') && (literal.length === 1 || !/[^\\]"$/.test(literal))) {
+      let stop = offset;
+      while (stop < text.length && /[\w$%.\-]/.test(text[stop]!)) stop++;
+      return { offset: start, length: stop - start };
+    }
+    return { offset: start, length: end - start };
+  };
+  const propertyItems = items.filter((i) => i.kind === 10 /* Property */);
+  if (location.isAtPropertyKey || propertyItems.length) {
+    return propertyCompletions(analysis.root, location.isAtPropertyKey ? location.path.slice(0, -1) : location.path, propertyItems, spanOf, replacementSpan(text, offset, location.previousNode, location.isAtPropertyKey));
+  }
+  // Values: the range the JSON service would replace (the literal under the cursor, quotes
+  // included), else the word typed so far.
+  const first = items.map(spanOf).find((s) => s !== undefined);
+  const span = first ?? replacementSpan(text, offset, location.previousNode, false);
+  // Graph references (node ids, blocks, rpg.free entries) first; the schema's values after.
   const graph = graphCompletions(analysis, location.path, span);
   const offered = new Set(graph.map((c) => c.insertText));
   return [...graph, ...valueCompletions(analysis, location.path, span).filter((c) => !offered.has(c.insertText))];
@@ -111,32 +149,38 @@ function replacementSpan(text: string, offset: number, previous: Node | undefine
   return { offset: start, length: offset - start };
 }
 
-function propertyCompletions(root: Node | undefined, objectPath: JsonPath, current: string, span: Span, text: string): Completion[] {
+/**
+ * Field names of the object at `objectPath`. The JSON service decides the range each replaces
+ * and whether a comma must follow (another property after the cursor); the schema here gives
+ * the value snippet, documentation and order. Without the service's items (it found no
+ * object there), the fields are offered over `fallback`.
+ */
+function propertyCompletions(root: Node | undefined, objectPath: JsonPath, serviceItems: readonly CompletionItem[], spanOf: (i: CompletionItem) => Span | undefined, fallback: Span): Completion[] {
   const schema = schemaAt(objectPath);
   if (!schema?.properties) return [];
   const objectNode = root ? (objectPath.length ? findNodeAtLocation(root, objectPath) : root) : undefined;
   const present = new Set((objectNode?.children ?? []).map((p) => p.children?.[0]?.value as string));
-  // Another property follows the cursor: the inserted one needs its own comma.
-  const rest = text.slice(span.offset + span.length).trimStart();
-  const comma = rest.startsWith('"') ? ',' : '';
+  const byKey = new Map(serviceItems.map((i) => [i.label, i]));
   const required = new Set(schema.required ?? []);
   const keys = Object.keys(schema.properties).filter((k) => k !== '$schema' || objectPath.length === 0);
-  return keys
-    .filter((k) => k === current || !present.has(k))
-    .map((key, i) => {
-      const field = schema.properties![key]!;
-      return {
-        label: key,
-        kind: 'property',
-        insertText: `"${key}": ${valueSnippet(field)}${comma}`,
-        snippet: true,
-        span,
-        filterText: `"${key}"`,
-        detail: field.type ?? (field.anyOf ? field.anyOf.map((a) => a.type).join(' | ') : undefined),
-        documentation: fieldMarkdown([...objectPath, key], field),
-        sortText: `${required.has(key) ? 0 : 1}${String(i).padStart(3, '0')}`,
-      } satisfies Completion;
-    });
+  const offered = serviceItems.length ? keys.filter((k) => byKey.has(k)) : keys.filter((k) => !present.has(k));
+  return offered.map((key) => {
+    const field = schema.properties![key]!;
+    const item = byKey.get(key);
+    const edit = item?.textEdit?.newText ?? '';
+    const comma = /,\s*$/.test(edit) ? ',' : '';
+    return {
+      label: key,
+      kind: 'property',
+      insertText: `"${key}": ${valueSnippet(field)}${comma}`,
+      snippet: true,
+      span: (item && spanOf(item)) ?? fallback,
+      filterText: item?.filterText ?? `"${key}"`,
+      detail: field.type ?? (field.anyOf ? field.anyOf.map((a) => a.type).join(' | ') : undefined),
+      documentation: fieldMarkdown([...objectPath, key], field),
+      sortText: `${required.has(key) ? 0 : 1}${String(keys.indexOf(key)).padStart(3, '0')}`,
+    } satisfies Completion;
+  });
 }
 
 /** A value placeholder for a field: default first, enum choices, objects opened on a new line. */

@@ -43,11 +43,12 @@ export function toDiagnostics(analysis: Analysis, doc: Pick<TextDocument, 'posit
 
 function toDiagnostic(f: Finding, analysis: Analysis, doc: Pick<TextDocument, 'positionAt'>): Diagnostic {
   const located = f.span ? { span: f.span, exact: false } : locate(analysis.root, f.path ?? [], f.target ?? 'value');
+  const href = diagnosticDocsHref(f.code);
   const diagnostic: Diagnostic = {
     range: toRange(doc, located.span),
     severity: SEVERITY[f.severity],
     code: f.code,
-    codeDescription: { href: diagnosticDocsHref(f.code) },
+    ...(href ? { codeDescription: { href } } : {}),
     source: DIAGNOSTIC_SOURCE,
     message: f.message,
   };
@@ -66,8 +67,10 @@ export function toCodeActions(uri: string, diagnostics: readonly Diagnostic[]): 
         title: fix.title,
         kind: CodeActionKind.QuickFix,
         diagnostics: [d],
-        isPreferred: i === 0,
-        edit: { changes: { [uri]: [{ range: d.range, newText: fix.newText }] } },
+        isPreferred: i === 0 && !fix.command,
+        ...(fix.command
+          ? { command: { title: fix.title, command: fix.command, arguments: [uri, d.range] } }
+          : { edit: { changes: { [uri]: [{ range: d.range, newText: fix.newText }] } } }),
       });
     });
   }
@@ -76,7 +79,7 @@ export function toCodeActions(uri: string, diagnostics: readonly Diagnostic[]): 
 
 function isDiagnosticData(data: unknown): data is DiagnosticData {
   const fixes = (data as DiagnosticData | undefined)?.fixes;
-  return Array.isArray(fixes) && fixes.every((f) => typeof f?.title === 'string' && typeof f?.newText === 'string');
+  return Array.isArray(fixes) && fixes.every((f) => typeof f?.title === 'string' && typeof f?.newText === 'string' && (f.command === undefined || typeof f.command === 'string'));
 }
 
 export function toHover(result: HoverResult | undefined, doc: Pick<TextDocument, 'positionAt'>): Hover | null {

@@ -169,12 +169,12 @@ connection.onHover((params) => {
   return toHover(hoverAt(currentAnalysis(doc), doc.offsetAt(params.position)), doc);
 });
 
-connection.onCompletion((params) => {
+connection.onCompletion(async (params) => {
   const doc = documents.get(params.textDocument.uri);
   if (!doc) return [];
   const analysis = currentAnalysis(doc);
   if (analysis.skipped) return [];
-  return toCompletionItems(completeAt(analysis, doc.offsetAt(params.position)), doc);
+  return toCompletionItems(await completeAt(analysis, doc.offsetAt(params.position)), doc);
 });
 
 connection.onCodeAction((params) => toCodeActions(params.textDocument.uri, params.context.diagnostics));

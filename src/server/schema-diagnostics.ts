@@ -4,7 +4,9 @@
 import { printParseErrorCode, ParseError } from 'jsonc-parser';
 import { configSchema, RpgConfig } from '../core/config/schema';
 import type { SchemaIssue } from '../core/config/schema-dsl';
-import type { Finding } from './findings';
+import { closestWords } from './did-you-mean';
+import type { Finding, QuickFix } from './findings';
+import { enumValues, schemaAt } from './schema-info';
 
 export function syntaxFindings(errors: readonly ParseError[], textLength: number): Finding[] {
   return errors.slice(0, 20).map((e) => ({
@@ -39,15 +41,50 @@ function describeParseError(name: string): string {
   return PARSE_ERROR_TEXT[name] ?? name;
 }
 
-export function schemaFindings(issues: readonly SchemaIssue[]): Finding[] {
-  return issues.map((issue) => ({
-    code: 'rpg-schema',
-    severity: 'error',
-    message: issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
-    path: issue.path,
-    // Unknown fields are underlined on their key; everything else on the value.
-    target: issue.message.startsWith('unknown field') ? 'key' : 'value',
-  }));
+export function schemaFindings(issues: readonly SchemaIssue[], value?: unknown): Finding[] {
+  return issues.map((issue) => {
+    const unknownKey = issue.message.startsWith('unknown field');
+    const fixes = didYouMean(issue, unknownKey, value);
+    return {
+      code: 'rpg-schema',
+      severity: 'error',
+      message: issue.path.length ? `${issue.path.join('.')}: ${issue.message}${fixes.length ? ` (did you mean ${fixes.map((f) => f.newText).join(' or ')}?)` : ''}` : issue.message,
+      path: issue.path,
+      // Unknown fields are underlined on their key; everything else on the value.
+      target: unknownKey ? 'key' : 'value',
+      ...(fixes.length ? { fixes } : {}),
+    };
+  });
+}
+
+/** Quick fixes for a typo: the closest field names of the object, or the closest enum values. */
+function didYouMean(issue: SchemaIssue, unknownKey: boolean, value: unknown): QuickFix[] {
+  const last = issue.path[issue.path.length - 1];
+  if (typeof last !== 'string') return [];
+  if (unknownKey) {
+    const parent = schemaAt(issue.path.slice(0, -1));
+    const present = new Set(Object.keys(objectAt(value, issue.path.slice(0, -1)) ?? {}));
+    const keys = Object.keys(parent?.properties ?? {}).filter((k) => !present.has(k));
+    return closestWords(last, keys).map((k) => ({ title: `Rename to "${k}"`, newText: JSON.stringify(k) }));
+  }
+  const field = schemaAt(issue.path);
+  const written = valueAt(value, issue.path);
+  if (!field || typeof written !== 'string') return [];
+  return closestWords(written, enumValues(field).map((e) => e.value)).map((v) => ({ title: `Change to "${v}"`, newText: JSON.stringify(v) }));
+}
+
+function valueAt(value: unknown, path: readonly (string | number)[]): unknown {
+  let v = value;
+  for (const key of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string | number, unknown>)[key];
+  }
+  return v;
+}
+
+function objectAt(value: unknown, path: readonly (string | number)[]): Record<string, unknown> | undefined {
+  const v = valueAt(value, path);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
 /** Top-level parts of a config that are validated (and trusted) independently. */

@@ -13,7 +13,8 @@ import { closestName, GraphError, GraphIssue } from '../core/models/graph';
 import { modelLabel, modelNotes } from '../core/models/architectures';
 import { modelField } from '../core/experiment/resolve';
 import { FREE_KINDS, PlanError, resolveRingSize, unknownFreeEntries } from '../core/rpg/plan';
-import { Finding, QuickFix } from './findings';
+import { BROWSE_DATA_PATH_COMMAND, Finding, QuickFix } from './findings';
+import { detectDatasetFolders } from '../core/data/locate';
 import { count, percent, ratio } from '../core/format/numbers';
 import type { JsonPath } from './json-tree';
 import type { Section } from './schema-diagnostics';
@@ -81,22 +82,39 @@ export function datasetFacts(data: DataConfig, baseDir: string | undefined, desc
   try {
     return { info: describe(data, baseDir ?? path.sep), findings: [] };
   } catch (err) {
-    return { findings: [datasetErrorFinding(data, err)] };
+    return { findings: [datasetErrorFinding(data, err, dataPathFixes(data, baseDir, describe))] };
   }
 }
 
-function datasetErrorFinding(data: DataConfig, err: unknown): Finding {
+/**
+ * Fixes for a dataset that cannot be read: each folder on this machine that holds it (Debian's
+ * dataset-fashion-mnist at /usr/share/datasets/fashion-mnist, data/<name> beside the config),
+ * then "Browse…" (a folder picker in the extension).
+ */
+export function dataPathFixes(data: DataConfig, baseDir: string | undefined, describe: DescribeDataset): QuickFix[] {
+  if (data.dataset === 'mnist-embedded') return [];
+  const found = detectDatasetFolders(data.dataset, baseDir, (cfg, dir) => describe({ ...data, ...cfg }, dir))
+    .filter((f) => !(data.path && baseDir && path.resolve(baseDir, data.path) === f.absolute));
+  return [
+    ...found.map((f) => ({ title: `Use ${f.absolute} (${data.dataset} found there: ${count(f.info.trainCount ?? 0)} training images)`, newText: JSON.stringify(f.path) })),
+    { title: 'Browse for the dataset folder…', newText: '', command: BROWSE_DATA_PATH_COMMAND },
+  ];
+}
+
+function datasetErrorFinding(data: DataConfig, err: unknown, fixes: readonly QuickFix[] = []): Finding {
   const hasPath = data.path !== undefined;
   const where: JsonPath = hasPath ? ['data', 'path'] : ['data', 'dataset'];
+  // Without a data.path the fixes would replace data.dataset: only a path's value is replaced.
+  if (!hasPath) fixes = [];
   if (!(err instanceof DatasetError)) {
-    return { code: 'rpg-dataset-path', severity: 'error', path: where, target: 'value', message: `data: cannot read the dataset: ${err instanceof Error ? err.message : String(err)}` };
+    return { code: 'rpg-dataset-path', severity: 'error', path: where, target: 'value', message: `data: cannot read the dataset: ${err instanceof Error ? err.message : String(err)}`, ...(fixes.length ? { fixes } : {}) };
   }
   // DatasetError.file is either a config field ("data.path") or the file/folder at fault.
   const missing = err.file === 'data.path' || err.reason === 'folder not found' || err.reason === 'not a folder' || /not found|no such file|ENOENT/i.test(err.reason);
   const message = err.file.startsWith('data.')
     ? `${err.file}: ${err.reason}`
     : `data.path: ${err.reason}: ${err.file}`;
-  return { code: missing ? 'rpg-dataset-path' : 'rpg-dataset-format', severity: 'error', path: where, target: 'value', message };
+  return { code: missing ? 'rpg-dataset-path' : 'rpg-dataset-format', severity: 'error', path: where, target: 'value', message, ...(fixes.length ? { fixes } : {}) };
 }
 
 export function numClassesFindings(config: RpgConfig, info: DatasetInfo): Finding[] {
@@ -279,6 +297,8 @@ export const LR_RANGES: Readonly<Record<TrainConfig['optimizer'], readonly [numb
   adam: [1e-5, 1e-2],
   sgd: [1e-4, 1],
 };
+/** What "reset" sets: Adam's usual rate, and the plain model's SGD rate (README, lr normalization). */
+export const LR_DEFAULTS: Readonly<Record<TrainConfig['optimizer'], number>> = { adam: 0.001, sgd: 0.1 };
 export const BATCH_RANGE = [8, 4096] as const;
 export const MAX_SANE_EPOCHS = 1000;
 
@@ -286,9 +306,11 @@ export function trainingRangeFindings(train: TrainConfig): Finding[] {
   const out: Finding[] = [];
   const [lo, hi] = LR_RANGES[train.optimizer];
   if (train.lr < lo || train.lr > hi) {
+    const usual = LR_DEFAULTS[train.optimizer];
     out.push({
       code: 'rpg-lr-range', severity: 'warning', path: ['train', 'lr'], target: 'value',
       message: `train.lr ${train.lr} is unusually ${train.lr > hi ? 'high' : 'low'} for ${train.optimizer} (expected ${lo} … ${hi})`,
+      fixes: [{ title: `Reset train.lr to ${usual} (the usual ${train.optimizer} learning rate)`, newText: String(usual) }],
     });
   }
   if (train.batchSize < BATCH_RANGE[0] || train.batchSize > BATCH_RANGE[1]) {

@@ -12,8 +12,9 @@ import { loadConfigRef } from '../core/experiment/planning';
 import { checkRunsFolder } from '../core/runs/check-folder';
 import { newRunId, runFiles } from '../core/runs/layout';
 import { engineFor } from '../engines';
-import { initializeRequest, InitializeParams, InitializeResult, PROTOCOL_VERSION, REQUEST_FAILED, TrainerErrorData, trainStartRequest, TrainStartParams, TrainStartResult, trainStopRequest } from '../protocol';
+import { jobCancelRequest, jobStartRequest, initializeRequest, InitializeParams, InitializeResult, PROTOCOL_VERSION, REQUEST_FAILED, TrainerErrorData, trainStartRequest, TrainStartParams, TrainStartResult, trainStopRequest } from '../protocol';
 import { invalidParams, toResponseError } from '../protocol/errors';
+import type { JobRunner } from './jobs';
 import * as log from './log';
 import type { RunQueue } from './runs';
 
@@ -25,7 +26,7 @@ export interface TrainerLifecycle {
 /** The most runs one trainer trains at once (the rpg.trainer.maxConcurrentRuns setting's maximum). */
 const MAX_CONCURRENT_RUNS = 16;
 
-export function registerHandlers(connection: MessageConnection, queue: RunQueue, trainerVersion: string, lifecycle: TrainerLifecycle = { exiting: false }): void {
+export function registerHandlers(connection: MessageConnection, queue: RunQueue, trainerVersion: string, lifecycle: TrainerLifecycle = { exiting: false }, jobs?: JobRunner): void {
   /** The client's backend preference, used for runs whose config says "auto". */
   let defaultBackend: BackendName | undefined;
 
@@ -108,6 +109,23 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
       return { stopped: queue.stop(params?.runId) };
     }),
   );
+
+  // Sweep, compress, export and eval: the CLI's jobs, for the editor's palette commands.
+  if (jobs) {
+    connection.onRequest(jobStartRequest, (params) =>
+      answer(async () => {
+        if (lifecycle.exiting) throw new ResponseError<TrainerErrorData>(REQUEST_FAILED, 'the trainer is shutting down and accepts no new jobs; run it again (a fresh trainer starts)', { code: 'internal' });
+        const backend = params?.backend !== undefined ? checkBackend(params.backend, 'backend') : defaultBackend;
+        return { jobId: jobs.start({ ...params, ...(backend ? { backend } : {}) }) };
+      }),
+    );
+    connection.onRequest(jobCancelRequest, (params) =>
+      answer(async () => {
+        if (!params || typeof params.jobId !== 'string') throw invalidParams('job/cancel takes { jobId: string }', 'jobId');
+        return { cancelled: jobs.cancel(params.jobId) };
+      }),
+    );
+  }
 }
 
 /** Runs a handler and turns whatever it throws into a structured JSON-RPC error. */

@@ -12,6 +12,7 @@ import { engineFor } from '../engines';
 import { processAlive } from '../core/runs/record';
 import { registerHandlers, TrainerLifecycle } from './handlers';
 import * as log from './log';
+import { JobRunner } from './jobs';
 import { RunQueue, TrainFunction } from './runs';
 import { INVALID_REQUEST_METHOD, ResilientMessageReader } from './stdin-reader';
 import { StdoutMessageWriter } from './stdout-writer';
@@ -47,9 +48,10 @@ const trainJob: TrainFunction = (job, runId, signal, events) =>
   job.kind === 'train' ? trainRun(engineFor, { ...job.options, runId, signal }, events) : resumeRun(engineFor, { ...job.options, signal }, events);
 
 const queue = new RunQueue(trainJob, notify);
+const jobs = new JobRunner(notify);
 /** Set once the process is on its way out: train/start is refused from then on. */
 const lifecycle: TrainerLifecycle = { exiting: false };
-registerHandlers(connection, queue, trainerVersion, lifecycle);
+registerHandlers(connection, queue, trainerVersion, lifecycle, jobs);
 let exited = false;
 
 /** Stops every run (each writes its checkpoint), then exits. */
@@ -59,6 +61,7 @@ async function shutdown(reason: string): Promise<void> {
   lifecycle.exiting = true;
   clearInterval(watchdog);
   log.info(`shutting down: ${reason}`);
+  jobs.cancelAll();
   const clean = await queue.stopAll(STOP_GRACE_MS);
   if (!clean) log.warn(`runs did not stop within ${STOP_GRACE_MS / 1000} s; exiting without their final checkpoint`);
   log.info('bye');

@@ -141,7 +141,7 @@ export class RunQueue {
       onStart: (info) => {
         runDir = info.runDir;
         totals = { totalSteps: info.totalSteps, totalEpochs: Math.ceil(info.totalSteps / Math.max(1, info.stepsPerEpoch)) };
-        log.info(`run ${runId}: training on ${info.backend} in ${info.runDir}${info.resumed ? ` from step ${info.startStep}` : ''}`);
+        log.info(`run ${runId}: training on ${info.engine} engine, backend ${info.backend}${info.device ? ` (${info.device})` : ''}, in ${info.runDir}${info.resumed ? ` from step ${info.startStep}` : ''}`);
         this.notify(trainStartedNotification, withoutUndefined({ ...info, runId }));
       },
       onTrainRow: (row) => progress.push(row),

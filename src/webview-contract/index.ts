@@ -34,10 +34,12 @@ export type MappingToHost =
 // ── training curves ─────────────────────────────────────────────────────────────────────────
 /** A run folder's run.json, reduced to what the panel shows. */
 /** A run as a panel lists it: the fields of its record (core/runs/types.ts) a legend and picker show. */
-export type RunInfo = Pick<RunRecord, 'runId' | 'name' | 'arch' | 'dataset' | 'dof' | 'ringSize' | 'status' | 'bestAcc'> & {
+export type RunInfo = Pick<RunRecord, 'runId' | 'name' | 'arch' | 'dataset' | 'dof' | 'ringSize' | 'status' | 'bestAcc' | 'finalAcc'> & {
   /** Absolute run folder: the run's identity in the panel. */
   readonly runDir: string;
   readonly startedAt?: string;
+  /** false for a plain model (rpg.enabled false: the 100% reference, a sweep's width baseline). */
+  readonly rpg?: boolean;
 };
 
 /** Train rows, column-wise (100k points per run travel and plot as flat arrays). */
@@ -74,6 +76,7 @@ export interface RunAppend {
   readonly eval: EvalColumns;
   readonly status?: RunInfo['status'];
   readonly bestAcc?: number;
+  readonly finalAcc?: number;
 }
 
 export type XAxis = 'step' | 'epoch' | 'time';
@@ -87,7 +90,10 @@ export interface CurvesViewState {
   readonly smoothing: number;
   readonly view: CurvesView;
   readonly showTrain: boolean;
+  /** Test-split curves (state key kept from when they were called "val"). */
   readonly showVal: boolean;
+  /** The x a user pinned to compare every run at (click a chart; click again to release). */
+  readonly pinnedX?: number;
 }
 
 export type CurvesToWebview =
@@ -96,9 +102,13 @@ export type CurvesToWebview =
   /** Full series of the runs asked for (replaces what the webview had for them). */
   | { readonly type: 'series'; readonly series: readonly RunSeries[] }
   | { readonly type: 'append'; readonly appends: readonly RunAppend[] }
+  /** These runs' folders are gone (deleted): drop them from the list, the selection and the charts. */
+  | { readonly type: 'removed'; readonly runDirs: readonly string[] }
   /** Add these runs to the selection (Experiments tree → "Compare"). */
   | { readonly type: 'select'; readonly runDirs: readonly string[] }
   | { readonly type: 'exported'; readonly what: 'png' | 'csv'; readonly path: string }
+  /** Show this tab (after a sweep: the DoF view). */
+  | { readonly type: 'view'; readonly view: CurvesView }
   | { readonly type: 'error'; readonly message: string };
 
 export type CurvesToHost =

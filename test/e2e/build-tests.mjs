@@ -32,6 +32,8 @@ await esbuild.build({
   sourcemap: 'inline',
   // tfjs loads its .wasm files next to its own JS, as in the extension build.
   external: ['vscode', 'mocha', '@tensorflow/*'],
+  // As esbuild.mjs: prefer ESM builds (jsonc-parser's UMD main has requires esbuild cannot follow).
+  mainFields: ['module', 'main'],
   logLevel: 'warning',
 });
 console.log(`[build-tests] ${suites.length} suite(s) -> ${relative(repo, outDir)}/: ${suites.join(', ')}`);

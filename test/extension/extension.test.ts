@@ -1,6 +1,7 @@
 // Activation, contributions and the pure pieces behind commands (trust gate, template, field
 // location), checked inside a real VS Code.
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +22,8 @@ suite('extension', () => {
   test('activates without starting the trainer and returns its API', async () => {
     const api = await rpgApi();
     assert.equal(api.trainer.pid, undefined, 'activation must not start the trainer');
+    // A figure, printed, never asserted (loaded CI machines vary).
+    console.log(`      activate() took ${api.activationMs.toFixed(0)} ms`);
     await api.refreshRuns();
     const names = api.configs.map((c) => c.name).sort();
     assert.ok(names.includes('tiny') && names.includes('long'), `configs found: ${names.join(', ')}`);
@@ -90,11 +93,68 @@ suite('extension', () => {
       assert.equal(run.interrupted, true);
       assert.ok(!api.runs.some((r) => r.dir === runDir && (r.status === 'running' || r.status === 'queued')));
       const lines = await treeLines(api.experimentsTree);
-      assert.ok(lines.some((l) => l.includes('1999-01-01 00:00:00') && / — interrupted/.test(l)), lines.join('\n'));
+      assert.ok(lines.some((l) => /^ {2}interrupted at step 3 — .*1999-01-01 00:00$/.test(l)), lines.join('\n'));
       // The record on disk is left alone (another process may own the folder).
       assert.equal(JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')).status, 'running');
     } finally {
       rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a run another process trains reads "running elsewhere": listed, not ours to follow or stop', async () => {
+    const api = await rpgApi();
+    // A live process that is not this trainer: a child that waits.
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    const runDir = path.join(workspaceDir(), 'runs', 'tiny', '2001-01-01T00-00-00-000Z');
+    mkdirSync(runDir, { recursive: true });
+    const owner = { pid: other.pid!, hostname: os.hostname(), startedAt: '2001-01-01T00:00:00.000Z' };
+    const record = { runId: '2001-01-01T00-00-00-000Z', name: 'tiny', config: {}, status: 'running', backend: 'wasm', arch: 'mlp', dataset: 'mnist-embedded', dof: 10, ringSize: 10, totalParams: 100, startedAt: owner.startedAt, durationSec: 4, step: 40, epoch: 0, pid: owner.pid, hostname: owner.hostname };
+    writeFileSync(path.join(runDir, 'run.json'), JSON.stringify(record));
+    writeFileSync(path.join(runDir, 'run.lock'), JSON.stringify(owner));
+    try {
+      await api.refreshRuns();
+      const run = api.runs.find((r) => r.dir === runDir);
+      assert.ok(run?.elsewhere, 'the run is trained elsewhere');
+      assert.equal(run.elsewhere.pid, owner.pid);
+      const lines = await treeLines(api.experimentsTree);
+      const row = lines.find((l) => l.includes('2001-01-01 00:00'));
+      assert.match(row ?? '', new RegExp(`^ {2}running elsewhere — step 40 · pid ${owner.pid} · 2001-01-01 00:00$`), lines.join('\n'));
+      assert.ok(!lines.some((l) => /^tiny\b/.test(l) && /beaker~spin/.test(l)));
+      assert.doesNotMatch(api.statusBarText, /samples\/s/, 'the status bar does not follow another process\'s run');
+      assert.deepEqual(await vscode.commands.executeCommand('rpg.stop', runDir), [], 'Stop does not reach another process');
+    } finally {
+      other.kill();
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+
+  test('runs of a copied workspace stay under their configs (path relative to the run, or the config name)', async () => {
+    const api = await rpgApi();
+    const base = { config: {}, status: 'finished', backend: 'wasm', arch: 'mlp', dataset: 'mnist-embedded', dof: 10, ringSize: 10, totalParams: 100, durationSec: 2, step: 8, epoch: 1, finalAcc: 0.5, bestAcc: 0.55 };
+    const made: string[] = [];
+    const write = (id: string, extra: Record<string, unknown>) => {
+      const dir = path.join(workspaceDir(), 'runs', 'tiny', id);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ ...base, runId: id, name: 'tiny', startedAt: '2002-01-01T00:00:00.000Z', ...extra }));
+      made.push(dir);
+      return dir;
+    };
+    // Recorded in a workspace that was somewhere else: the absolute path is wrong now.
+    const rel = write('2002-01-01T00-00-00-000Z', { configPath: '/elsewhere/ws/tiny.rpg.json', configRelPath: '../../../tiny.rpg.json' });
+    const old = write('2002-01-01T00-00-01-000Z', { configPath: '/elsewhere/ws/tiny.rpg.json' });
+    try {
+      await api.refreshRuns();
+      const lines = await treeLines(api.experimentsTree);
+      const tinyAt = lines.findIndex((l) => /^tiny — /.test(l));
+      const nextConfig = lines.findIndex((l, i) => i > tinyAt && /^\S/.test(l));
+      const under = lines.slice(tinyAt + 1, nextConfig < 0 ? undefined : nextConfig);
+      for (const id of ['2002-01-01 00:00']) assert.equal(under.filter((l) => l.includes(id)).length, 2, `both runs under tiny:\n${lines.join('\n')}`);
+      assert.ok(!lines.includes('Runs without a config') || !lines.slice(lines.indexOf('Runs without a config')).some((l) => l.includes('2002-01-01')), lines.join('\n'));
+      // The run label leads with the final test accuracy, which a narrow sidebar still shows.
+      assert.ok(under.some((l) => /^ {2}50\.0% test — DoF 10 · 2\.0 s · 2002-01-01 00:00$/.test(l)), under.join('\n'));
+      assert.ok(rel && old);
+    } finally {
+      for (const d of made) rmSync(d, { recursive: true, force: true });
     }
   });
 
@@ -127,6 +187,28 @@ suite('extension', () => {
       return api.configs.some((c) => c.name === 'scaffolded');
     });
     await vscode.workspace.fs.delete(uri);
+  });
+
+  test('New Experiment: finds the dataset on this machine, refuses a DoF larger than the model, and its file opens without errors', async function () {
+    const fashion = '/usr/share/datasets/fashion-mnist';
+    if (!existsSync(fashion)) this.skip(); // .ci/run installs Debian's dataset-fashion-mnist
+    assert.equal(await vscode.commands.executeCommand('rpg.newExperiment', { arch: 'lenet5', dataset: 'fashion-mnist', dof: '150%', name: 'too-big' }), undefined);
+    assert.ok(!existsSync(path.join(workspaceDir(), 'too-big.rpg.json')));
+    const uri = (await vscode.commands.executeCommand('rpg.newExperiment', { arch: 'lenet5', dataset: 'fashion-mnist', dof: '10%', epochs: 10, name: 'wizard-fashion' })) as vscode.Uri;
+    try {
+      const text = readFileSync(uri.fsPath, 'utf8');
+      assert.match(text, /"path": "\/usr\/share\/datasets\/fashion-mnist"/, 'the folder found here, not a placeholder');
+      assert.match(text, /"epochs": 10/);
+      // The language server analysed it (its DoF note is there) and found nothing wrong.
+      const diagnostics = await waitFor('the analysis of the new config', () => {
+        const d = vscode.languages.getDiagnostics(uri);
+        return d.some((x) => x.code && String(typeof x.code === 'object' ? x.code.value : x.code) === 'rpg-dof-resolved') && d;
+      });
+      assert.deepEqual(diagnostics.filter((d) => d.severity !== vscode.DiagnosticSeverity.Information).map((d) => d.message), []);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      await vscode.workspace.fs.delete(uri);
+    }
   });
 
   test('Open Config selects the field an error names (or its nearest written parent)', async () => {

@@ -50,4 +50,28 @@ suite('layers view', function () {
     assert.ok(lines.some((l) => l.startsWith('Generated layers')));
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
+
+  test('a typo or a half-typed edit keeps the last plan, marked stale, in the view and the CodeLens', async () => {
+    const api = await rpgApi();
+    const doc = await vscode.workspace.openTextDocument(fixtureUri('tiny.rpg.json'));
+    const editor = await vscode.window.showTextDocument(doc);
+    await waitFor('tiny planned', async () => api.layersTree.documentUri?.fsPath === doc.uri.fsPath && (await api.layersTree.currentPlan())?.ok);
+    const good = (await treeLines(api.layersTree)).find((l) => l.startsWith('Totals'));
+    for (const [what, from, to] of [['a typo', '"epochs": 1', '"epocs": 1'], ['half-typed JSON', '"epochs": 1', '"epochs": 1, "']] as const) {
+      const at = doc.getText().indexOf(from);
+      await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(at), doc.positionAt(at + from.length)), to));
+      const lines = await waitFor(`the stale plan after ${what}`, async () => {
+        const o = await api.layersTree.currentPlan();
+        return o && !o.ok && o.version === doc.version && (await treeLines(api.layersTree, 1));
+      });
+      assert.match(lines[0]!, /^Stale plan \(the config has an error\) — /, lines.join('\n'));
+      assert.equal(lines[1], good, `the last good totals stay: ${lines.join('\n')}`);
+      assert.ok(lines.some((l) => l.startsWith('Generated layers')));
+      const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri, 10)) ?? [];
+      const titles = lenses.map((l) => l.command?.title ?? '');
+      assert.ok(titles.some((t) => /Stale plan: [\d,]+ params, DoF/.test(t)), titles.join(' | '));
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+      await waitFor('the fresh plan again', async () => (await api.layersTree.currentPlan())?.ok);
+    }
+  });
 });

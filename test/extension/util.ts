@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RpgStudioApi } from '../../src/extension/main';
 import type { RunEvent } from '../../src/extension/trainer';
+import type { ShownMessage } from '../../src/extension/notify';
 
 export const EXTENSION_ID = 'rpg-studio.rpg-studio';
 
@@ -76,4 +77,20 @@ export async function treeLines<T>(provider: vscode.TreeDataProvider<T>, depth =
   };
   await walk(undefined, 0);
   return lines;
+}
+
+/** The next notification whose text matches, from now on (what a user was told). */
+export function nextMessage(api: RpgStudioApi, text: RegExp, timeoutMs = 120_000): Promise<ShownMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error(`no notification matching ${text} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const sub = api.onDidShowMessage((m) => {
+      if (!text.test(m.text)) return;
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(m);
+    });
+  });
 }

@@ -2,7 +2,7 @@
 // fixes, debounce, close, and the sweep lookup against a workspace folder.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Diagnostic } from 'vscode-languageserver';
@@ -51,7 +51,10 @@ test('publishes diagnostics with exact ranges, codes and messages', async () => 
     'rpg-dof-too-large 3:18-3:24 rpg.dof: a ring of 100,000 entries is larger than the 44,358 generated parameters of lenet5; 55,642 ring entries would never be used (use at most 44,358, which is the plain model up to permutation and signs)',
   ]);
   assert.deepEqual(diagnostics.map((d) => d.severity), [2, 1, 1]);
-  assert.equal(diagnostics[2]!.codeDescription?.href, 'https://github.com/rpg-studio/rpg-studio#rpg-dof-too-large');
+  // The link opens the docs shipped next to the bundled server, at the code's heading.
+  const href = /^file:\/\/(.+)#L(\d+)$/.exec(diagnostics[2]!.codeDescription?.href ?? '');
+  assert.ok(href && href[1]!.endsWith('/docs/config-and-diagnostics.md'), diagnostics[2]!.codeDescription?.href);
+  assert.equal(readFileSync(decodeURIComponent(href[1]!), 'utf8').split('\n')[Number(href[2]) - 1], '### rpg-dof-too-large');
   const actions = await server.codeActions(uri, [diagnostics[2]!]);
   assert.deepEqual(actions.map((a) => a.title), [
     'Set DoF to the generated parameter count (44,358)',

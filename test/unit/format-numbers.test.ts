@@ -23,3 +23,12 @@ test('ratio keeps 3 significant digits, groups from 100 up, and passes non-finit
   assert.equal(ratio(1234.4), '1,234×');
   assert.equal(ratio(Infinity), 'Infinity');
 });
+
+test('durations round once: 959.7 s is "16 min 0 s", never "15 min 60 s"', async () => {
+  const { duration } = await import('../../src/core/format/numbers');
+  assert.equal(duration(959.7), '16 min 0 s');
+  assert.equal(duration(59.7), '1 min 0 s');
+  assert.equal(duration(7.25), '7.3 s');
+  assert.equal(duration(7380), '2 h 3 min');
+  assert.equal(duration(-1), '–');
+});

@@ -150,7 +150,7 @@ test('dataset path that does not exist, or wrong format, is an error on data.pat
 });
 
 test('learning rate, batch size and epochs outside sane ranges warn (per optimizer)', () => {
-  const base = { optimizer: 'adam', lr: 0.001, momentum: 0.9, weightDecay: 0, schedule: 'constant', batchSize: 64, epochs: 10, engine: 'tfjs', backend: 'auto', precision: 'fp32' } as const;
+  const base = { optimizer: 'adam', lr: 0.001, momentum: 0.9, weightDecay: 0, schedule: 'constant', batchSize: 64, epochs: 10, checkpointMinutes: 2, engine: 'tfjs', backend: 'auto', precision: 'fp32' } as const;
   assert.deepEqual(trainingRangeFindings(base), []);
   assert.equal(trainingRangeFindings({ ...base, lr: 0.1 })[0]!.message, 'train.lr 0.1 is unusually high for adam (expected 0.00001 … 0.01)');
   assert.deepEqual(trainingRangeFindings({ ...base, optimizer: 'sgd', lr: 0.1 }), []);

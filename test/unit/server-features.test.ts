@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DatasetError } from '../../src/core/data/types';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -39,34 +41,60 @@ test('hover on an enum value adds what the value means; any field shows its desc
   assert.equal(hoverAt(a, text.indexOf('{')), undefined);
 });
 
-test('completion: property names with value snippets, without the ones already there', () => {
+test('completion: property names with value snippets, without the ones already there', async () => {
   const { text, offset } = at('{ "model": { "arch": "lenet5" }, "train": { "optimizer": "sgd", "| } }');
-  const items = completeAt(analyze(text, env), offset);
+  const items = await completeAt(analyze(text, env), offset);
   const labels = items.map((i) => i.label);
   assert.ok(!labels.includes('optimizer'));
   const lr = items.find((i) => i.label === 'lr')!;
   assert.equal(lr.insertText, '"lr": ${1:0.001}');
   assert.equal(text.slice(lr.span.offset, lr.span.offset + lr.span.length), '"');
   assert.equal(items.find((i) => i.label === 'schedule')!.insertText, '"schedule": "${1|constant,step,cosine,exp|}"');
-  const root = completeAt(analyze('{ | }'.replace('|', ''), env), 2).map((i) => i.label);
+  const root = (await completeAt(analyze('{ | }'.replace('|', ''), env), 2)).map((i) => i.label);
   assert.deepEqual(root, ['$schema', 'name', 'description', 'seed', 'model', 'rpg', 'data', 'train']);
 });
 
-test('completion: enum values for architectures, datasets, optimizers, sampling; DoF values', () => {
-  const values = (src: string): string[] => {
+/** The document after accepting `item` with every snippet placeholder at its first choice. */
+function accept(text: string, item: { insertText: string; span: { offset: number; length: number } }): string {
+  const expanded = item.insertText.replace(/\$\{\d+\|([^,|]+)[^}]*\}/g, '$1').replace(/\$\{\d+:([^}]*)\}/g, '$1').replace(/\$\d+/g, '');
+  return text.slice(0, item.span.offset) + expanded + text.slice(item.span.offset + item.span.length);
+}
+
+test('completion inside quotes (typed ", auto-closed) replaces the quotes and keeps the JSON valid', async () => {
+  const cases = [
+    '{ "model": { "arch": "lenet5" }, "train": { "|" } }',
+    '{ "model": { "arch": "lenet5" }, "train": { "optimizer": "adam", "|" } }',
+    '{ "model": { "arch": "lenet5" }, "train": { "|"\n    "lr": 0.001 } }',
+    '{ "model": { "arch": "lenet5" }, "train": { "sch|" } }',
+    '{ "model": { "arch": "lenet5" }, "train": { "| } }',
+  ];
+  for (const src of cases) {
     const { text, offset } = at(src);
-    return completeAt(analyze(text, env), offset).map((i) => i.label);
+    const items = await completeAt(analyze(text, env), offset);
+    const schedule = items.find((i) => i.label === 'schedule');
+    assert.ok(schedule, `schedule offered in ${src}`);
+    const after = accept(text, schedule);
+    const a = analyze(after, env);
+    assert.deepEqual(a.findings.filter((f) => f.code === 'rpg-syntax' || f.code === 'rpg-schema').map((f) => f.message), [], `${src} → ${after}`);
+    assert.equal(a.config?.train.schedule, 'constant', after);
+  }
+});
+
+test('completion: enum values for architectures, datasets, optimizers, sampling; DoF values', async () => {
+  const values = async (src: string): Promise<string[]> => {
+    const { text, offset } = at(src);
+    return (await completeAt(analyze(text, env), offset)).map((i) => i.label);
   };
-  assert.deepEqual(values('{ "model": { "arch": "|" } }').slice(0, 7), ['"mlp"', '"lenet5"', '"resnet20"', '"resnet32"', '"resnet56"', '"resnet18"', '"resnet34"']);
-  assert.ok(values('{ "model": { "arch": "mlp" }, "data": { "dataset": | } }').includes('"cifar100"'));
-  assert.deepEqual(values('{ "model": { "arch": "mlp" }, "train": { "optimizer": | } }'), ['"sgd"', '"adam"']);
-  assert.deepEqual(values('{ "model": { "arch": "mlp" }, "rpg": { "sampling": "r|" } }'), ['"ring"', '"shuffled"']);
-  const dof = values('{ "model": { "arch": "lenet5" }, "rpg": { "dof": | } }');
+  assert.deepEqual((await values('{ "model": { "arch": "|" } }')).slice(0, 7), ['"mlp"', '"lenet5"', '"resnet20"', '"resnet32"', '"resnet56"', '"resnet18"', '"resnet34"']);
+  assert.ok((await values('{ "model": { "arch": "mlp" }, "data": { "dataset": | } }')).includes('"cifar100"'));
+  assert.deepEqual(await values('{ "model": { "arch": "mlp" }, "train": { "optimizer": | } }'), ['"sgd"', '"adam"']);
+  assert.deepEqual(await values('{ "model": { "arch": "mlp" }, "rpg": { "sampling": "r|" } }'), ['"ring"', '"shuffled"']);
+  const dof = await values('{ "model": { "arch": "lenet5" }, "rpg": { "dof": | } }');
   assert.deepEqual(dof.slice(0, 4), ['"1%"', '"10%"', '"18%"', '44190']);
 });
 
-test('completion: an empty document offers whole-config snippets that analyse cleanly', () => {
-  const items = completeAt(analyze('', env), 0);
+test('completion: an empty document offers whole-config snippets that analyse cleanly', async () => {
+  const items = await completeAt(analyze('', env), 0);
   assert.equal(items.length, 3);
   assert.equal(items[0]!.kind, 'snippet');
   // Expand the snippet with its defaults and check it is a valid config.
@@ -96,13 +124,63 @@ test('quick fixes travel in diagnostic data and become workspace edits', () => {
   assert.deepEqual(toCodeActions(doc.uri, [{ ...diagnostics[0]!, source: 'json' }, { ...diagnostics[0]!, data: { fixes: 'x' } }]), []);
 });
 
-test('every diagnostic has a code and a documentation link', () => {
+test('every diagnostic has a code and a link to its heading in the docs shipped with the extension', () => {
   const text = '{ "model": { "arch": "lenet5" }, "train": { "lr": 3 } }';
   const doc = TextDocument.create('file:///ws/a.rpg.json', 'rpg-config', 1, text);
-  for (const d of toDiagnostics(analyze(text, env), doc)) {
+  const diagnostics = toDiagnostics(analyze(text, env), doc);
+  assert.ok(diagnostics.length >= 2);
+  for (const d of diagnostics) {
     assert.match(String(d.code), /^rpg-/);
-    assert.equal(d.codeDescription?.href, `https://github.com/rpg-studio/rpg-studio#${d.code}`);
+    const href = d.codeDescription?.href ?? '';
+    const m = /^(file:\/\/.+\/docs\/config-and-diagnostics\.md)#L(\d+)$/.exec(href);
+    assert.ok(m, `a file link with a line: ${href}`);
+    const lines = readFileSync(fileURLToPath(m[1]!), 'utf8').split('\n');
+    assert.equal(lines[Number(m[2]) - 1], `### ${d.code}`);
   }
+});
+
+test('quick fixes for typos: did-you-mean for unknown keys and enum values', () => {
+  const text = '{ "model": { "arch": "lenet6" }, "train": { "epocs": 3, "optimzer": "adam" } }';
+  const doc = TextDocument.create('file:///ws/a.rpg.json', 'rpg-config', 1, text);
+  const diagnostics = toDiagnostics(analyze(text, env), doc);
+  const actions = toCodeActions(doc.uri, diagnostics);
+  const apply = (title: string): string => {
+    const a = actions.find((x) => x.title === title);
+    assert.ok(a, `${title} among ${actions.map((x) => x.title).join(' | ')}`);
+    return TextDocument.applyEdits(doc, a.edit!.changes![doc.uri]!);
+  };
+  assert.equal(apply('Rename to "epochs"'), text.replace('"epocs"', '"epochs"'));
+  assert.equal(apply('Rename to "optimizer"'), text.replace('"optimzer"', '"optimizer"'));
+  assert.equal(apply('Change to "lenet5"'), text.replace('"lenet6"', '"lenet5"'));
+  assert.match(String(diagnostics.find((d) => /epocs/.test(String(d.message)))!.message), /did you mean "epochs"\?/);
+  // Nothing close: no guess.
+  const far = toDiagnostics(analyze('{ "model": { "arch": "transformer" }, "zzzzzz": 1 }', env), doc);
+  assert.deepEqual(toCodeActions(doc.uri, far).map((a) => a.title), []);
+});
+
+test('quick fixes: reset an absurd learning rate; data.path offers a detected folder and Browse…', () => {
+  const text = '{ "model": { "arch": "lenet5" }, "train": { "optimizer": "adam", "lr": 3 } }';
+  const doc = TextDocument.create('file:///ws/a.rpg.json', 'rpg-config', 1, text);
+  const actions = toCodeActions(doc.uri, toDiagnostics(analyze(text, env), doc));
+  const reset = actions.find((a) => a.title.startsWith('Reset train.lr'))!;
+  assert.equal(reset.title, 'Reset train.lr to 0.001 (the usual adam learning rate)');
+  assert.equal(TextDocument.applyEdits(doc, reset.edit!.changes![doc.uri]!), text.replace('"lr": 3', '"lr": 0.001'));
+
+  // A workspace whose data/fashion-mnist holds the dataset (the loader's header check decides).
+  const ws = mkdtempSync(path.join(tmpdir(), 'rpg-datapath-'));
+  mkdirSync(path.join(ws, 'data', 'fashion-mnist'), { recursive: true });
+  const describe: AnalysisEnv['describeDataset'] = (cfg, baseDir) => {
+    if (path.resolve(baseDir, cfg.path ?? '') !== path.join(ws, 'data', 'fashion-mnist')) throw new DatasetError(path.resolve(baseDir, cfg.path ?? ''), 'folder not found');
+    return { height: 28, width: 28, channels: 1, numClasses: 10, trainCount: 60000, testCount: 10000 };
+  };
+  const src = '{ "model": { "arch": "lenet5" }, "data": { "dataset": "fashion-mnist", "path": "data/fashion-mnist/placeholder" } }';
+  const d2 = TextDocument.create(`file://${ws}/b.rpg.json`, 'rpg-config', 1, src);
+  const fixes = toCodeActions(d2.uri, toDiagnostics(analyze(src, { ...env, baseDir: ws, describeDataset: describe }), d2));
+  assert.deepEqual(fixes.map((a) => a.title), [`Use ${path.join(ws, 'data', 'fashion-mnist')} (fashion-mnist found there: 60,000 training images)`, 'Browse for the dataset folder…']);
+  assert.equal(TextDocument.applyEdits(d2, fixes[0]!.edit!.changes![d2.uri]!), src.replace('data/fashion-mnist/placeholder', 'data/fashion-mnist'));
+  assert.equal(fixes[1]!.command!.command, 'rpg.browseDataPath');
+  assert.equal(fixes[1]!.command!.arguments![0], d2.uri);
+  rmSync(ws, { recursive: true, force: true });
 });
 
 test('sweep files: parsing (RPG points only), prediction at the ring size, extrapolation', () => {

@@ -109,7 +109,7 @@ test('rpg.free: an unknown entry is an error on it; kinds and node ids are fine'
   assert.deepEqual(f!.fixes, [{ title: 'Change to "stem"', newText: '"stem"' }]);
 });
 
-test('completion: a node\'s inputs offer "input" and the other ids of its list; block names; rpg.free kinds and layers', () => {
+test('completion: a node\'s inputs offer "input" and the other ids of its list; block names; rpg.free kinds and layers', async () => {
   const mark = (o: Record<string, unknown>, target: string) => {
     const text = cfg(o);
     return { text: text.replace(`"${target}"`, '""'), offset: text.indexOf(`"${target}"`) + 1 };
@@ -119,15 +119,15 @@ test('completion: a node\'s inputs offer "input" and the other ids of its list; 
     nodes: [node('stem', 'conv2d', { filters: 8, kernel: 3 }), node('stage', 'block', { block: 'HERE3' }), node('pool', 'globalAvgPool', { inputs: ['HERE'] }), node('head', 'dense', { units: 10 })],
   };
   const top = mark({ model: { graph } }, 'HERE');
-  const labels = completeAt(analyze(top.text, env()), top.offset).map((c) => c.label);
+  const labels = (await completeAt(analyze(top.text, env()), top.offset)).map((c) => c.label);
   assert.deepEqual(labels.slice(0, 4), ['"input"', '"stem"', '"stage"', '"head"']);
   assert.equal(labels.filter((l) => l === '"input"').length, 1);
   const inBlock = mark({ model: { graph } }, 'HERE2');
-  assert.deepEqual(completeAt(analyze(inBlock.text, env()), inBlock.offset).map((c) => c.label).slice(0, 2), ['"input"', '"c1"']);
+  assert.deepEqual((await completeAt(analyze(inBlock.text, env()), inBlock.offset)).map((c) => c.label).slice(0, 2), ['"input"', '"c1"']);
   const block = mark({ model: { graph } }, 'HERE3');
-  assert.deepEqual(completeAt(analyze(block.text, env()), block.offset).map((c) => c.label), ['"residual"']);
+  assert.deepEqual((await completeAt(analyze(block.text, env()), block.offset)).map((c) => c.label), ['"residual"']);
   const free = mark({ model: { arch: 'lenet5' }, rpg: { free: ['HERE'] } }, 'HERE');
-  const freeLabels = completeAt(analyze(free.text, env()), free.offset).map((c) => c.label);
+  const freeLabels = (await completeAt(analyze(free.text, env()), free.offset)).map((c) => c.label);
   for (const l of ['"conv"', '"attention"', '"stem"', '"head"', '"fc1"']) assert.ok(freeLabels.includes(l), `${l} in ${freeLabels.join(' ')}`);
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compactNumber, decimateM4, dofGroups, emaSmooth, exportName, joinTables, logLinearFit, runLabel, sortedUnique, toCsv } from '../../webview-ui/src/curves/transforms';
+import { compactNumber, decimateM4, dofCsv, dofGroups, emaSmooth, exportName, joinTables, logLinearFit, runLabel, sortedUnique, timeWeightedEma, toCsv, valueAtX } from '../../webview-ui/src/curves/transforms';
 import type { RunSeries } from '../../src/webview-contract';
 
 const series = (name: string, dof: number, accs: number[], bestAcc?: number): RunSeries => ({
@@ -48,10 +48,55 @@ test('logLinearFit recovers acc = a + b ln dof and R²', () => {
   assert.ok(noisy.r2 > 0 && noisy.r2 < 1);
 });
 
-test('dofGroups takes best accuracy per run, grouped by arch/dataset', () => {
-  const g = dofGroups([series('b', 1000, [0.5, 0.8, 0.7]), series('a', 100, [0.3], 0.95), { ...series('c', 50, []), info: { ...series('c', 50, []).info, arch: 'resnet18' } }]);
+test('dofGroups: final accuracy per run, RPG repeats averaged and fitted, plain runs apart', () => {
+  const rpg = (name: string, dof: number, finalAcc: number, bestAcc: number) => ({ ...series(name, dof, [0.1, finalAcc]), info: { ...series(name, dof, []).info, finalAcc, bestAcc } });
+  const plain = { ...series('plain', 50000, []), info: { ...series('plain', 50000, []).info, finalAcc: 0.97, rpg: false } };
+  const g = dofGroups([rpg('a', 100, 0.8, 0.85), rpg('b', 100, 0.7, 0.75), rpg('c', 1000, 0.9, 0.95), rpg('d', 10000, 0.95, 0.96), plain,
+    // From its eval rows when run.json has no numbers yet: the last evaluation, not the best.
+    series('e', 300, [0.5, 0.9, 0.85]),
+    { ...series('f', 50, []), info: { ...series('f', 50, []).info, arch: 'resnet18' } }]);
   assert.deepEqual([...g.keys()], ['lenet5 · mnist']);
-  assert.deepEqual(g.get('lenet5 · mnist')!.map((p) => [p.dof, p.acc]), [[100, 0.95], [1000, 0.8]]);
+  const group = g.get('lenet5 · mnist')!;
+  assert.deepEqual(group.points.map((p) => [p.dof, p.acc, p.kind]), [[100, 0.8, 'rpg'], [100, 0.7, 'rpg'], [300, 0.85, 'rpg'], [1000, 0.9, 'rpg'], [10000, 0.95, 'rpg'], [50000, 0.97, 'plain']]);
+  assert.deepEqual(group.means.map((m) => [m.dof, Number(m.acc.toFixed(6)), m.n]), [[100, 0.75, 2], [300, 0.85, 1], [1000, 0.9, 1], [10000, 0.95, 1]]);
+  assert.ok(Math.abs(group.means[0]!.std - Math.sqrt(0.005)) < 1e-12);
+  assert.deepEqual(group.baselines.map((b) => b.label), ['plain (r1) · DoF 50k']);
+  // The fit is over the RPG means only: the plain model does not pull it.
+  const expected = logLinearFit(group.means)!;
+  assert.equal(group.fit!.n, 4);
+  assert.ok(Math.abs(group.fit!.a - expected.a) < 1e-12 && Math.abs(group.fit!.b - expected.b) < 1e-12);
+  const csv = dofCsv('lenet5 · mnist', group).trimEnd().split('\n');
+  assert.equal(csv[0], 'arch,dataset,run,runDir,kind,dof,finalAcc,bestAcc,fitAcc');
+  assert.equal(csv.length, 1 + 6);
+  assert.match(csv[1]!, /^lenet5,mnist,a \(r1\) · DoF 100,\/runs\/a\/r1,rpg,100,0\.8,0\.85,0\.\d+$/);
+  assert.match(csv[6]!, /^lenet5,mnist,plain \(r1\) · DoF 50k,\/runs\/plain\/r1,plain,50000,0\.97,,$/);
+});
+
+test('timeWeightedEma: TensorBoard\'s debiased EMA on even rows; a gap decays as the steps it spans', () => {
+  const x = Array.from({ length: 50 }, (_, i) => i + 1);
+  const y = x.map((i) => Math.sin(i) + i / 10);
+  const tw = timeWeightedEma(x, y, 0.6);
+  const tb = emaSmooth(y, 0.6);
+  for (let i = 0; i < x.length; i++) assert.ok(Math.abs((tw[i] as number) - (tb[i] as number)) < 1e-12, `row ${i}`);
+  assert.deepEqual(timeWeightedEma([1, 2, 3], [5, 5, 5], 0.9), [5, 5, 5]); // debiased: a constant stays
+  // Rows 1..10 at 0, then a jump to 10 after a gap of 100 steps: the old rows are forgotten
+  // (0.6^100 ≈ 0), where a per-row EMA would still hold 40% of them.
+  const gx = [...Array.from({ length: 10 }, (_, i) => i + 1), 110];
+  const gy = [...Array(10).fill(0), 10];
+  assert.ok(Math.abs((timeWeightedEma(gx, gy, 0.6)[10] as number) - 10) < 1e-6);
+  assert.ok(Math.abs((emaSmooth(gy, 0.6)[10] as number) - 4) < 0.05);
+  assert.deepEqual(timeWeightedEma([1, 2], [1, null], 0.5)[1], null);
+});
+
+test('valueAtX: the value a run had reached at x, nothing outside its rows', () => {
+  const xs = [10, 20, 30];
+  const ys = [1, null, 3];
+  assert.equal(valueAtX(xs, ys, 5), undefined);
+  assert.deepEqual(valueAtX(xs, ys, 10), { x: 10, y: 1 });
+  assert.deepEqual(valueAtX(xs, ys, 25), { x: 10, y: 1 });
+  assert.deepEqual(valueAtX(xs, ys, 30), { x: 30, y: 3 });
+  assert.equal(valueAtX(xs, ys, 31), undefined);
+  assert.equal(valueAtX([], [], 1), undefined);
 });
 
 test('toCsv writes long format with escaped names', () => {
@@ -60,7 +105,7 @@ test('toCsv writes long format with escaped names', () => {
   assert.equal(lines[0], 'run,runDir,name,arch,dataset,dof,split,step,epoch,loss,acc,lr,samplesPerSec,time');
   assert.equal(lines.length, 1 + 2 + 1);
   assert.equal(lines[1], 'r1,"/runs/a,""b""/r1","a,""b""",lenet5,mnist,10,train,1,0.5,2,0.1,0.001,100,0.1');
-  assert.equal(lines[3], 'r1,"/runs/a,""b""/r1","a,""b""",lenet5,mnist,10,eval,1,1,0.5,0.5,,,1');
+  assert.equal(lines[3], 'r1,"/runs/a,""b""/r1","a,""b""",lenet5,mnist,10,test,1,1,0.5,0.5,,,1');
 });
 
 test('labels and names', () => {

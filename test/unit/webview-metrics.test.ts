@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { listRuns, parseMetricsJsonl, parseRunJson, readRunSeries } from '../../src/extension/panels/run-files';
+import { goneRunDirs, listRuns, parseMetricsJsonl, parseRunJson, readRunSeries } from '../../src/extension/panels/run-files';
 
 const train = (step: number): string => JSON.stringify({ type: 'train', step, epoch: step / 10, progress: 0, loss: 1 / step, acc: 0.5, lr: 0.01, samplesPerSec: 99, time: step, etaSeconds: 0 });
 
@@ -51,4 +51,18 @@ test('listRuns finds <runs>/<name>/<id>/run.json and sweep runs deeper, newest f
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a deleted run folder is gone for the curves panel: Refresh drops it (issue 18, item 10)', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'rpg-gone-'));
+  const kept = path.join(root, 'a', 'r1');
+  const deleted = path.join(root, 'a', 'r2');
+  for (const d of [kept, deleted]) {
+    mkdirSync(d, { recursive: true });
+    writeFileSync(path.join(d, 'run.json'), '{}');
+  }
+  assert.deepEqual(goneRunDirs([kept, deleted]), []);
+  rmSync(deleted, { recursive: true, force: true });
+  assert.deepEqual(goneRunDirs(new Map([[kept, 1], [deleted, 2]]).keys()), [deleted]);
+  rmSync(root, { recursive: true, force: true });
 });

@@ -314,16 +314,164 @@ await test('curves: 100k points × 4 runs pan and zoom smoothly (wheel, keys)', 
   await page.close();
 });
 
-await test('curves: DoF view fits acc ≈ a + b·ln DoF over ≥ 3 runs', async () => {
+await test('curves: DoF view fits RPG runs only (repeats averaged), shows the plain model apart, exports its table', async () => {
   const { page, errors } = await openPanel('curves', { theme: 'light' });
-  await send(page, { type: 'runs', runs: runInfos, runsDir: '/ws/runs' });
+  const repeat = fx.run('lenet5-mnist-5pct', 2210, 10, 0.945, 9).info; // a second seed at 5%
+  const plain = fx.run('lenet5-mnist-plain', 44426, 10, 0.974, 8, { rpg: false }).info;
+  await send(page, { type: 'runs', runs: [...runInfos, repeat, plain], runsDir: '/ws/runs' });
   await page.click('#tab-dof');
   await page.waitForSelector('#fit');
   const fit = await page.locator('#fit').innerText();
-  assert(/R² = 0\.\d{3}, n = 4/.test(fit), `fit: ${fit}`);
-  assert((await page.locator('.dof-table tbody tr').count()) === 4, 'table of the four runs');
+  // 4 DoF values from 5 RPG runs; the plain run is not in the fit.
+  assert(/R² = 0\.\d{3}, n = 4 DoF values from 5 RPG runs; 1 plain run shown apart, not fitted/.test(fit), `fit: ${fit}`);
+  assert((await page.locator('.dof-table tbody tr').count()) === 6, 'every run in the table');
+  assert((await page.locator('.dof-table tbody tr.baseline').count()) === 1, 'the plain run marked as a baseline');
+  const head = await page.locator('.dof-table thead').innerText();
+  assert(/Final/.test(head) && /Best/.test(head), `final and best columns: ${head}`);
   assert((await page.evaluate(() => window.__state.view)) === 'dof', 'view saved');
+  // CSV from this tab is the DoF table, not the per-step rows.
+  await page.click('#export-csv');
+  const [csv] = await waitPosted(page, 'exportCsv');
+  const lines = csv.csv.trimEnd().split('\n');
+  assert(lines[0] === 'arch,dataset,run,runDir,kind,dof,finalAcc,bestAcc,fitAcc' && lines.length === 7, `DoF CSV: ${lines.slice(0, 2).join(' / ')} (${lines.length} lines)`);
+  assert(csv.suggestedName.startsWith('dof-'), csv.suggestedName);
+  // PNG: drawn at a figure's width whatever the panel's.
+  await page.click('#export-png');
+  const [png] = await waitPosted(page, 'exportPng');
+  const size = await page.evaluate(async (url) => { const i = new Image(); i.src = url; await i.decode(); return [i.naturalWidth, i.naturalHeight]; }, png.dataUrl);
+  assert(size[0] >= 1200, `DoF PNG ${size.join('×')} px`);
   await shot(page, 'curves-dof-light');
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('curves: train smoothed by default over its faint raw curve, test dotted with markers; hover and pin compare every run at a step', async () => {
+  const runs = small;
+  // A saved state from before smoothing had a default: the default applies.
+  const { page, errors } = await openPanel('curves', { state: { selected: runs.map((r) => r.info.runDir), hidden: [], xAxis: 'step', logY: false, view: 'curves', showTrain: true, showVal: true } });
+  await send(page, { type: 'runs', runs: runs.map((r) => r.info), runsDir: '/ws/runs' });
+  await send(page, { type: 'series', series: runs });
+  await page.waitForFunction((n) => document.querySelectorAll('.legend-item').length === n && document.querySelectorAll('.chart canvas').length === 4, runs.length);
+  const st = await page.evaluate(() => window.__state);
+  assert(st.smoothing === 0.6, `default smoothing ${st.smoothing}`);
+  assert((await page.locator('label[for="show-val"]').innerText()).trim() === 'Test', 'the test split is called test');
+  const series = (await page.locator('#chart-loss').getAttribute('data-series')).split('|');
+  for (const r of runs) {
+    const label = `${r.info.name} (${r.info.runId}) · DoF`;
+    assert(series.some((x) => x.startsWith(label) && x.endsWith(' train (raw):faint')), `raw train of ${r.info.name}: ${series.join(' | ')}`);
+    assert(series.some((x) => x.startsWith(label) && x.endsWith(' train:solid')), `smoothed train of ${r.info.name}`);
+    assert(series.some((x) => x.startsWith(label) && x.endsWith(' test:dotted+markers')), `test of ${r.info.name}`);
+  }
+  // Hover the middle of the loss chart: the readout lists every run's values at that step.
+  const box = await page.locator('#chart-loss .u-over').boundingBox();
+  const logs = [];
+  page.on('console', (m) => logs.push(m.text()));
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.move(box.x + box.width / 2 + 1, box.y + box.height / 2);
+  await page.waitForFunction(() => /At step/.test(document.querySelector('#readout')?.textContent ?? ''), undefined, { timeout: 5000 }).catch(async (e) => {
+    const at = await page.evaluate(([x, y]) => { const el = document.elementFromPoint(x, y); return `${el?.tagName}.${el?.className} in ${el?.parentElement?.className}`; }, [box.x + box.width / 2, box.y + box.height / 2]);
+    throw new Error(`${e.message}; readout: ${await page.locator('#readout').innerText()}; under the pointer: ${at}; box ${JSON.stringify(box)}; ${logs.slice(0, 8).join(' / ')}; errors ${errors.join(' / ')}`);
+  });
+  const head = await page.locator('#readout').innerText();
+  const step = Number(/At step ([\d,]+)/.exec(head)?.[1]?.replace(/,/g, ''));
+  assert(step > 800 && step < 1200, `cursor step ${head}`);
+  // The values are the runs' own: raw = the row at that step, smoothed = the time-weighted EMA there.
+  const expect = fx.expectedAt(runs[0], step, 0.6);
+  for (const r of runs) assert(/loss \d\.\d+ \(raw \d\.\d+\) · test \d\.\d+ · acc [\d.]+% \(raw [\d.]+%\) · test [\d.]+%/.test(await page.locator(`.legend-item[data-run="${r.info.runDir}"] .legend-values`).innerText()), `values of ${r.info.name}`);
+  const row = await page.locator(`.legend-item[data-run="${runs[0].info.runDir}"] .legend-values`).innerText();
+  assert(row.includes(`loss ${expect.loss.toPrecision(4)} (raw ${expect.lossRaw.toPrecision(4)})`), `readout ${row} vs ${JSON.stringify(expect)}`);
+  // Click pins the step: it stays when the mouse leaves, and is saved.
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.waitForFunction(() => typeof window.__state.pinnedX === 'number');
+  await page.mouse.move(5, 5);
+  assert(/Pinned at step/.test(await page.locator('#readout').innerText()), 'pinned readout');
+  await shot(page, 'curves-compare-dark');
+  await page.click('#unpin');
+  await page.waitForFunction(() => window.__state.pinnedX === undefined);
+  await clean(page, errors);
+  await page.close();
+});
+
+await test('curves: a finished run loses its live badge; a deleted run leaves the list, the selection and the charts', async () => {
+  const live = fx.run('lenet5-live', 4419, 200, 0.9, 7, { status: 'running' });
+  const { page, errors } = await openPanel('curves', { state: { selected: [live.info.runDir, small[0].info.runDir], hidden: [], xAxis: 'step', logY: false, smoothing: 0.6, view: 'curves', showTrain: true, showVal: true } });
+  await send(page, { type: 'runs', runs: [live.info, small[0].info], runsDir: '/ws/runs' });
+  await send(page, { type: 'series', series: [live, small[0]] });
+  await page.waitForFunction(() => document.querySelectorAll('.run-item .badge').length === 1 && document.querySelectorAll('.legend-item').length === 2);
+  const none = { step: [], epoch: [], loss: [], acc: [], lr: [], samplesPerSec: [], time: [] };
+  await send(page, { type: 'append', appends: [{ runDir: live.info.runDir, train: none, eval: { step: [], epoch: [], loss: [], acc: [], time: [] }, status: 'finished', finalAcc: 0.9 }] });
+  await page.waitForFunction(() => document.querySelectorAll('.run-item .badge').length === 0);
+  await send(page, { type: 'removed', runDirs: [small[0].info.runDir] });
+  await page.waitForFunction(() => document.querySelectorAll('.run-item').length === 1 && document.querySelectorAll('.legend-item').length === 1);
+  const st = await page.evaluate(() => window.__state);
+  assert(!st.selected.includes(small[0].info.runDir), 'dropped from the selection');
+  await clean(page, errors);
+  await page.close();
+});
+
+for (const theme of ['dark', 'light']) {
+  await test(`300 px wide (${theme}): curves start near the top, nothing is cut off; the mapping fits with every layer named`, async () => {
+    const { page, errors } = await openPanel('curves', { theme, width: 300, height: 700, state: { selected: small.map((r) => r.info.runDir), hidden: [], xAxis: 'step', logY: false, smoothing: 0.6, view: 'curves', showTrain: true, showVal: true } });
+    await send(page, { type: 'runs', runs: runInfos, runsDir: '/ws/runs' });
+    await send(page, { type: 'series', series: small });
+    await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 4);
+    const layout = await page.evaluate(() => ({ top: document.querySelector('#chart-loss').getBoundingClientRect().top, overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth }));
+    assert(layout.overflow <= 0, `no horizontal overflow (${layout.overflow} px)`);
+    assert(layout.top < 700 * 0.5, `the first chart starts in the upper half (top ${layout.top} px of 700)`);
+    await shot(page, `curves-300px-${theme}`);
+    // Widened: the options show again (on a wide panel their "Options" summary is hidden).
+    await page.setViewportSize({ width: 900, height: 700 });
+    await page.waitForFunction(() => document.getElementById('options')?.open === true && document.getElementById('runs')?.open === true, undefined, { timeout: 5000 });
+    await page.setViewportSize({ width: 300, height: 700 });
+    await page.click('#tab-dof');
+    await page.waitForSelector('.dof-table');
+    const dof = await page.evaluate(() => { const t = document.querySelector('.table-scroll'); return { overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth, chart: document.querySelector('#chart-dof .uplot').getBoundingClientRect().right, table: t.scrollWidth - t.clientWidth }; });
+    assert(dof.overflow <= 0 && dof.chart <= 300 && dof.table <= 0, `DoF view fits, its table's columns too: ${JSON.stringify(dof)}`);
+    await shot(page, `curves-dof-300px-${theme}`);
+    await clean(page, errors);
+    await page.close();
+
+    const m = await openPanel('mapping', { theme, width: 300, height: 700 });
+    await send(m.page, { type: 'plan', plan: lenet, configPath: '/ws/lenet.rpg.json', openedAt: Date.now() });
+    await m.page.waitForSelector('svg.ring');
+    const fit = await m.page.evaluate(() => ({
+      overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      ring: document.querySelector('svg.ring').getBoundingClientRect().right,
+      names: [...document.querySelectorAll('.layer-button')].map((b) => { const r = b.getBoundingClientRect(); return r.width > 20 && r.right <= document.documentElement.clientWidth; }),
+      table: (() => { const l = document.querySelector('.layer-list'); return l.scrollWidth - l.clientWidth; })(),
+    }));
+    assert(fit.overflow <= 0 && fit.ring <= 300 && fit.table <= 0, `mapping fits, its layer table too: ${JSON.stringify(fit)}`);
+    assert(fit.names.length === lenet.layers.length && fit.names.every(Boolean), `every layer name visible: ${fit.names}`);
+    await shot(m.page, `mapping-300px-${theme}`);
+    await clean(m.page, m.errors);
+    await m.page.close();
+  });
+}
+
+await test('mapping: no timer in the footer; a layer tooltip goes away when the page scrolls', async () => {
+  const { page, errors } = await openPanel('mapping', { width: 700, height: 500 });
+  await send(page, { type: 'plan', plan: lenet, configPath: '/ws/lenet.rpg.json', openedAt: Date.now() - 100_000 });
+  await page.waitForSelector('svg.ring');
+  await waitPosted(page, 'rendered');
+  const text = await page.locator('body').innerText();
+  assert(!/ms after/.test(text), 'no "drawn … ms after" text');
+  assert((await page.evaluate(() => document.body.dataset.renderedMs)) !== undefined, 'the timing is still there for benchmarks');
+  // Hover an arc (its tooltip opens), then scroll the page under the pointer: the tooltip goes.
+  const point = await page.locator(`.layer-arc[data-layer="${lenet.layers[1].name}"] path`).first().evaluate((path) => {
+    const p = path.getPointAtLength(path.getTotalLength() * 0.2).matrixTransform(path.getScreenCTM());
+    const c = path.ownerSVGElement.getBoundingClientRect();
+    const cx = c.left + c.width / 2;
+    const cy = c.top + c.height / 2;
+    const d = Math.hypot(p.x - cx, p.y - cy);
+    return { x: cx + ((p.x - cx) * (d - 4)) / d, y: cy + ((p.y - cy) * (d - 4)) / d };
+  });
+  await page.mouse.move(point.x, point.y);
+  await page.waitForSelector('#layer-tip:not([hidden])');
+  await page.evaluate(() => window.scrollBy(0, 120));
+  await page.waitForSelector('#layer-tip', { state: 'hidden' });
+  // A tooltip opened by keyboard focus follows its row instead of vanishing as focus scrolls it into view.
+  await page.locator('button.layer-button').last().focus();
+  await page.waitForSelector('#layer-tip:not([hidden])');
   await clean(page, errors);
   await page.close();
 });
@@ -343,6 +491,9 @@ await test('curves: exports PNG and CSV through the host; select from the Experi
   const [csv] = await waitPosted(page, 'exportCsv');
   const lines = csv.csv.trimEnd().split('\n');
   assert(lines[0].startsWith('run,runDir,name') && lines.length === 1 + small[0].train.step.length + small[0].eval.step.length, `CSV rows ${lines.length}`);
+  assert(lines.some((l) => l.includes(',test,')) && !lines.some((l) => l.includes(',eval,')), 'the test split is called test');
+  const size = await page.evaluate(async (url) => { const i = new Image(); i.src = url; await i.decode(); return i.naturalWidth; }, png.dataUrl);
+  assert(size >= 1200, `curves PNG ${size} px wide`);
   await send(page, { type: 'exported', what: 'csv', path: '/ws/out.csv' });
   await page.waitForFunction(() => /Saved CSV to \/ws\/out.csv/.test(document.getElementById('status')?.textContent ?? ''));
   await send(page, { type: 'select', runDirs: [small[1].info.runDir, small[2].info.runDir] });

@@ -178,6 +178,7 @@ export const trainSchema = obj(
     maxSteps: optional(num({ description: 'Stop after this many steps (overrides epochs when reached first). Default: no step limit.', integer: true, minimum: 1, examples: [500] })),
     evalEvery: optional(num({ description: 'Evaluate every this many steps (default: every epoch).', integer: true, minimum: 1, examples: [100] })),
     checkpointEvery: optional(num({ description: 'Write a checkpoint every this many steps (default: every epoch).', integer: true, minimum: 1, examples: [1000] })),
+    checkpointMinutes: num({ description: 'Also write a checkpoint whenever this many minutes of training passed since the last one, so a crash loses at most that much work even in long epochs (0: only by steps and epoch ends).', default: 2, minimum: 0, maximum: 10080, examples: [2, 10] }),
     engine: enumOf(ENGINES, {
       description: 'Training engine.',
       enumDescriptions: ['TensorFlow.js in the trainer process (backends tensorflow, webgpu, wasm, cpu).', 'PyTorch in a Python child process (backends cuda, mps, cpu; needs Python with torch ≥ 1.13: setting rpg.python).'],

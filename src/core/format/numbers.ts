@@ -17,3 +17,14 @@ export function ratio(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   return x >= 100 ? `${count(x)}×` : `${Number(x.toPrecision(3))}×`;
 }
+
+/** 7.5 → "7.5 s", 125 → "2 min 5 s", 7380 → "2 h 3 min"; "–" when unknown. */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  if (seconds < 59.5) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  // Rounded once, so 959.7 s reads "16 min 0 s", never "15 min 60 s".
+  const total = Math.round(seconds);
+  const m = Math.floor(total / 60);
+  if (m < 60) return `${m} min ${total % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}

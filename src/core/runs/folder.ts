@@ -13,6 +13,7 @@ import type { Failure } from '../errors';
 import type { MetricRow } from '../train/rows';
 import { removeStaleTempFiles, storageError, writeFileAtomic } from './atomic';
 import { newRunId, runDirFor, runFiles } from './layout';
+import { interruptionMessage, LeftOnDisk, leftOnDisk } from './interrupted';
 import { acquireRunLock, RunLock } from './lock';
 import { readRunRecord, runOwnerAlive } from './record';
 import type { RunRecord, RunStatus } from './types';
@@ -63,7 +64,7 @@ export class RunFolder {
     const record: RunRecord = {
       runId,
       name: config.name ?? 'experiment',
-      ...(configPath ? { configPath: path.resolve(configPath) } : {}),
+      ...(configPath ? { configPath: path.resolve(configPath), configRelPath: path.relative(dir, path.resolve(configPath)).split(path.sep).join('/') } : {}),
       config,
       status: 'running',
       ...describe(info),
@@ -128,7 +129,8 @@ export class RunFolder {
 
   /** A checkpoint is on disk: the record says how far the run got. */
   checkpointed(progress: RunProgress): void {
-    this.record = { ...this.record, ...progressFields(progress) };
+    // The record says where the run can resume from (the checkpoint's step), not only how far it got.
+    this.record = { ...this.record, ...progressFields(progress), checkpointStep: progress.step };
     this.save();
   }
 
@@ -173,18 +175,42 @@ export class RunFolder {
   }
 }
 
+/** What markRunInterrupted found and did. */
+export interface Interruption {
+  /** Whether the record was rewritten (it said "running" and its owner is gone). */
+  readonly changed: boolean;
+  /** The reason, with how far the run got and whether it can be resumed, as the files say. */
+  readonly message: string;
+  /** Undefined when the folder holds no readable record. */
+  readonly left?: LeftOnDisk;
+}
+
 /**
- * A run whose process died keeps status "running" in its run.json: rewrite it as failed, with
- * the reason, so every reader tells the truth. Left alone: a record that is not "running", or
- * whose owner still lives (a CLI or a newer trainer resumed it). Returns whether it changed.
+ * A run whose process died keeps status "running" in its run.json, with the numbers of its
+ * last checkpoint: rewrite it as failed, with how far it really got (metrics.jsonl) and the
+ * reason, so every reader tells the truth. Left alone: a record that is not "running", or whose
+ * owner still lives (a CLI or a newer trainer resumed it). The message describes the files
+ * either way.
  */
-export function markRunInterrupted(runDir: string, message: string): boolean {
+export function markRunInterrupted(runDir: string, reason: string): Interruption {
   const record = readRunRecord(runDir);
-  if (record?.status !== 'running') return false;
-  if (runOwnerAlive(record) === true) return false;
-  const updated: RunRecord = { ...stripOwner(record), status: 'failed', endedAt: new Date().toISOString(), error: { code: 'interrupted', message } };
+  if (!record) return { changed: false, message: `${reason.replace(/[.\s]+$/, '')}. ${runFiles(runDir).record} is missing or unreadable.` };
+  const left = leftOnDisk(runDir, record);
+  const message = interruptionMessage(reason, left);
+  if (record.status !== 'running' || runOwnerAlive(record) === true) return { changed: false, message: record.error?.message ?? message, left };
+  const { checkpointStep: _stale, ...rest } = stripOwner(record);
+  const updated: RunRecord = {
+    ...rest,
+    step: left.step,
+    epoch: left.epoch,
+    durationSec: left.durationSec,
+    ...(left.checkpointStep !== undefined ? { checkpointStep: left.checkpointStep } : {}),
+    status: 'failed',
+    endedAt: new Date().toISOString(),
+    error: { code: 'interrupted', message },
+  };
   writeFileAtomic(runFiles(runDir).record, JSON.stringify(updated, null, 2) + '\n');
-  return true;
+  return { changed: true, message, left };
 }
 
 function describe(info: EngineRunInfo): Pick<RunRecord, 'engine' | 'backend' | 'device' | 'arch' | 'dataset' | 'dof' | 'ringSize' | 'totalParams'> {

@@ -69,12 +69,13 @@ export function parseRunRecord(text: string, runDir: string): RunRecord | undefi
     epoch: num(r.epoch),
   };
   const mutable = record as { -readonly [K in keyof RunRecord]: RunRecord[K] };
-  for (const key of ['bestAcc', 'finalAcc', 'pid'] as const) {
+  for (const key of ['bestAcc', 'finalAcc', 'pid', 'checkpointStep'] as const) {
     const v = optNum(r[key]);
     if (v === undefined) delete mutable[key];
     else mutable[key] = v;
   }
   if (typeof r.configPath !== 'string' || !r.configPath) delete (mutable as { configPath?: string }).configPath;
+  if (typeof r.configRelPath !== 'string' || !r.configRelPath) delete (mutable as { configRelPath?: string }).configRelPath;
   if (typeof r.endedAt !== 'string') delete mutable.endedAt;
   if (typeof r.hostname !== 'string') delete mutable.hostname;
   if (typeof r.engine !== 'string' || !r.engine) delete mutable.engine;
@@ -104,12 +105,23 @@ export function runOwnerAlive(record: Pick<RunRecord, 'pid' | 'hostname'>): bool
   return processAlive(record.pid);
 }
 
+/** Whether `pid` runs. A zombie (killed, not yet reaped by its parent) holds no run: it counts as gone. */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: it exists, owned by someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !isZombie(pid);
+}
+
+/** Linux only (elsewhere: false): the state field of /proc/<pid>/stat is Z. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
   }
 }

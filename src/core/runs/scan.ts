@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { specialFileSystem } from './check-folder';
+import { interruptionMessage, leftOnDisk } from './interrupted';
 import { CHECKPOINT_FILE, METRICS_FILE, RUN_FILE } from './layout';
 import { LockOwner, ownerAlive, readLockOwner } from './lock';
 import { readRunRecordAsync, runOwnerAlive } from './record';
@@ -69,8 +70,13 @@ export async function readScannedRun(dir: string, options: ScanOptions = {}): Pr
     return { dir, record, hasCheckpoint, ...(record.pid !== undefined ? { elsewhere: { pid: record.pid, hostname: record.hostname ?? '?', startedAt: record.startedAt } } : {}) };
   }
   const who = record.pid ? `the process that trained it (pid ${record.pid}) is gone` : 'no process has written to it for a long time';
-  const resume = hasCheckpoint ? ` Resume it from its last checkpoint (step ${record.step}).` : ' It has no checkpoint to resume from.';
-  const interrupted: RunRecord = { ...record, status: 'failed', error: { code: 'interrupted', message: `Interrupted: the run was still marked running but ${who}.${resume}` } };
+  const left = leftOnDisk(dir, record);
+  const message = interruptionMessage(`Interrupted: the run was still marked running but ${who}`, left);
+  const interrupted: RunRecord = {
+    ...record, status: 'failed', step: left.step, epoch: left.epoch, durationSec: left.durationSec,
+    ...(left.checkpointStep !== undefined ? { checkpointStep: left.checkpointStep } : {}),
+    error: { code: 'interrupted', message },
+  };
   return { dir, record: interrupted, hasCheckpoint, interrupted: true };
 }
 

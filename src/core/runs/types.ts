@@ -30,6 +30,12 @@ export interface RunRecord {
   readonly epoch: number;
   readonly bestAcc?: number;
   readonly finalAcc?: number;
+  /** Step of the checkpoint.bin on disk (the resume point); absent while there is none. Records
+   * written before this field existed updated `step` only at checkpoints. */
+  readonly checkpointStep?: number;
+  /** The config file relative to the run folder ("../../../lenet.rpg.json"): what ties a run to
+   * its config in a copied or moved workspace, where configPath (absolute) points elsewhere. */
+  readonly configRelPath?: string;
   readonly error?: { readonly code: string; readonly message: string; readonly field?: string; readonly file?: string };
   /** The process that trains the run while status is "running" (trainer or CLI), and its host:
    * a reader can tell a live run from one whose process died (record.ts runOwnerAlive). */

@@ -4,7 +4,9 @@
 // `webgpu` package) reaches a GPU through Vulkan, Metal or D3D12; `auto` takes it only for a
 // real adapter: a software one (Mesa's lavapipe, ~18× slower than wasm) is for testing and is
 // used only when asked for by name.
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../core/config/schema';
 import type { BackendAvailability } from '../../core/engine';
@@ -43,9 +45,7 @@ async function probeNative(): Promise<BackendAvailability & { devices: string[] 
     if (r.ok && tf.findBackend('tensorflow')) {
       return { name: 'tensorflow', available: true, detail: `native TensorFlow via ${id}`, devices: [id.endsWith('gpu') ? 'GPU (CUDA)' : 'CPU (native)'] };
     }
-    if (!r.ok && id === '@tensorflow/tfjs-node') {
-      return { name: 'tensorflow', available: false, detail: `${r.detail} (install @tensorflow/tfjs-node or -gpu where libtensorflow can be downloaded)`, devices: [] };
-    }
+    if (!r.ok && id === '@tensorflow/tfjs-node') return { name: 'tensorflow', available: false, detail: `${r.detail}. ${installNativeHint()}`, devices: [] };
   }
   return { name: 'tensorflow', available: false, detail: 'tfjs-node loaded but registered no backend', devices: [] };
 }
@@ -117,6 +117,33 @@ export async function selectBackend(preference: BackendName = 'auto'): Promise<B
     return chosen;
   }
   throw new Error('no tensor backend could be initialized');
+}
+
+/**
+ * How to get native TensorFlow, and where: the install commands to run in the folder the
+ * trainer loads its packages from (the extension's folder, or the repository), then a restart.
+ */
+export function installNativeHint(): string {
+  const root = packageRoot();
+  const where = root ? ` in ${root}` : ' next to the trainer';
+  return (
+    `To train on native TensorFlow, run \`npm install @tensorflow/tfjs-node@${tf.version_core}\` (CPU) or ` +
+    `\`npm install @tensorflow/tfjs-node-gpu@${tf.version_core}\` (NVIDIA GPU: CUDA 11.2 and cuDNN 8.1)${where} on a machine that can download libtensorflow, ` +
+    'then restart the trainer (RPG: Restart Trainer); meanwhile backend "auto" trains on wasm'
+  );
+}
+
+/** The folder of this package's package.json (the extension or the repository), found above this module. */
+function packageRoot(): string | undefined {
+  for (let dir = __dirname, i = 0; i < 5; i++, dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'rpg-studio') return dir;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 /** tf.setBackend, with a throwing backend factory counted as a failure like a false result. */

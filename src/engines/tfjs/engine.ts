@@ -2,7 +2,7 @@
 // session (backend, data, model, plan), restores a resumed run's tensors, drives the one loop
 // and hands checkpoints to the run folder through the sink. It knows nothing of run folders.
 import * as path from 'node:path';
-import type { BackendName } from '../../core/config/schema';
+import type { BackendName, RpgConfig } from '../../core/config/schema';
 import { checkCheckpointPlan, CheckpointMeta, CHECKPOINT_FORMAT_VERSION } from '../../core/checkpoint/file';
 import type { Engine, EngineDescription, EngineEvalJob, EngineOutcome, EngineTrainJob, EvalOutcome, RunSink } from '../../core/engine';
 import { learningRate, runLength } from '../../core/train/schedule';
@@ -35,6 +35,15 @@ export function optimizerFor(session: Session): Optimizer {
   return new Optimizer({ name: tc.optimizer, momentum: tc.momentum, weightDecay: tc.weightDecay, normalization: config.rpg.lrNormalization }, net.variables, materialized);
 }
 
+/**
+ * When a run writes checkpoints: every `checkpointEvery` steps (default: each epoch end) and,
+ * whatever the epoch length, every `checkpointMinutes` of wall-clock time, so a crash in a
+ * long epoch never loses more than those minutes.
+ */
+export function checkpointSchedule(tc: RpgConfig['train'], stepsPerEpoch: number): { checkpointEvery: number; checkpointEverySec?: number } {
+  return { checkpointEvery: tc.checkpointEvery ?? stepsPerEpoch, ...(tc.checkpointMinutes > 0 ? { checkpointEverySec: tc.checkpointMinutes * 60 } : {}) };
+}
+
 async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome> {
   const session = await openSession(job.config, job.configPath, job.backend);
   const optimizer = optimizerFor(session);
@@ -64,7 +73,7 @@ async function train(job: EngineTrainJob, sink: RunSink): Promise<EngineOutcome>
       totalSteps, stepsPerEpoch, ...(from ? { from } : {}),
       lr: (step) => learningRate(tc, step, totalSteps),
       ...(tc.evalEvery !== undefined ? { evalEvery: tc.evalEvery } : {}),
-      checkpointEvery: tc.checkpointEvery ?? stepsPerEpoch,
+      ...checkpointSchedule(tc, stepsPerEpoch),
       ...(job.signal ? { signal: job.signal } : {}),
       onRow: (row) => sink.row(row),
       onEval: (row) => sink.evaluated(row),

@@ -38,8 +38,10 @@ export interface LoopHooks {
   readonly evalEvery?: number;
   /** Checkpoint every this many steps and at epoch ends, the last step and a stop (undefined: never). */
   readonly checkpointEvery?: number;
-  /** …and whenever this many seconds passed since the last one (wall clock; undefined: no). */
+  /** …and whenever this many seconds passed since the last one (wall clock; undefined or 0: no). */
   readonly checkpointEverySec?: number;
+  /** The wall clock the checkpoint timer reads, in ms (default Date.now; tests pass their own). */
+  now?(): number;
   readonly signal?: AbortSignal;
   /** The batches to train on (default: the dataset's shuffled, augmented training batches). */
   batchesFor?(epoch: number, startBatch: number): Iterable<Batch>;
@@ -69,10 +71,11 @@ export async function trainLoop(net: Network, optimizer: Optimizer, dataset: Dat
   let lastAcc = hooks.from?.lastAcc ?? 0;
   const t0 = Date.now();
   const elapsed = () => (hooks.from?.elapsedSec ?? 0) + (Date.now() - t0) / 1000;
-  let lastCheckpointAt = Date.now();
+  const clock = hooks.now ?? Date.now;
+  let lastCheckpointAt = clock();
   let lastCheckpointStep: number | undefined = hooks.from?.step;
   const checkpoint = async (epochDone: boolean, batchIndex: number, epoch: number) => {
-    lastCheckpointAt = Date.now();
+    lastCheckpointAt = clock();
     await hooks.onCheckpoint?.({ step, epoch: epochDone ? epoch + 1 : epoch, batchInEpoch: epochDone ? 0 : batchIndex, elapsedSec: elapsed(), bestAcc, lastAcc });
     lastCheckpointStep = step;
   };
@@ -143,7 +146,7 @@ export async function trainLoop(net: Network, optimizer: Optimizer, dataset: Dat
       if (late) throw gpuError(late, `training step ${step}`);
       stopped = hooks.signal?.aborted ?? false;
       if (hooks.checkpointEvery !== undefined) {
-        const byClock = hooks.checkpointEverySec !== undefined && Date.now() - lastCheckpointAt >= hooks.checkpointEverySec * 1000;
+        const byClock = !!hooks.checkpointEverySec && clock() - lastCheckpointAt >= hooks.checkpointEverySec * 1000;
         if (step % hooks.checkpointEvery === 0 || epochDone || last || stopped || byClock) await checkpoint(epochDone, batchIndex, epoch);
       }
       if (stopped || last) break;

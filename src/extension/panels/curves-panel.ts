@@ -6,10 +6,10 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CURVES_VIEW_TYPE, CurvesToHost, CurvesToWebview, CurvesViewState, EvalColumns, RunAppend, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
+import { CURVES_VIEW_TYPE, CurvesToHost, CurvesToWebview, CurvesView, CurvesViewState, EvalColumns, RunAppend, RunInfo, RunSeries, TrainColumns } from '../../webview-contract';
 import type { PanelDeps, TrainingEvent } from './deps';
 import { PanelHost } from './panel-host';
-import { emptyEval, emptyTrain, listRuns, readRunInfo, readRunSeries } from './run-files';
+import { emptyEval, emptyTrain, goneRunDirs, listRuns, readRunInfo, readRunSeries } from './run-files';
 import { defaultRunsDir } from './runs-dir';
 
 const FLUSH_MS = 100;
@@ -77,6 +77,12 @@ class CurvesPanel {
     this.host.panel.reveal(this.host.panel.viewColumn ?? vscode.ViewColumn.Beside);
   }
 
+  /** Switches the webview to a tab (after a sweep: the DoF view), with a fresh run list. */
+  showView(view: CurvesView): void {
+    void this.sendRuns();
+    this.host.post({ type: 'view', view });
+  }
+
   /** Adds runs to the selection (from the Experiments tree). */
   select(runDirs: readonly string[]): void {
     const dirs = runDirs.map((d) => path.resolve(d));
@@ -115,10 +121,18 @@ class CurvesPanel {
   private async sendRuns(): Promise<void> {
     const runsDir = this.runsDir();
     const runs = runsDir ? await listRuns(runsDir) : [];
+    // Runs whose folder was deleted since they were loaded: out of the cache, the selection and the webview.
+    const gone = goneRunDirs(this.cache.keys());
+    for (const dir of gone) {
+      this.cache.delete(dir);
+      this.selected.delete(dir);
+      this.pending.delete(dir);
+    }
+    if (gone.length) this.host.post({ type: 'removed', runDirs: gone });
     const known = new Set(runs.map((r) => r.runDir));
     // Runs outside the runs folder (picked from elsewhere) still appear.
     for (const c of this.cache.values()) if (!known.has(c.info.runDir)) runs.push(c.info);
-    for (const l of liveRuns.values()) if (!known.has(l.runDir) && !this.cache.has(l.runDir)) runs.push(l.info);
+    for (const l of liveRuns.values()) if (!known.has(l.runDir) && !this.cache.has(l.runDir) && existsSync(l.runDir)) runs.push(l.info);
     this.host.post({ type: 'runs', runs, ...(runsDir ? { runsDir } : {}) });
   }
 
@@ -170,7 +184,7 @@ class CurvesPanel {
    * rows are thinned to ≤ 10 a second by the trainer), so the finished run's curves and its CSV
    * export hold all of them.
    */
-  onEnded(runDir: string, ended: { status: RunInfo['status']; bestAcc?: number }): void {
+  onEnded(runDir: string, ended: { status: RunInfo['status']; bestAcc?: number; finalAcc?: number }): void {
     const cached = this.cache.get(runDir);
     if (!cached) return;
     const entry = reread(runDir, cached);
@@ -202,6 +216,11 @@ class CurvesPanel {
     else await vscode.workspace.fs.writeFile(target, data);
     this.deps.log(`training curves: exported ${what} to ${target.fsPath}`);
     this.host.post({ type: 'exported', what, path: target.fsPath });
+    // Say so where the user looks: a notification that opens or reveals the file.
+    void this.deps.notify?.(`Saved ${what.toUpperCase()} to ${target.fsPath}`, 'Open', 'Reveal in Explorer').then((a) => {
+      if (a === 'Open') void vscode.commands.executeCommand('vscode.open', target);
+      if (a === 'Reveal in Explorer') void vscode.commands.executeCommand('revealFileInOS', target);
+    });
   }
 
   dispose(): void {
@@ -222,9 +241,10 @@ function ensurePanel(deps: PanelDeps, webviewPanel?: vscode.WebviewPanel): Curve
   return (CurvesPanel.current = new CurvesPanel(panel, deps));
 }
 
-export async function showTrainingCurves(deps: PanelDeps, runDirs?: string[]): Promise<void> {
+export async function showTrainingCurves(deps: PanelDeps, runDirs?: string[], view?: CurvesView): Promise<void> {
   const panel = ensurePanel(deps);
   if (runDirs?.length) panel.select(runDirs);
+  if (view) panel.showView(view);
 }
 
 /** After a restart: adopt the restored panel (its webview's "ready" carries the selection). */
@@ -263,8 +283,8 @@ export function postTrainingEvent(e: TrainingEvent): void {
     case 'finished': {
       const run = liveRuns.get(e.runId);
       if (run) {
-        run.info = { ...run.info, status: e.status, bestAcc: e.bestAcc };
-        panel?.onEnded(run.runDir, { status: e.status, bestAcc: e.bestAcc });
+        run.info = { ...run.info, status: e.status, bestAcc: e.bestAcc, finalAcc: e.finalAcc };
+        panel?.onEnded(run.runDir, { status: e.status, bestAcc: e.bestAcc, finalAcc: e.finalAcc });
       }
       return;
     }

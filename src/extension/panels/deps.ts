@@ -29,6 +29,8 @@ export interface PanelDeps {
   readonly runsDir?: () => string | undefined;
   /** Every run the extension knows (the Experiments view's model), live while runs train. */
   readonly runs?: RunsSource;
+  /** Tells the user something (an export saved), with buttons; resolves with the one clicked. */
+  readonly notify?: (text: string, ...actions: string[]) => Thenable<string | undefined>;
 }
 
 /** The runs the Compare Runs table lists: RunsModel, seen through what the table needs. */

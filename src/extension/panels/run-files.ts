@@ -81,6 +81,8 @@ function toRunInfo(r: RunRecord, runDir: string): RunInfo {
     ringSize: r.ringSize,
     status: r.status,
     ...(r.bestAcc !== undefined ? { bestAcc: r.bestAcc } : {}),
+    ...(r.finalAcc !== undefined ? { finalAcc: r.finalAcc } : {}),
+    rpg: (r.config as { rpg?: { enabled?: unknown } } | undefined)?.rpg?.enabled !== false,
     ...(r.startedAt ? { startedAt: r.startedAt } : {}),
   };
 }
@@ -101,4 +103,9 @@ export function readRunSeries(runDir: string): RunSeries | undefined {
 /** Every run under a runs folder (the core's scanner, sweeps' runs included), newest first. */
 export async function listRuns(runsDir: string): Promise<RunInfo[]> {
   return (await scanRuns(runsDir)).map((r) => toRunInfo(r.record, r.dir));
+}
+
+/** The run folders among `dirs` that are gone (no run.json any more): what a Refresh drops. */
+export function goneRunDirs(dirs: Iterable<string>): string[] {
+  return [...dirs].filter((dir) => !existsSync(path.join(dir, RUN_FILE)));
 }

@@ -2,9 +2,10 @@
 // status, best accuracy, DoF and duration. Runs whose config is gone are listed apart.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { count, duration, percent } from '../format';
+import { hostname } from 'node:os';
+import { count, duration, epochOf, percent } from '../format';
 import type { ConfigEntry, RunInfo, RunsModel } from '../runs';
-import { escapeMarkdown, liveText } from '../status';
+import { escapeMarkdown } from '../status';
 
 export type ExperimentNode =
   | { readonly kind: 'config'; readonly entry: ConfigEntry }
@@ -61,8 +62,9 @@ function configItem(entry: ConfigEntry, runs: RunInfo[]): vscode.TreeItem {
   item.resourceUri = entry.uri;
   item.iconPath = new vscode.ThemeIcon(runs.some((r) => r.status === 'running') ? 'beaker~spin' : 'beaker');
   const rel = vscode.workspace.asRelativePath(entry.uri);
-  const best = Math.max(0, ...runs.map((r) => r.record?.bestAcc ?? 0));
-  item.description = [rel, runs.length ? `${runs.length} run${runs.length === 1 ? '' : 's'}` : '', best > 0 ? `best ${percent(best)}` : ''].filter(Boolean).join(' · ');
+  // The best run by its final test accuracy (what a run reports; its best epoch is in its tooltip).
+  const top = Math.max(0, ...runs.map((r) => r.record?.finalAcc ?? 0));
+  item.description = [runs.length ? `${runs.length} run${runs.length === 1 ? '' : 's'}` : '', top > 0 ? `top ${percent(top)} test` : '', rel].filter(Boolean).join(' · ');
   item.tooltip = `${rel}\nRuns in ${path.join(entry.runsDir, entry.name)}`;
   item.contextValue = 'config';
   item.command = { command: 'vscode.open', title: 'Open Config', arguments: [entry.uri] };
@@ -80,30 +82,55 @@ const STATUS_ICONS: Record<RunInfo['status'], [string, string | undefined]> = {
 export function runItem(run: RunInfo): vscode.TreeItem {
   const item = new vscode.TreeItem(runLabel(run), vscode.TreeItemCollapsibleState.None);
   item.id = `run:${run.dir || run.runId}`;
-  const [icon, color] = run.interrupted ? ['debug-disconnect', 'charts.yellow'] : (STATUS_ICONS[run.status] ?? STATUS_ICONS.failed);
+  const [icon, color] = run.elsewhere ? ['remote', 'charts.blue'] : run.interrupted ? ['debug-disconnect', 'charts.yellow'] : (STATUS_ICONS[run.status] ?? STATUS_ICONS.failed);
   item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
   item.description = runDescription(run);
   item.tooltip = runTooltip(run);
   const resumable = run.hasCheckpoint && (run.status === 'stopped' || run.status === 'failed');
-  item.contextValue = `run.${run.status}${resumable ? '.resumable' : ''}`;
+  item.contextValue = run.elsewhere ? 'run.elsewhere' : `run.${run.status}${resumable ? '.resumable' : ''}`;
+  const label = typeof item.label === 'string' ? item.label : '';
+  item.accessibilityInformation = { label: `${run.name} run ${label}, ${item.description}` };
   if (run.dir) item.command = { command: 'rpg.showTrainingCurves', title: 'Show Training Curves', arguments: [run] };
   return item;
 }
 
-/** "2026-11-28 23:10:05" from the engine's run id, else the id as it is. */
-function runLabel(run: RunInfo): string {
-  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})/.exec(run.runId);
-  return m ? `${m[1]} ${m[2]}:${m[3]}:${m[4]}` : run.runId;
+/**
+ * What a narrow sidebar must still show, first: the run's final test accuracy (or where it
+ * stands while it trains, or why it ended). The start time goes last, in the description.
+ */
+export function runLabel(run: RunInfo): string {
+  const r = run.record;
+  if (run.elsewhere) return 'running elsewhere';
+  if (run.status === 'queued') return 'queued';
+  if (run.status === 'running') return run.live ? `${epochOf(run.live.epoch, run.live.totalEpochs)} · ${percent(run.live.progress, 0)}` : 'starting';
+  if (r?.finalAcc !== undefined) return `${percent(r.finalAcc)} test${run.status === 'finished' ? '' : ` · ${run.interrupted ? 'interrupted' : run.status}`}`;
+  return `${run.interrupted ? 'interrupted' : run.status} at step ${count(r?.step ?? 0)}`;
+}
+
+/** "2026-11-28 23:10" from the engine's run id, else the id as it is. */
+function startedLabel(run: RunInfo): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})/.exec(run.runId);
+  return m ? `${m[1]} ${m[2]}:${m[3]}` : run.runId;
 }
 
 export function runDescription(run: RunInfo): string {
-  if (run.status === 'queued') return 'queued';
-  if (run.status === 'running') return liveText(run);
+  if (run.status === 'queued') return startedLabel(run);
   const r = run.record;
-  const parts: string[] = [run.interrupted ? 'interrupted' : run.status];
-  if (r?.bestAcc !== undefined && r.bestAcc > 0) parts.push(`best ${percent(r.bestAcc)}`);
+  if (run.elsewhere) {
+    const where = run.elsewhere.hostname === hostname() ? `pid ${run.elsewhere.pid}` : `pid ${run.elsewhere.pid} on ${run.elsewhere.hostname}`;
+    return [`step ${count(r?.step ?? 0)}`, where, startedLabel(run)].join(' · ');
+  }
+  if (run.status === 'running') {
+    const live = run.live;
+    const backend = live?.backend ?? r?.backend;
+    return [live ? `${count(live.samplesPerSec)} samples/s` : '', live && live.etaSeconds > 0 ? `${duration(live.etaSeconds)} left` : '', backend ?? '', startedLabel(run)].filter(Boolean).join(' · ');
+  }
+  const parts: string[] = [];
+  if (run.evaluation) parts.push(`eval ${percent(run.evaluation.acc)}`);
+  if (run.artifacts?.length) parts.push(run.artifacts.map((a) => (a.endsWith('.rpgz') ? '.rpgz' : 'tfjs')).filter((v, i, all) => all.indexOf(v) === i).join('+'));
   if (r?.dof) parts.push(`DoF ${count(r.dof)}`);
-  if (r?.durationSec !== undefined) parts.push(duration(r.durationSec));
+  if (r?.durationSec !== undefined && r.durationSec > 0) parts.push(duration(r.durationSec));
+  parts.push(startedLabel(run));
   return parts.join(' · ');
 }
 
@@ -112,19 +139,25 @@ function runTooltip(run: RunInfo): vscode.MarkdownString {
   // Every value from run.json is escaped: a record is data, never markup.
   const e = (v: unknown) => escapeMarkdown(String(v));
   const md = new vscode.MarkdownString('', true);
-  md.appendMarkdown(`**${e(r?.name ?? 'run')}** — ${run.interrupted ? 'interrupted' : run.status}  \n`);
+  md.appendMarkdown(`**${e(run.name)}** — ${run.elsewhere ? 'running elsewhere' : run.interrupted ? 'interrupted' : run.status}  \n`);
   md.appendText(run.runId);
   md.appendMarkdown('\n\n');
   if (r) {
     md.appendMarkdown(`| | |\n|---|---|\n`);
     md.appendMarkdown(`| model | ${e(r.arch)} on ${e(r.dataset)} |\n`);
     md.appendMarkdown(`| DoF | ${e(count(r.dof))} of ${e(count(r.totalParams))} (ring ${e(count(r.ringSize))}) |\n`);
-    md.appendMarkdown(`| backend | ${e(r.backend)} |\n`);
-    md.appendMarkdown(`| steps | ${e(count(r.step))} (epoch ${e(r.epoch)}) |\n`);
-    if (r.bestAcc !== undefined) md.appendMarkdown(`| best accuracy | ${e(percent(r.bestAcc, 2))} |\n`);
-    if (r.finalAcc !== undefined) md.appendMarkdown(`| final accuracy | ${e(percent(r.finalAcc, 2))} |\n`);
+    md.appendMarkdown(`| backend | ${e(r.backend)}${r.device ? ` (${e(r.device)})` : ''} |\n`);
+    md.appendMarkdown(`| steps | ${e(count(r.step))} (epoch ${e(Number(r.epoch.toFixed(2)))}) |\n`);
+    if (r.finalAcc !== undefined) md.appendMarkdown(`| test accuracy (final) | ${e(percent(r.finalAcc, 2))} |\n`);
+    if (r.bestAcc !== undefined) md.appendMarkdown(`| test accuracy (best epoch) | ${e(percent(r.bestAcc, 2))} |\n`);
     md.appendMarkdown(`| duration | ${e(duration(r.durationSec))} |\n`);
-    md.appendMarkdown(`| checkpoint | ${run.hasCheckpoint ? 'yes' : 'none'} |\n`);
+    md.appendMarkdown(`| checkpoint | ${run.hasCheckpoint ? `step ${e(count(r.checkpointStep ?? r.step))}` : 'none'} |\n`);
+    if (run.evaluation) md.appendMarkdown(`| evaluated | test accuracy ${e(percent(run.evaluation.acc, 2))}, loss ${e(run.evaluation.loss.toFixed(4))} |\n`);
+    if (run.artifacts?.length) md.appendMarkdown(`| made from it | ${run.artifacts.map(e).join(', ')} |\n`);
+  }
+  if (run.elsewhere) {
+    md.appendMarkdown('\n$(remote) ');
+    md.appendText(`Trained by process ${run.elsewhere.pid} on ${run.elsewhere.hostname === hostname() ? 'this machine' : run.elsewhere.hostname} (a CLI, another window, another host) since ${run.elsewhere.startedAt}: stop it there.`);
   }
   if (r?.error) {
     md.appendMarkdown('\n$(error) ');

@@ -149,11 +149,12 @@ export class LayersTree implements vscode.TreeDataProvider<LayerNode>, vscode.Di
     // While a new plan is computed, keep showing the last one (no flicker while typing).
     const outcome = this.plans.peek(document) ?? this.plans.latest(document) ?? (await this.plans.get(document));
     if (this.plans.peek(document) === undefined) void this.plans.get(document);
-    if (!outcome.ok) {
-      return [{ kind: 'message', label: 'No plan for this config', detail: outcome.field ? `${outcome.field}: ${outcome.message}` : outcome.message, icon: 'warning' }];
-    }
-    const plan = outcome.plan;
-    const nodes: LayerNode[] = [{ kind: 'totals', plan }];
+    const problem = outcome.ok ? undefined : outcome.field ? `${outcome.field}: ${outcome.message}` : outcome.message;
+    if (!outcome.ok && !outcome.stale) return [{ kind: 'message', label: 'No plan for this config', detail: problem, icon: 'warning' }];
+    // A typo or a half-typed edit: the last plan that worked stays, marked stale, with the reason.
+    const plan = outcome.ok ? outcome.plan : outcome.stale!;
+    const nodes: LayerNode[] = outcome.ok ? [] : [{ kind: 'message', label: 'Stale plan (the config has an error)', detail: problem, icon: 'warning' }];
+    nodes.push({ kind: 'totals', plan });
     if (plan.layers.length) nodes.push({ kind: 'group', group: 'generated', plan });
     else nodes.push({ kind: 'message', label: 'No generated layers', detail: plan.mode === 'plain' ? 'rpg.enabled is false: the plain model trains every weight' : undefined, icon: 'info' });
     if (plan.free.length) nodes.push({ kind: 'group', group: 'free', plan });

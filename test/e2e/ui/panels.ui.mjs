@@ -3,7 +3,9 @@
 // while the run trains, open Ring Mapping and check it draws every generated layer of the
 // config, then time opening the mapping of a ResNet-34 config (21.3M generated weights); stop
 // the run, export its curves as CSV and PNG through the save dialog and check both files
-// against the run's metrics.jsonl; then Reload Window and find both panels restored.
+// against the run's metrics.jsonl (each save announced by a notification); at 300 px (the
+// window narrowed so each panel gets a 300-px group) both panels, the DoF tab included, fit
+// without anything cut off; then Reload Window and find both panels restored.
 // --theme dark|light|hc-dark|hc-light. Screenshots (and the exported PNG) go to the output
 // folder; timings are printed as "[panels] ..." lines.
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -27,7 +29,8 @@ export default async function (ctx) {
   await runForConfig(ctx, 'RPG: Show Training Curves', 'long');
   const curves = await webviewFrame(page, '.legend', 60_000);
   await curves.waitForSelector('.legend-item', { timeout: 60_000 });
-  const pointsOf = async () => Number(/([\d,]+) pts/.exec(await curves.locator('.legend-item').first().innerText())?.[1].replace(/,/g, '') ?? NaN);
+  // textContent: a narrow panel hides the point count (innerText would not see it).
+  const pointsOf = async () => Number(/([\d,]+) pts/.exec(await curves.locator('.legend-item').first().textContent())?.[1].replace(/,/g, '') ?? NaN);
   await curves.waitForFunction(() => /[1-9][\d,]* pts/.test(document.querySelector('.legend-item')?.textContent ?? ''), undefined, { timeout: 90_000 });
   const before = await pointsOf();
   const t0 = Date.now();
@@ -87,7 +90,7 @@ export default async function (ctx) {
   // until stopped: shown again, it has the rows that came meanwhile (held by the extension).
   const shown = await webviewFrame(page, '.legend-item', 60_000);
   await shown.waitForFunction((n) => Number((/([\d,]+) pts/.exec(document.querySelector('.legend-item')?.textContent ?? '') ?? [])[1]?.replace(/,/g, '')) > n, after, { timeout: 30_000 });
-  const resumed = Number(/([\d,]+) pts/.exec(await shown.locator('.legend-item').first().innerText())?.[1].replace(/,/g, ''));
+  const resumed = Number(/([\d,]+) pts/.exec(await shown.locator('.legend-item').first().textContent())?.[1].replace(/,/g, ''));
   report(`training curves hidden then shown again: ${after} → ${resumed} points (the rows of the rest of the run, stopped meanwhile)`);
 
   // ── export: the stopped run's curves as PNG and CSV through VS Code's save dialog (in
@@ -103,12 +106,15 @@ export default async function (ctx) {
   await shown.click('#export-csv');
   await answerSaveDialog(page, { proposed: join(workspaceDir, 'runs', 'long.csv'), type: csvFile });
   await until(`${csvFile} and "Saved CSV" in the panel`, async () => existsSync(csvFile) && (await shown.locator('#status').innerText()).includes(`Saved CSV to ${csvFile}`));
+  // …and said where the user looks: a notification naming the file.
+  await page.locator('.notification-toast', { hasText: `Saved CSV to ${csvFile}` }).first().waitFor({ state: 'visible', timeout: 15_000 });
   checkCsv(readFileSync(csvFile, 'utf8'), runDir, trainRows, evalRows);
   report(`Export CSV → save dialog (typed ${csvFile}): header + ${trainRows.length} train + ${evalRows.length} eval rows, equal to ${runDir}/metrics.jsonl`);
   const pngFile = join(workspaceDir, 'runs', 'long.png'); // the proposed path, accepted with Enter
   await shown.click('#export-png');
   await answerSaveDialog(page, { proposed: pngFile });
   await until(`${pngFile} and "Saved PNG" in the panel`, async () => existsSync(pngFile) && (await shown.locator('#status').innerText()).includes(`Saved PNG to ${pngFile}`));
+  await page.locator('.notification-toast', { hasText: `Saved PNG to ${pngFile}` }).first().waitFor({ state: 'visible', timeout: 15_000 });
   const png = checkPng(readFileSync(pngFile));
   copyFileSync(pngFile, join(ctx.outDir, `panels-export-${theme}.png`));
   report(`Export PNG → save dialog (Enter on the proposed ${pngFile}): ${png.width}×${png.height} px, ${statSync(pngFile).size.toLocaleString('en-US')} bytes, ${png.colors} colours`);
@@ -127,6 +133,7 @@ export default async function (ctx) {
   await page.mouse.move(23, 600); // empty activity bar: no hover anywhere
   await sleep(1500);
   await screenshot(`panels-curves-and-mapping-${theme}`);
+  await narrowPanels(ctx, report);
 
   // ── restart: both panels come back (WebviewPanelSerializer + the webviews' saved state) ──
   await reloadWindow(ctx);
@@ -164,6 +171,44 @@ export default async function (ctx) {
   report(`after Reload Window: curves restored with "${legend.replace(/\s+/g, ' ')}", mapping restored with ${selected} selected`);
 }
 
+/**
+ * Both panels at 300 px, as in a narrow side column: the window narrowed so each of the two
+ * editor groups is ~300 px wide. In each webview nothing is cut off (no horizontal overflow),
+ * the curves' first chart starts in the upper half, the DoF tab's table fits; screenshots of
+ * both, then the window as it was.
+ */
+async function narrowPanels(ctx, report) {
+  const { page, screenshot, theme } = ctx;
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 650, height: size.height });
+  await ctx.runCommand('View: Reset Editor Group Sizes').catch(() => undefined);
+  await sleep(1500);
+  const check = async (frame, what) => {
+    const m = await frame.evaluate(() => ({ width: document.documentElement.clientWidth, overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth, chart: document.querySelector('.chart')?.getBoundingClientRect().top, height: window.innerHeight }));
+    if (m.width > 340 || m.width < 260) throw new Error(`${what}: the panel is ${m.width} px wide, not about 300`);
+    if (m.overflow > 0) throw new Error(`${what}: ${m.overflow} px cut off at ${m.width} px`);
+    return m;
+  };
+  const curves = await webviewFrame(page, '.legend-item', 30_000);
+  const c = await check(curves, 'curves');
+  if (!(c.chart < c.height / 2)) throw new Error(`curves at ${c.width} px: the first chart starts at ${c.chart} px of ${c.height}`);
+  const mapping = await webviewFrame(page, 'button.layer-button', 30_000);
+  await check(mapping, 'mapping');
+  const names = await mapping.evaluate(() => [...document.querySelectorAll('.layer-button')].every((b) => b.getBoundingClientRect().right <= document.documentElement.clientWidth));
+  if (!names) throw new Error('mapping at 300 px: a layer name is cut off');
+  const table = await mapping.evaluate(() => { const l = document.querySelector('.layer-list'); return l.scrollWidth - l.clientWidth; });
+  if (table > 0) throw new Error(`mapping at 300 px: ${table} px of the layer table cut off`);
+  await screenshot(`panels-300px-${theme}`);
+  await curves.click('#tab-dof');
+  await curves.waitForSelector('#chart-dof canvas', { timeout: 30_000 }).catch(() => curves.waitForSelector('.placeholder'));
+  const d = await check(curves, 'DoF tab');
+  await screenshot(`panels-dof-300px-${theme}`);
+  await curves.click('#tab-curves');
+  report(`at 300 px: curves (first chart at ${c.chart} px), DoF tab and mapping fit, nothing cut off (${d.width} px wide)`);
+  await page.setViewportSize(size);
+  await sleep(500);
+}
+
 /** The newest run under `dir` that has stopped (run.json says so), or undefined. */
 function stoppedRun(dir) {
   if (!existsSync(dir)) return undefined;
@@ -194,7 +239,14 @@ async function answerSaveDialog(page, { proposed, type }) {
     await page.waitForFunction((t) => document.querySelector('.quick-input-widget input')?.value === t, type);
   }
   await page.keyboard.press('Enter');
-  await input.waitFor({ state: 'hidden', timeout: 15_000 });
+  // A notification that arrives at that moment (the run's "stopped" message) can take the focus
+  // from the dialog, and the Enter goes to it: then the dialog is focused and Enter pressed again.
+  if (!(await input.waitFor({ state: 'hidden', timeout: 5_000 }).then(() => true, () => false))) {
+    await input.click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: 15_000 });
+  }
 }
 
 const CSV_HEADER = 'run,runDir,name,arch,dataset,dof,split,step,epoch,loss,acc,lr,samplesPerSec,time';
@@ -208,8 +260,8 @@ function checkCsv(text, runDir, trainRows, evalRows) {
   if (lines[0] !== CSV_HEADER) throw new Error(`CSV header ${JSON.stringify(lines[0])}`);
   const body = lines.slice(1).map((l) => l.split(','));
   const train = body.filter((c) => c[6] === 'train');
-  const evals = body.filter((c) => c[6] === 'eval');
-  if (train.length + evals.length !== body.length) throw new Error('CSV rows that are neither train nor eval');
+  const evals = body.filter((c) => c[6] === 'test');
+  if (train.length + evals.length !== body.length) throw new Error('CSV rows that are neither train nor test');
   if (train.length !== trainRows.length || evals.length !== evalRows.length) throw new Error(`CSV has ${train.length} train and ${evals.length} eval rows; metrics.jsonl ${trainRows.length} and ${evalRows.length}`);
   if (!train.length || !evals.length) throw new Error('the CSV has no train or no eval rows');
   const bad = [];
@@ -235,7 +287,7 @@ function checkPng(bytes) {
   if (!bytes.subarray(0, 8).equals(SIGNATURE)) throw new Error(`not a PNG (starts ${bytes.subarray(0, 8).toString('hex')})`);
   if (bytes.length < 10_000) throw new Error(`PNG of only ${bytes.length} bytes`);
   const img = PNG.sync.read(bytes);
-  if (img.width < 400 || img.height < 4 * 100) throw new Error(`PNG is ${img.width}×${img.height}: too small for four charts`);
+  if (img.width < 1200 || img.height < 4 * 100) throw new Error(`PNG is ${img.width}×${img.height}: narrower than a figure (1,200 px) or too short for four charts`);
   const colors = new Set();
   for (let i = 0; i < img.data.length; i += 4 * 7) colors.add(img.data.readUInt32BE(i));
   if (colors.size < 16) throw new Error(`PNG has only ${colors.size} colours: nothing drawn`);

@@ -13,6 +13,22 @@ export interface SeriesSpec {
   readonly show?: boolean;
   /** Draw points only (the DoF scatter). */
   readonly pointsOnly?: boolean;
+  /** The raw curve under its smoothed one: thin and faint. */
+  readonly faint?: boolean;
+  /** A marker at every row (test evaluations: few points, each one a measurement). */
+  readonly markers?: boolean;
+  /** Marker size for pointsOnly series (default 8). */
+  readonly pointSize?: number;
+}
+
+/** What a chart reports back to the page: where the cursor is, and clicks to pin a step. */
+export interface ChartEvents {
+  /** The x under the cursor, or undefined when it left the chart. */
+  onCursor?(x: number | undefined): void;
+  /** A click at x (not the end of a zoom drag). */
+  onClick?(x: number): void;
+  /** The pinned x to draw a line at, if any. */
+  pinned?(): number | undefined;
 }
 
 export interface ChartSpec {
@@ -132,7 +148,7 @@ export function themeColors(): { fg: string; muted: string; grid: string; bg: st
 }
 
 /** A themed, zoom-synced uPlot in `target` (a focusable figure); returns it for updates. */
-export function createChart(spec: ChartSpec, target: HTMLElement, width: number, sync: XSync, onZoomReset: () => void): uPlot {
+export function createChart(spec: ChartSpec, target: HTMLElement, width: number, sync: XSync, onZoomReset: () => void, events: ChartEvents = {}): uPlot {
   const c = themeColors();
   const hc = isHighContrast();
   const axis = (label: string, log = false): uPlot.Axis => ({
@@ -151,12 +167,40 @@ export function createChart(spec: ChartSpec, target: HTMLElement, width: number,
     series: [
       { label: spec.xLabel },
       ...spec.series.map((s): uPlot.Series => ({
-        label: s.label, stroke: s.color, width: hc ? 2 : s.dashed ? 1.5 : 1.25, spanGaps: true, show: s.show ?? true,
-        ...(s.dashed ? { dash: [5, 4] } : {}),
-        ...(s.pointsOnly ? { paths: () => null, points: { show: true, size: 8, stroke: s.color, fill: s.color } } : { points: { show: false } }),
+        label: s.label, stroke: s.color, width: s.faint ? 1 : hc ? 2 : s.markers ? 2 : s.dashed ? 1.5 : 1.25, spanGaps: true, show: s.show ?? true,
+        ...(s.faint ? { alpha: hc ? 0.45 : 0.28 } : {}),
+        ...(s.dashed ? { dash: s.markers ? [2, 3] : [5, 4] } : {}),
+        ...(s.pointsOnly
+          ? { paths: () => null, points: { show: true, size: s.pointSize ?? 8, stroke: s.color, fill: s.color } }
+          : s.markers
+            ? { points: { show: true, size: 6, width: 1.5, stroke: s.color, fill: c.bg } }
+            : { points: { show: false } }),
       })),
     ],
     hooks: {
+      setCursor: [(u) => {
+        // Only the chart under the pointer reports: the others follow it through the cursor
+        // sync, and would report their own (possibly hidden) cursor positions.
+        if (!events.onCursor || !hovered) return;
+        const left = u.cursor.left;
+        if (left !== undefined && left >= 0) events.onCursor(u.posToVal(left, 'x'));
+      }],
+      draw: [(u) => {
+        const x = events.pinned?.();
+        if (x === undefined) return;
+        const left = u.valToPos(x, 'x', true);
+        if (!(left >= u.bbox.left && left <= u.bbox.left + u.bbox.width)) return;
+        const g = u.ctx;
+        g.save();
+        g.strokeStyle = c.fg;
+        g.lineWidth = Math.max(1, devicePixelRatio);
+        g.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+        g.beginPath();
+        g.moveTo(left, u.bbox.top);
+        g.lineTo(left, u.bbox.top + u.bbox.height);
+        g.stroke();
+        g.restore();
+      }],
       setScale: [(u, key) => {
         if (key === 'x') sync.changed(u);
       }],
@@ -171,7 +215,13 @@ export function createChart(spec: ChartSpec, target: HTMLElement, width: number,
       }],
     },
   };
+  let hovered = false;
   const u = new uPlot(opts, spec.data as uPlot.AlignedData, target);
+  u.over.addEventListener('mouseenter', () => (hovered = true));
+  u.over.addEventListener('mouseleave', () => {
+    hovered = false;
+    events.onCursor?.(undefined);
+  });
   sync.add(u);
   if (sync.zoom) u.setScale('x', sync.zoom);
   u.over.addEventListener('wheel', (e) => {
@@ -182,6 +232,13 @@ export function createChart(spec: ChartSpec, target: HTMLElement, width: number,
   u.over.addEventListener('dblclick', () => {
     sync.reset();
     onZoomReset();
+  });
+  // A click (not a zoom drag) pins the step under it.
+  let downAt: number | undefined;
+  u.over.addEventListener('mousedown', (e) => (downAt = e.clientX));
+  u.over.addEventListener('click', (e) => {
+    if (events.onClick && downAt !== undefined && Math.abs(e.clientX - downAt) < 3) events.onClick(u.posToVal(e.offsetX, 'x'));
+    downAt = undefined;
   });
   target.addEventListener('keydown', (e) => {
     const keys: Record<string, () => void> = {
@@ -196,6 +253,29 @@ export function createChart(spec: ChartSpec, target: HTMLElement, width: number,
     }
   });
   return u;
+}
+
+/**
+ * The charts drawn again at `width` CSS pixels (times the device pixel ratio), off screen, for an
+ * export: a PNG as wide as a paper figure whatever the panel's width. The caller destroys them.
+ */
+export function renderForExport(specs: readonly ChartSpec[], width: number, events: (spec: ChartSpec) => ChartEvents = () => ({})): { parts: PngPart[]; destroy(): void } {
+  const host = document.createElement('div');
+  host.className = 'export-host';
+  document.body.append(host);
+  const sync = new XSync();
+  const charts = specs.map((spec) => {
+    const figure = document.createElement('div');
+    host.append(figure);
+    return { spec, u: createChart({ ...spec, height: Math.round((spec.height ?? 220) * 1.4) }, figure, width, sync, () => undefined, events(spec)) };
+  });
+  return {
+    parts: charts.map(({ spec, u }) => ({ title: spec.title, canvas: u.ctx.canvas })),
+    destroy() {
+      for (const c of charts) c.u.destroy();
+      host.remove();
+    },
+  };
 }
 
 export interface PngPart {

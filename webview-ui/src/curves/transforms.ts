@@ -8,6 +8,7 @@ export type Column = (number | null)[];
 /**
  * Exponential moving average with TensorBoard's debiasing (the first points are not pulled
  * towards 0). weight 0 = raw, 0.99 = very smooth. Nulls and non-finite values pass through.
+ * Per point, whatever the spacing: timeWeightedEma is what the charts use.
  */
 export function emaSmooth(values: readonly (number | null)[], weight: number): Column {
   if (weight <= 0) return values.slice();
@@ -20,6 +21,62 @@ export function emaSmooth(values: readonly (number | null)[], weight: number): C
     wn *= w;
     return last / (1 - wn);
   });
+}
+
+/**
+ * Time-weighted exponential moving average with debiasing, as TensorBoard and W&B smooth
+ * curves: the decay between two points is weight^(Δx / Δ), Δ the run's typical spacing (the
+ * median gap of x), so a gap in the rows (a live run thinned to 10 rows a second, a resumed
+ * run, rows at uneven times on the time axis) decays as much as the steps it spans, and on
+ * evenly spaced rows this is exactly TensorBoard's debiased EMA. The running weight sum is the
+ * debiasing denominator: the first points are not pulled towards 0. `x` sorted ascending.
+ */
+export function timeWeightedEma(x: readonly number[], values: readonly (number | null)[], weight: number): Column {
+  if (weight <= 0) return values.slice();
+  const w = Math.min(0.999, weight);
+  const spacing = medianGap(x);
+  let num = 0;
+  let den = 0;
+  let prev: number | undefined;
+  return values.map((v, i) => {
+    if (v === null || !Number.isFinite(v)) return v ?? null;
+    const xi = x[i]!;
+    const decay = prev === undefined ? 0 : Math.pow(w, Math.max(0, xi - prev) / spacing);
+    prev = xi;
+    num = num * decay + (1 - w) * v;
+    den = den * decay + (1 - w);
+    return num / den;
+  });
+}
+
+function medianGap(x: readonly number[]): number {
+  const gaps: number[] = [];
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[i - 1]!) gaps.push(x[i]! - x[i - 1]!);
+  if (!gaps.length) return 1;
+  gaps.sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)]!;
+}
+
+/**
+ * The value of a sorted series at x: its last row at or before x (a curve's value "at step
+ * 1,200" is what it had reached there); undefined outside the run's rows.
+ */
+export function valueAtX(xs: readonly number[], ys: readonly (number | null)[], x: number): { x: number; y: number } | undefined {
+  const n = xs.length;
+  // Before a run's first row or after its last, it has no value to compare.
+  if (n === 0 || x < xs[0]! || x > xs[n - 1]!) return undefined;
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (xs[mid]! <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  for (let i = lo; i >= 0; i--) {
+    const y = ys[i];
+    if (y !== null && y !== undefined && Number.isFinite(y)) return { x: xs[i]!, y };
+  }
+  return undefined;
 }
 
 export interface XYTable {
@@ -96,12 +153,20 @@ export function comparableKey(info: Pick<RunInfo, 'arch' | 'dataset'>): string {
   return `${info.arch} · ${info.dataset}`;
 }
 
-/** Best accuracy of a run: run.json's bestAcc, else the best eval row. */
+/** A run's rows, for the DoF view: the eval accuracies stand in when run.json has no numbers yet. */
 export interface RunLike {
   readonly info: RunInfo;
   readonly eval?: { readonly acc: readonly number[] };
 }
 
+/** The accuracy a run reports: its final test accuracy (run.json's finalAcc, else its last eval). */
+export function finalAccuracy(s: RunLike): number | undefined {
+  if (typeof s.info.finalAcc === 'number' && Number.isFinite(s.info.finalAcc)) return s.info.finalAcc;
+  const accs = (s.eval?.acc ?? []).filter((v) => Number.isFinite(v));
+  return accs.length ? accs[accs.length - 1] : undefined;
+}
+
+/** The best test accuracy over the run's evaluations (shown as "best", never fitted: it selects on the test set). */
 export function bestAccuracy(s: RunLike): number | undefined {
   if (typeof s.info.bestAcc === 'number' && Number.isFinite(s.info.bestAcc)) return s.info.bestAcc;
   const accs = (s.eval?.acc ?? []).filter((v) => Number.isFinite(v));
@@ -112,22 +177,67 @@ export interface DofPoint {
   readonly runDir: string;
   readonly label: string;
   readonly dof: number;
+  /** Final test accuracy. */
   readonly acc: number;
+  readonly best?: number;
+  /** RPG runs are fitted; plain (rpg.enabled false, e.g. a sweep's width baselines) are marks of their own. */
+  readonly kind: 'rpg' | 'plain';
 }
 
-/** Points of the DoF view grouped by arch/dataset, best accuracy per run. */
-export function dofGroups(series: readonly RunLike[]): Map<string, DofPoint[]> {
-  const groups = new Map<string, DofPoint[]>();
+/** One DoF of the RPG runs: the mean final accuracy over its repeats (seeds), with their spread. */
+export interface DofMean {
+  readonly dof: number;
+  readonly acc: number;
+  readonly n: number;
+  /** Sample standard deviation over the repeats (0 for one run). */
+  readonly std: number;
+}
+
+export interface DofGroup {
+  /** Every run, RPG and plain, as the table lists them (by DoF). */
+  readonly points: DofPoint[];
+  /** RPG runs averaged per DoF: what the fit and the chart's RPG marks use. */
+  readonly means: DofMean[];
+  readonly baselines: DofPoint[];
+  readonly fit: Fit | undefined;
+}
+
+/** The DoF view's data per arch/dataset: final accuracies, RPG repeats averaged, fit over RPG only. */
+export function dofGroups(series: readonly RunLike[]): Map<string, DofGroup> {
+  const points = new Map<string, DofPoint[]>();
   for (const s of series) {
-    const acc = bestAccuracy(s);
+    const acc = finalAccuracy(s);
     if (acc === undefined || !(s.info.dof > 0)) continue;
     const key = comparableKey(s.info);
-    const list = groups.get(key) ?? [];
-    list.push({ runDir: s.info.runDir, label: runLabel(s.info), dof: s.info.dof, acc });
-    groups.set(key, list);
+    const list = points.get(key) ?? [];
+    const best = bestAccuracy(s);
+    list.push({ runDir: s.info.runDir, label: runLabel(s.info), dof: s.info.dof, acc, ...(best !== undefined ? { best } : {}), kind: s.info.rpg === false ? 'plain' : 'rpg' });
+    points.set(key, list);
   }
-  for (const list of groups.values()) list.sort((p, q) => p.dof - q.dof);
+  const groups = new Map<string, DofGroup>();
+  for (const [key, list] of points) {
+    list.sort((p, q) => p.dof - q.dof || (p.kind === q.kind ? 0 : p.kind === 'rpg' ? -1 : 1));
+    const byDof = new Map<number, number[]>();
+    for (const p of list) if (p.kind === 'rpg') byDof.set(p.dof, [...(byDof.get(p.dof) ?? []), p.acc]);
+    const means = [...byDof].map(([dof, accs]) => {
+      const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
+      const std = accs.length > 1 ? Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / (accs.length - 1)) : 0;
+      return { dof, acc: mean, n: accs.length, std };
+    });
+    groups.set(key, { points: list, means, baselines: list.filter((p) => p.kind === 'plain'), fit: logLinearFit(means) });
+  }
   return groups;
+}
+
+/** The DoF table as CSV: one row per run, final and best accuracy, and the fit's prediction. */
+export function dofCsv(key: string, group: DofGroup): string {
+  const [arch, dataset] = key.split(' · ');
+  const lines = ['arch,dataset,run,runDir,kind,dof,finalAcc,bestAcc,fitAcc'];
+  for (const p of group.points) {
+    const fitted = group.fit && p.kind === 'rpg' ? group.fit.a + group.fit.b * Math.log(p.dof) : undefined;
+    lines.push([arch, dataset, p.label, p.runDir, p.kind, p.dof, p.acc, p.best, fitted].map(csvCell).join(','));
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** 21800000 → "21.8M", 4419 → "4.42k". */
@@ -165,7 +275,7 @@ export function toCsv(series: readonly RunSeries[]): string {
     }
     const e = s.eval;
     for (let k = 0; k < e.step.length; k++) {
-      lines.push(`${head},eval,${[e.step[k], e.epoch[k], e.loss[k], e.acc[k], undefined, undefined, e.time[k]].map(csvCell).join(',')}`);
+      lines.push(`${head},test,${[e.step[k], e.epoch[k], e.loss[k], e.acc[k], undefined, undefined, e.time[k]].map(csvCell).join(',')}`);
     }
   }
   return lines.join('\n') + '\n';

@@ -66,11 +66,12 @@ function factList(facts: [string, string][]): HTMLDListElement {
   return h('dl', {}, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
 
-let tipAt: { layer: PlanLayer; x: number; y: number } | undefined;
+/** The open tooltip: its layer, where it shows, and the element it belongs to when keyboard focus opened it. */
+let tipAt: { layer: PlanLayer; x: number; y: number; anchor?: HTMLElement } | undefined;
 
-function showTip(l: PlanLayer, x: number, y: number): void {
+function showTip(l: PlanLayer, x: number, y: number, anchor?: HTMLElement): void {
   if (!plan) return;
-  tipAt = { layer: l, x, y };
+  tipAt = { layer: l, x, y, ...(anchor ? { anchor } : {}) };
   clear(tooltip);
   tooltip.append(h('strong', {}, l.name), factList(layerFacts(l, plan.ringSize)));
   tooltip.hidden = false;
@@ -160,14 +161,14 @@ function layerList(p: PlanResult, colors: string[]): HTMLElement {
     h('tr', { class: 'layer-row', 'data-layer': l.name, role: 'row', 'aria-selected': String(state.selectedLayer === l.name) },
       h('td', {}, h('span', { class: `swatch swatch-${i}`, 'aria-hidden': 'true' }),
         h('button', { class: 'link layer-button', 'data-layer': l.name, tabindex: i === 0 ? 0 : -1, title: 'Select and reveal in the config', 'aria-describedby': 'layer-tip' }, l.name)),
-      h('td', { class: 'num' }, l.shape.join('×')),
+      h('td', { class: 'num col-shape' }, l.shape.join('×')),
       h('td', { class: 'num' }, count(l.params)),
       h('td', { class: 'num' }, `×${fmt(l.reuse)}`),
       h('td', { class: 'num' }, p.ringSize ? percent(Math.min(1, l.distinctEntries / p.ringSize), 0) : '—'),
     ),
   );
   const table = h('table', { class: 'layers', 'aria-label': 'Generated layers' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Layer'), h('th', { class: 'num' }, 'Shape'), h('th', { class: 'num' }, 'Params'), h('th', { class: 'num' }, 'Reuse'), h('th', { class: 'num' }, 'Ring'))),
+    h('thead', {}, h('tr', {}, h('th', {}, 'Layer'), h('th', { class: 'num col-shape' }, 'Shape'), h('th', { class: 'num' }, 'Params'), h('th', { class: 'num' }, 'Reuse'), h('th', { class: 'num' }, 'Ring'))),
     h('tbody', {}, ...rows));
   // Swatch colours go in through CSSOM (the CSP forbids style attributes).
   table.querySelectorAll<HTMLElement>('.swatch').forEach((s, i) => (s.style.background = colors[i]!));
@@ -182,7 +183,7 @@ function layerList(p: PlanResult, colors: string[]): HTMLElement {
       highlight(name);
       const rect = button.getBoundingClientRect();
       requestWeights(name);
-      showTip(layer, rect.right, rect.top);
+      showTip(layer, rect.right, rect.top, button);
     });
     button.addEventListener('blur', () => {
       highlight(undefined);
@@ -278,7 +279,6 @@ function render(): void {
   app.append(
     h('div', { class: 'columns' }, ringFigure(p, layout, colors), layerList(p, colors)),
     h('section', { id: 'detail', class: 'detail', 'aria-label': 'Selected layer', 'aria-live': 'polite' }),
-    h('p', { class: 'status', id: 'timing' }),
     tooltip,
   );
   if (p.mode === 'shuffled') app.querySelector('.columns')!.prepend(h('p', { class: 'muted note' }, 'Shuffled sampling: each layer reads ring entries at random, so every track covers the whole ring (opacity = expected share read).'));
@@ -288,9 +288,9 @@ function render(): void {
 
 function reportRendered(): void {
   requestAnimationFrame(() => {
+    // Timings are for benchmarks (data attributes the e2e scripts read), never shown: a panel
+    // re-rendered long after it was opened would show an ever-growing "drawn … ms after".
     const ms = Math.max(0, Date.now() - openedAt);
-    const timing = document.getElementById('timing');
-    if (timing) timing.textContent = `${plan?.layers.length ?? 0} generated layers drawn ${ms} ms after the panel was asked for${planMs !== undefined ? ` (planning took ${planMs} ms)` : ''}.`;
     document.body.dataset['renderedMs'] = String(ms);
     document.body.dataset['renders'] = String(Number(document.body.dataset['renders'] ?? 0) + 1);
     if (planMs !== undefined) document.body.dataset['planMs'] = String(planMs);
@@ -344,7 +344,7 @@ function handle(m: MappingToWebview): void {
       requested.delete(m.result.layer);
       if (state.selectedLayer === m.result.layer) renderDetail();
       // The open tooltip of this layer gains its sign balance.
-      if (tipAt && !tooltip.hidden && tipAt.layer.name === m.result.layer) showTip(tipAt.layer, tipAt.x, tipAt.y);
+      if (tipAt && !tooltip.hidden && tipAt.layer.name === m.result.layer) showTip(tipAt.layer, tipAt.x, tipAt.y, tipAt.anchor);
       return;
     case 'error':
       if (m.layer) requested.delete(m.layer);
@@ -360,6 +360,19 @@ function handle(m: MappingToWebview): void {
       return;
   }
 }
+
+// A tooltip belongs to where the pointer was: scrolling the page or the layer list moves the
+// layer away from under it, so it goes. One opened by keyboard focus follows its row instead
+// (focusing a row scrolls it into view), and goes when the row leaves the view.
+document.addEventListener('scroll', () => {
+  if (!tipAt) return;
+  const anchor = tipAt.anchor;
+  if (!anchor) return hideTip();
+  const r = anchor.getBoundingClientRect();
+  if (r.bottom < 0 || r.top > window.innerHeight) return hideTip();
+  showTip(tipAt.layer, r.right, r.top, anchor);
+}, { capture: true, passive: true });
+window.addEventListener('blur', () => tipAt && hideTip());
 
 onHostMessage<MappingToWebview>(handle);
 onThemeChange(() => plan && render());
