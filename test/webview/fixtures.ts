@@ -72,6 +72,8 @@ export function compareRows(n: number): CompareRow[] {
     i++;
   }
   return rows;
+}
+
 /** What the curves panel should show for `series` at `step` (loss, train split): raw and smoothed. */
 export function expectedAt(series: RunSeries, step: number, smoothing: number): { loss: number; lossRaw: number } {
   const i = series.train.step.indexOf(step);
