@@ -1,6 +1,7 @@
 """python -m rpg_torch COMMAND
 
-  plan CONFIG [--json]                    what the ring generates (same JSON as `rpg plan --json`)
+  plan CONFIG [--json] [--spec SPEC.json] what the ring generates (same JSON as `rpg plan --json`);
+                                          --spec: the model as the TypeScript core resolved it (graphs, imports)
   train --job JOB.json [--distributed]    train as a child of the TypeScript trainer (JSON lines)
   info                                    interpreter, torch version and devices, as JSON
   probe --cases CASES.json --out DIR      parity probe for the tests (see parity.py)
@@ -40,8 +41,15 @@ def plan_command(args: argparse.Namespace) -> int:
     base = os.path.dirname(os.path.abspath(args.config))
     h, w, c, k = describe_dataset(config["data"], base)
     k = config["model"].get("numClasses") or k
+    spec_json = None
+    if args.spec:
+        try:
+            with open(args.spec, "r", encoding="utf-8") as f:
+                spec_json = json.load(f)
+        except (OSError, ValueError) as e:
+            return _fail(f"{args.spec}: cannot read the model spec ({e})", 1)
     try:
-        r = resolve(config, h, w, c, k)
+        r = resolve(config, h, w, c, k, spec_json)
     except TrainError as e:
         return _fail(f"{args.config}: {e.field + ': ' if e.field and not str(e).startswith(e.field) else ''}{e}", 1)
     if args.json:
@@ -129,6 +137,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = sub.add_parser("plan", help="print the plan of a .rpg.json")
     p.add_argument("config")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--spec", help="a ModelSpec JSON (as the TypeScript core resolves the model) instead of building the model here")
     p.set_defaults(fn=plan_command)
     t = sub.add_parser("train", help="train a job (JSON lines on stdout)")
     t.add_argument("--job", required=True)

@@ -18,7 +18,8 @@ from .jsonc import JsoncError, js_number, parse_jsonc
 Path = List[Union[str, int]]
 Issue = Tuple[Path, str]
 
-ARCHITECTURES = ("mlp", "lenet5", "resnet20", "resnet32", "resnet56", "resnet18", "resnet34")
+ARCHITECTURES = ("mlp", "lenet5", "resnet20", "resnet32", "resnet56", "resnet18", "resnet34", "vgg11", "vgg16", "mobilenetv2", "vit")
+MODEL_SOURCES = ("arch", "graph", "import")
 DATASETS = ("mnist-embedded", "mnist", "fashion-mnist", "cifar10", "cifar100", "image-folder")
 SAMPLING_MODES = ("ring", "shuffled")
 OPTIMIZERS = ("sgd", "adam")
@@ -172,8 +173,9 @@ class Enum(Schema):
 
 
 class ArrayOf(Schema):
-    def __init__(self, item: Schema, default: Any = _MISSING, min_items: Optional[int] = None, max_items: Optional[int] = None) -> None:
-        self.item, self.default, self.min_items, self.max_items = item, default, min_items, max_items
+    def __init__(self, item: Schema, default: Any = _MISSING, min_items: Optional[int] = None, max_items: Optional[int] = None,
+                 optional: bool = False) -> None:
+        self.item, self.default, self.min_items, self.max_items, self.optional = item, default, min_items, max_items, optional
 
     def parse(self, value, path, issues):
         if not isinstance(value, list):
@@ -219,9 +221,23 @@ class Either(Schema):
         return _MISSING
 
 
+class Graph(Schema):
+    """model.graph: kept as given. Graphs are compiled (and checked, node by node, at their JSON
+    paths) by the TypeScript core, which hands this engine the resolved ModelSpec."""
+
+    optional = True
+
+    def parse(self, value, path, issues):
+        if not isinstance(value, dict):
+            issues.append((path, f"expected an object, got {type_name(value)}"))
+            return _MISSING
+        return copy.deepcopy(value)
+
+
 class Obj(Schema):
-    def __init__(self, shape: Dict[str, Schema], required: Sequence[str] = ()) -> None:
-        self.shape, self.required = shape, tuple(required)
+    def __init__(self, shape: Dict[str, Schema], required: Sequence[str] = (), optional: bool = False,
+                 refine: Optional[Any] = None) -> None:
+        self.shape, self.required, self.optional, self.refine = shape, tuple(required), optional, refine
 
     def parse(self, value, path, issues):
         if not isinstance(value, dict):
@@ -257,17 +273,45 @@ class Obj(Schema):
                 ok = False
             else:
                 out[key] = parsed
+        if ok and self.refine is not None:
+            before = len(issues)
+            self.refine(out, path, issues)
+            ok = len(issues) == before
         return out if ok else _MISSING
 
 
+VIT = Obj({
+    "patch": Num(default=4, integer=True, minimum=1, maximum=64),
+    "dim": Num(default=64, integer=True, minimum=4, maximum=4096),
+    "depth": Num(default=4, integer=True, minimum=1, maximum=64),
+    "heads": Num(default=4, integer=True, minimum=1, maximum=64),
+    "mlpDim": Num(default=128, integer=True, minimum=1, maximum=65536),
+    "dropout": Num(default=0, minimum=0, maximum=0.9),
+}, optional=True)
+
+
+def _one_model_source(model: Dict[str, Any], path: Path, issues: List[Issue]) -> None:
+    """schema.ts modelSchema's refinement: exactly one of arch, graph and import."""
+    given = [k for k in MODEL_SOURCES if model.get(k) is not None]
+    if len(given) == 1:
+        return
+    if not given:
+        issues.append((path, "give one of arch (a built-in architecture), graph (nodes) or import (a Keras model.json)"))
+    else:
+        issues.append((path + [given[1]], f"give only one of arch, graph and import (this model has {' and '.join(given)})"))
+
+
 MODEL = Obj({
-    "arch": Enum(ARCHITECTURES),
+    "arch": Enum(ARCHITECTURES, optional=True),
+    "graph": Graph(),
+    "import": Str(min_length=1, optional=True),
+    "vit": VIT,
     "hidden": ArrayOf(Num(integer=True, minimum=1, maximum=65536), default=[256], max_items=64),
     "width": Num(default=1, exclusive_minimum=0, maximum=16),
     "smallInput": Bool(default=False),
     "numClasses": Num(integer=True, minimum=2, maximum=100000, optional=True),
     "batchNorm": Bool(default=True),
-}, required=["arch"])
+}, refine=_one_model_source)
 
 RPG = Obj({
     "enabled": Bool(default=True),
@@ -277,6 +321,7 @@ RPG = Obj({
     "sampling": Enum(SAMPLING_MODES, default="ring"),
     "freeFirst": Bool(default=False),
     "freeLast": Bool(default=False),
+    "free": ArrayOf(Str(), max_items=1000, optional=True),
     "ringInitStd": Num(default=math.sqrt(2 / 4608), exclusive_minimum=0),
     "lrNormalization": Enum(LR_NORMALIZATIONS, default="projected"),
     "minReuseWarning": Num(default=1000, minimum=1),

@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional
 
 from .config import ConfigError
 from .data import Dataset, DatasetError, load_dataset
-from .models import ModelSpec, ShapeError, build_model_spec, spec_from_json, SpecError
+from .models import ModelSpec, NeedsResolvedSpec, ShapeError, build_model_spec, spec_from_json, SpecError
 from .plan import PlanError, RpgPlan, build_plan, summarize_dof
 
 
@@ -43,12 +43,11 @@ def resolve(config: Dict[str, Any], height: int, width: int, channels: int, num_
             spec_json: Optional[Dict[str, Any]] = None, dataset_name: Optional[str] = None) -> Resolved:
     """resolveForData: the model (built, or given as a TypeScript-resolved spec) and its plan."""
     model = config["model"]
-    # The torch engine generates kernels from RPG's ring; generate "all" and the sweep baselines
-    # (random subspace, HashedNets) are the tfjs engine's.
+    # The torch engine generates from RPG's ring (rpg.generate "kernels" or "all"); the sweep
+    # baselines (random subspace, HashedNets) are the tfjs engine's.
     rpg = config["rpg"]
-    for field, wanted in (("generate", "kernels"), ("method", "ring")):
-        if rpg["enabled"] and rpg.get(field, wanted) != wanted:
-            raise TrainError("config", f'rpg.{field} "{rpg[field]}" is trained by the tfjs engine only; the torch engine trains rpg.{field} "{wanted}" (set train.engine to "tfjs")', f"rpg.{field}")
+    if rpg["enabled"] and rpg.get("method", "ring") != "ring":
+        raise TrainError("config", f'rpg.method "{rpg["method"]}" is trained by the tfjs engine only; the torch engine trains rpg.method "ring" (set train.engine to "tfjs")', "rpg.method")
     if model.get("numClasses") is not None and dataset_name is not None and model["numClasses"] != num_classes:
         raise TrainError("config", f"model.numClasses is {model['numClasses']} but {dataset_name} has {num_classes} classes", "model.numClasses")
     try:
@@ -60,6 +59,8 @@ def resolve(config: Dict[str, Any], height: int, width: int, channels: int, num_
         raise TrainError("shape", f"{e} (data {height}×{width}×{channels})", "model.arch") from None
     except SpecError as e:
         raise TrainError("shape", str(e), "model") from None
+    except NeedsResolvedSpec as e:
+        raise TrainError("config", str(e), e.field) from None
     if spec_json is not None and tuple(spec.inputShape) != (height, width, channels):
         raise TrainError("shape", f"the model spec expects {'×'.join(map(str, spec.inputShape))} inputs but the data is {height}×{width}×{channels}", "model")
     return Resolved(config, spec, plan, summarize_dof(spec, plan))

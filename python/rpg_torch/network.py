@@ -1,10 +1,19 @@
-"""Executes a ModelSpec with PyTorch, with the semantics of src/train/network.ts + ops.ts.
+"""Executes a ModelSpec with PyTorch, with the semantics of src/engines/tfjs/network.ts + ops.ts +
+graph-ops.ts: every op of spec.ts (convolutions with groups and dilation, depthwise, dense over
+the last axis, BatchNorm and LayerNorm, the activations, pools, reshape, dropout, concat,
+embedding, multi-head self-attention and the token ops).
 
-Parameters are stored in the TypeScript layouts (conv kernels [kh, kw, cin, cout], dense
-[in, out]) so that generated weights, checkpoints and optimizer state are the same numbers in
-both engines; they are viewed as PyTorch's OIHW at each forward pass. Activations run NCHW;
-``flatten`` reads them in TypeScript's NHWC order, and "same" padding is TensorFlow's (the
-extra row/column goes after), which for a stride-2 7×7 stem is not PyTorch's symmetric pad.
+Parameters are stored in the TypeScript layouts (conv kernels [kh, kw, cin/groups, cout],
+depthwise [kh, kw, c, multiplier], dense and attention [in, out], embedding [vocab, dim]) so that
+generated weights, checkpoints and optimizer state are the same numbers in both engines; they
+are viewed as PyTorch's OIHW at each forward pass.
+
+Layouts: a value with three axes per example is an image and runs NCHW here (NHWC in tfjs);
+every other value (vectors [n, d], token sequences [n, t, d], anything of higher rank) has the
+TypeScript layout. Ops that are defined on the TypeScript layout (flatten, reshape, dense and
+the norms over the last axis, concat's axis, embedding, dropout's mask order) view an image as
+NHWC first. "same" padding is TensorFlow's (the extra row/column goes after), which for a
+stride-2 7×7 stem is not PyTorch's symmetric pad.
 """
 from __future__ import annotations
 
@@ -15,8 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import ModelSpec, ParamSpec
-from .plan import MaterializedPlan, initial_free_value, initial_ring
+from .dropout import dropout_multiplier, dropout_seed
+from .models import ModelSpec, ParamSpec, op_inputs
+from .plan import MaterializedPlan, initial_free_value, initial_ring, layer_bases
 
 BN_MOMENTUM = 0.1
 BN_EPS = 1e-5
@@ -100,6 +110,57 @@ class MaxPool2x2(torch.autograd.Function):
         return dx
 
 
+class GlobalMax(torch.autograd.Function):
+    """Maximum over one axis with tfjs's gradient for tf.max: dy reaches every position equal to
+    the maximum (PyTorch's amax shares it among them)."""
+
+    @staticmethod
+    def forward(ctx, x, dim):  # type: ignore[override]
+        y = x.amax(dim=dim)
+        ctx.save_for_backward(x, y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):  # type: ignore[override]
+        x, y = ctx.saved_tensors
+        hits = (x == y.unsqueeze(ctx.dim)).to(dy.dtype)
+        return hits * dy.unsqueeze(ctx.dim), None
+
+
+class EmbeddingLookup(torch.autograd.Function):
+    """Rows of a [vocab, dim] table; the table's gradient sums each row's uses without atomics
+    (index_add_ on the CPU, a one-hot product elsewhere, as graph-ops.ts embedding), so it is
+    deterministic on every device."""
+
+    @staticmethod
+    def forward(ctx, table, ids):  # type: ignore[override]
+        ctx.save_for_backward(ids)
+        ctx.vocab = table.shape[0]
+        return table[ids]
+
+    @staticmethod
+    def backward(ctx, dy):  # type: ignore[override]
+        (ids,) = ctx.saved_tensors
+        flat_ids = ids.reshape(-1)
+        dy2 = dy.reshape(flat_ids.numel(), -1)
+        if dy.device.type == "cpu":
+            grad = dy2.new_zeros((ctx.vocab, dy2.shape[1])).index_add_(0, flat_ids, dy2)
+        else:
+            grad = F.one_hot(flat_ids, ctx.vocab).to(dy2.dtype).t() @ dy2
+        return grad, None
+
+
+def tf_layout(x: torch.Tensor) -> torch.Tensor:
+    """The TypeScript layout of a value: an image (NCHW here) as NHWC; anything else as it is."""
+    return x.permute(0, 2, 3, 1) if x.dim() == 4 else x
+
+
+def our_layout(y: torch.Tensor) -> torch.Tensor:
+    """Back from the TypeScript layout: a value with three axes per example is an image, NCHW here."""
+    return y.permute(0, 3, 1, 2) if y.dim() == 4 else y
+
+
 def same_padding(size: int, k: int, stride: int) -> Tuple[int, int]:
     """TensorFlow's "same" padding split (before, after) for one dimension (ops.ts samePadding)."""
     out = -(-size // stride)
@@ -116,6 +177,12 @@ class RpgNetwork(nn.Module):
         super().__init__()
         self.spec = spec
         self.materialized = materialized
+        self.seed = seed
+        # Dropout masks are drawn for (step, the whole global batch) as the tfjs engine draws them;
+        # forward's `rows` says which rows of it this call (a torchrun rank, a DataParallel replica) has.
+        self.step = 0
+        self.global_batch: Optional[int] = None
+        self._rows: Optional[torch.Tensor] = None
         self.variable_names: List[str] = []
         self.roles: Dict[str, str] = {}
         self.free = nn.ParameterList()
@@ -129,10 +196,13 @@ class RpgNetwork(nn.Module):
             self.register_buffer("gen_index", materialized.index.clone(), persistent=False)
             self.register_buffer("gen_sign_scale", materialized.sign_scale.clone(), persistent=False)
             self.register_buffer("gen_grad_gather", materialized.uses.grad_gather, persistent=False)
+            # θ₀ (BatchNorm γ's 1 under generate "all"): a float32 add after the gather, as ring-generator.ts.
+            self.register_buffer("gen_base", layer_bases(plan), persistent=False)
             self.generated = [layer.param for layer in plan.layers]
             self._sizes = [layer.size for layer in plan.layers]
         else:
             self.ring = None
+            self.register_buffer("gen_base", None, persistent=False)
         generated_names = {p.name for p in self.generated}
         for p in spec.params:
             if p.name in generated_names:
@@ -152,6 +222,14 @@ class RpgNetwork(nn.Module):
             self.bn_names.append(op["name"])
         self._bn_index = {n: i for i, n in enumerate(self.bn_names)}
         self.data_only = data_only_values(spec)
+        self._ops = {
+            "conv": self._conv, "depthwise": self._depthwise, "dense": self._dense, "batchnorm": self._batchnorm,
+            "layernorm": self._layernorm, "relu": self._relu, "activation": self._activation, "maxpool": self._maxpool,
+            "avgpool": self._avgpool, "globalavgpool": self._global_avg_pool, "globalmaxpool": self._global_max_pool,
+            "flatten": self._flatten, "reshape": self._reshape, "dropout": self._dropout, "add": self._add, "concat": self._concat,
+            "embedding": self._embedding, "attention": self._attention, "class-token": self._class_token,
+            "position-embedding": self._position_embedding, "select-token": self._select_token, "pad-shortcut": self._pad_shortcut,
+        }
 
     # -- named state, as Network.state() / variables in network.ts --
     def variable(self, name: str) -> torch.Tensor:
@@ -181,11 +259,17 @@ class RpgNetwork(nn.Module):
         if self.ring is None:
             return {}
         flat = RingGather.apply(self.ring, self.gen_index, self.gen_sign_scale, self.gen_grad_gather)
+        if self.gen_base is not None:
+            flat = flat + self.gen_base
         parts = torch.split(flat, self._sizes)
         return {p.name: part.view(p.shape) for p, part in zip(self.generated, parts)}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: NCHW float32 → logits [n, classes]."""
+    def forward(self, x: torch.Tensor, rows: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """x: NCHW float32 → logits [n, classes]. In training mode, dropout draws the masks of
+        ``self.step`` (set by the loop before each step, as trainStep's step) for a batch of
+        ``self.global_batch`` rows, of which x holds ``rows`` (default: all, from 0). ``rows`` is
+        an argument, not an attribute, so that DataParallel splits it with x."""
+        self._rows = rows
         weights = self.generated_weights()
 
         def param(name: str) -> torch.Tensor:
@@ -198,77 +282,215 @@ class RpgNetwork(nn.Module):
         return values[self.spec.output]
 
     def _run_op(self, op: Dict[str, Any], values: Dict[str, torch.Tensor], param) -> torch.Tensor:
-        kind = op["op"]
-        if kind == "conv":
-            x = values[op["input"]]
-            w = param(op["weight"]).permute(3, 2, 0, 1)  # HWIO → OIHW
-            k = w.shape[2]
-            stride = op["stride"]
-            pad = (0, 0)
-            if op["padding"] == "same":
-                (pt, pb), (pl, pr) = same_padding(x.shape[2], k, stride), same_padding(x.shape[3], k, stride)
-                if pt == pb and pl == pr:
-                    pad = (pt, pl)
-                else:
-                    x = F.pad(x, (pl, pr, pt, pb))
-            b = param(op["bias"]) if op.get("bias") else None
-            return F.conv2d(x, w, b, stride, pad)
-        if kind == "dense":
-            y = values[op["input"]] @ param(op["weight"])
-            return y + param(op["bias"]) if op.get("bias") else y
-        if kind == "batchnorm":
-            x = values[op["input"]]
-            mean, var = self.running(op["name"])
-            if not self.training or x.device.type != "cpu":
-                # cuDNN and MPS reduce accurately (Welford); eval mode reads running statistics.
-                return F.batch_norm(x, mean, var, param(op["gamma"]), param(op["beta"]), self.training, BN_MOMENTUM, BN_EPS)
-            y, batch_mean, batch_var = TwoPassBatchNorm.apply(x, param(op["gamma"]), param(op["beta"]), BN_EPS)
+        run = self._ops.get(op["op"])
+        if run is None:
+            raise ValueError(f"unknown op {op['op']}")
+        return run(op, values, param)
+
+    # -- the ops, one method each (values: NCHW images, everything else in the TypeScript layout) --
+    def _conv(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        w = param(op["weight"]).permute(3, 2, 0, 1)  # HWIO → OIHW ([cout, cin/groups, k, k])
+        b = param(op["bias"]) if op.get("bias") else None
+        return _convolve(x, w, b, op["stride"], op["padding"], op.get("dilation", 1), op.get("groups", 1))
+
+    def _depthwise(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        k, _, c, m = param(op["weight"]).shape
+        # [k, k, c, m] → [c·m, 1, k, k]: output channel c·m + j, as tfjs's depthwiseConv2d and a grouped conv.
+        w = param(op["weight"]).reshape(k, k, 1, c * m).permute(3, 2, 0, 1)
+        b = param(op["bias"]) if op.get("bias") else None
+        return _convolve(x, w, b, op["stride"], op["padding"], op.get("dilation", 1), c)
+
+    def _dense(self, op, values, param) -> torch.Tensor:
+        x = tf_layout(values[op["input"]])
+        y = x @ param(op["weight"])
+        if op.get("bias"):
+            y = y + param(op["bias"])
+        return our_layout(y)
+
+    def _batchnorm(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        gamma, beta = param(op["gamma"]), param(op["beta"])
+        eps = op.get("epsilon", BN_EPS)
+        mean, var = self.running(op["name"])
+        # Over every axis but the channels: an image's dim 1 here, the last axis of anything else.
+        x2 = x if x.dim() == 4 else x.reshape(-1, x.shape[-1])
+        if not self.training or x2.device.type != "cpu":
+            # cuDNN and MPS reduce accurately (Welford); eval mode reads running statistics.
+            y = F.batch_norm(x2, mean, var, gamma, beta, self.training, BN_MOMENTUM, eps)
+        else:
+            y, batch_mean, batch_var = TwoPassBatchNorm.apply(x2, gamma, beta, eps)
             with torch.no_grad():  # running averages with the unbiased variance, as network.ts
-                n = x.numel() // x.shape[1]
+                n = x2.numel() // x2.shape[1]
                 mean.mul_(1 - BN_MOMENTUM).add_(batch_mean * BN_MOMENTUM)
                 var.mul_(1 - BN_MOMENTUM).add_(batch_var * (n / max(1, n - 1)) * BN_MOMENTUM)
-            return y
-        if kind == "relu":
-            return F.relu(values[op["input"]])
-        if kind == "maxpool":
-            x = values[op["input"]]
-            if op["size"] == 2 and op["stride"] == 2 and op["padding"] == "valid":
-                return MaxPool2x2.apply(x)
-            if op["padding"] == "same":
-                (pt, pb), (pl, pr) = same_padding(x.shape[2], op["size"], op["stride"]), same_padding(x.shape[3], op["size"], op["stride"])
-                if pt or pb or pl or pr:
-                    x = F.pad(x, (pl, pr, pt, pb), value=-math.inf)
-            return F.max_pool2d(x, op["size"], op["stride"])
-        if kind == "globalavgpool":
-            return values[op["input"]].mean(dim=(2, 3))
-        if kind == "flatten":
-            x = values[op["input"]]
-            if x.dim() == 4:
-                x = x.permute(0, 2, 3, 1)  # NHWC order, as the TypeScript flatten
-            return x.reshape(x.shape[0], -1)
-        if kind == "add":
-            return values[op["inputs"][0]] + values[op["inputs"][1]]
-        if kind == "pad-shortcut":
-            x = values[op["input"]]
-            s, out_c = op["stride"], op["outChannels"]
-            c = x.shape[1]
-            if s == 1 and out_c == c:
-                return x
-            if out_c < c:
-                raise ValueError(f"pad-shortcut: {c} channels do not fit in {out_c}")
-            if s > 1:
-                x = x[:, :, ::s, ::s]
-            before = (out_c - c) // 2
-            return F.pad(x, (0, 0, 0, 0, before, out_c - c - before))
-        raise ValueError(f"unknown op {kind}")
+        return y if x.dim() == 4 else y.reshape(x.shape)
+
+    def _layernorm(self, op, values, param) -> torch.Tensor:
+        x = tf_layout(values[op["input"]])
+        return our_layout(F.layer_norm(x, (x.shape[-1],), param(op["gamma"]), param(op["beta"]), op["epsilon"]))
+
+    def _relu(self, op, values, param) -> torch.Tensor:
+        return F.relu(values[op["input"]])
+
+    def _activation(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        fn = op["fn"]
+        if fn == "relu6":
+            return F.hardtanh(x, 0.0, 6.0)  # gradient on 0 < x < 6, as graph-ops.ts relu6
+        if fn == "gelu":
+            return F.gelu(x)  # the exact form, x·Φ(x) with erf
+        if fn == "sigmoid":
+            return torch.sigmoid(x)
+        if fn == "tanh":
+            return torch.tanh(x)
+        if fn == "softmax":
+            return F.softmax(x, dim=1 if x.dim() == 4 else -1)  # the last axis of the TypeScript layout
+        raise ValueError(f"unknown activation {fn}")
+
+    def _maxpool(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        if op["size"] == 2 and op["stride"] == 2 and op["padding"] == "valid":
+            return MaxPool2x2.apply(x)
+        if op["padding"] == "same":
+            (pt, pb), (pl, pr) = same_padding(x.shape[2], op["size"], op["stride"]), same_padding(x.shape[3], op["size"], op["stride"])
+            if pt or pb or pl or pr:
+                x = F.pad(x, (pl, pr, pt, pb), value=-math.inf)
+        return F.max_pool2d(x, op["size"], op["stride"])
+
+    def _avgpool(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        size, stride = op["size"], op["stride"]
+        if op["padding"] == "same":
+            (pt, pb), (pl, pr) = same_padding(x.shape[2], size, stride), same_padding(x.shape[3], size, stride)
+            if pt or pb or pl or pr:
+                # TensorFlow averages over the window's positions inside the image only.
+                sums = F.avg_pool2d(F.pad(x, (pl, pr, pt, pb)), size, stride, divisor_override=1)
+                ones = F.pad(x.new_ones((1, 1, x.shape[2], x.shape[3])), (pl, pr, pt, pb))
+                return sums / F.avg_pool2d(ones, size, stride, divisor_override=1)
+        return F.avg_pool2d(x, size, stride)
+
+    def _global_avg_pool(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        if x.dim() == 4:
+            return x.mean(dim=(2, 3))
+        return x.reshape(x.shape[0], -1, x.shape[-1]).mean(1)
+
+    def _global_max_pool(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        if x.dim() == 4:
+            return GlobalMax.apply(x.reshape(x.shape[0], x.shape[1], -1), 2)
+        return GlobalMax.apply(x.reshape(x.shape[0], -1, x.shape[-1]), 1)
+
+    def _flatten(self, op, values, param) -> torch.Tensor:
+        x = tf_layout(values[op["input"]])  # NHWC order, as the TypeScript flatten
+        return x.reshape(x.shape[0], -1)
+
+    def _reshape(self, op, values, param) -> torch.Tensor:
+        x = tf_layout(values[op["input"]])
+        return our_layout(x.reshape(x.shape[0], *op["shape"]))
+
+    def _dropout(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        if not self.training or op["rate"] <= 0:
+            return x
+        n = x.shape[0]
+        per_example = list(tf_layout(x).shape[1:])
+        global_batch = self.global_batch if self.global_batch is not None else n
+        mult = dropout_multiplier([global_batch] + per_example, op["rate"], dropout_seed(op["name"], self.seed, self.step))
+        mult = mult[:n] if self._rows is None else mult[self._rows.cpu()]
+        return x * our_layout(mult).to(x.device)
+
+    def _add(self, op, values, param) -> torch.Tensor:
+        return values[op["inputs"][0]] + values[op["inputs"][1]]
+
+    def _concat(self, op, values, param) -> torch.Tensor:
+        xs = [values[i] for i in op["inputs"]]
+        axis = op["axis"]
+        return torch.cat(xs, dim=(2, 3, 1)[axis] if xs[0].dim() == 4 else axis + 1)
+
+    def _embedding(self, op, values, param) -> torch.Tensor:
+        table = param(op["weight"])
+        x = tf_layout(values[op["input"]])
+        ids = torch.clamp(torch.floor(x), 0, table.shape[0] - 1).to(torch.int64)
+        return our_layout(EmbeddingLookup.apply(table, ids))
+
+    def _attention(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        n, t, d = x.shape
+        heads = op["heads"]
+        wq = param(op["query"])
+        inner = wq.shape[1]
+        key_dim = inner // heads
+        flat = x.reshape(n * t, d)
+
+        def project(weight: torch.Tensor, bias_name: Optional[str]) -> torch.Tensor:
+            y = flat @ weight
+            if bias_name:
+                y = y + param(bias_name)
+            return y.reshape(n, t, heads, key_dim).permute(0, 2, 1, 3).reshape(n * heads, t, key_dim)
+
+        q = project(wq, op.get("queryBias"))
+        k = project(param(op["key"]), op.get("keyBias"))
+        v = project(param(op["value"]), op.get("valueBias"))
+        scores = torch.bmm(q, k.transpose(1, 2)) * (1 / math.sqrt(key_dim))
+        attended = torch.bmm(F.softmax(scores, dim=-1), v)
+        joined = attended.reshape(n, heads, t, key_dim).permute(0, 2, 1, 3).reshape(n * t, inner)
+        y = joined @ param(op["out"])
+        if op.get("outBias"):
+            y = y + param(op["outBias"])
+        return y.reshape(n, t, -1)
+
+    def _class_token(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        token = param(op["token"])
+        return torch.cat([token.view(1, 1, -1).expand(x.shape[0], 1, token.shape[0]).to(x.dtype), x], dim=1)
+
+    def _position_embedding(self, op, values, param) -> torch.Tensor:
+        return values[op["input"]] + param(op["table"])
+
+    def _select_token(self, op, values, param) -> torch.Tensor:
+        return values[op["input"]][:, op["index"], :]
+
+    def _pad_shortcut(self, op, values, param) -> torch.Tensor:
+        x = values[op["input"]]
+        s, out_c = op["stride"], op["outChannels"]
+        c = x.shape[1]
+        if s == 1 and out_c == c:
+            return x
+        if out_c < c:
+            raise ValueError(f"pad-shortcut: {c} channels do not fit in {out_c}")
+        if s > 1:
+            x = x[:, :, ::s, ::s]
+        before = (out_c - c) // 2
+        return F.pad(x, (0, 0, 0, 0, before, out_c - c - before))
+
+
+def _convolve(x: torch.Tensor, w: torch.Tensor, b: Optional[torch.Tensor], stride: int, padding: str, dilation: int,
+              groups: int) -> torch.Tensor:
+    """A convolution with TensorFlow's padding of the dilated window d·(k−1)+1."""
+    k = w.shape[2]
+    pad = (0, 0)
+    if padding == "same":
+        eff = dilation * (k - 1) + 1
+        (pt, pb), (pl, pr) = same_padding(x.shape[2], eff, stride), same_padding(x.shape[3], eff, stride)
+        if pt == pb and pl == pr:
+            pad = (pt, pl)
+        else:
+            x = F.pad(x, (pl, pr, pt, pb))
+    return F.conv2d(x, w, b, stride, pad, dilation, groups)
+
+
+# network.ts dataOnlyValues: values computed from the input alone through parameter-free ops.
+_PARAMETER_FREE = ("relu", "activation", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", "flatten", "reshape", "dropout", "add",
+                   "concat", "select-token", "pad-shortcut")
 
 
 def data_only_values(spec: ModelSpec) -> set:
     out = {spec.input}
     for op in spec.ops:
-        free = op["op"] in ("relu", "maxpool", "globalavgpool", "flatten", "pad-shortcut")
-        inputs = op["inputs"] if op["op"] == "add" else [op["input"]]
-        if (free or op["op"] == "add") and all(i in out for i in inputs):
+        if op["op"] in _PARAMETER_FREE and all(i in out for i in op_inputs(op)):
             out.add(op["output"])
     return out
 

@@ -12,13 +12,13 @@ import ctypes
 import hashlib
 import math
 import struct
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
 from . import streams
-from .models import ModelSpec, ParamSpec
+from .models import KERNEL_KINDS, ModelSpec, ParamSpec, is_kernel_kind
 from .prng import Rng, hash_string, _utf16_units
 
 PLAN_ALGORITHM_VERSION = 1
@@ -37,6 +37,8 @@ class GeneratedLayer:
     size: int
     scale: float
     initStd: float
+    # θ₀ added to every generated value of the layer: 1 for BatchNorm γ under generate "all".
+    base: float = 0.0
 
 
 @dataclass
@@ -49,24 +51,72 @@ class RpgPlan:
     layers: List[GeneratedLayer]
     free: List[ParamSpec]
     hash: str
+    # Why each free parameter is free, by name (plan.ts freeReasons).
+    freeReasons: Dict[str, str] = field(default_factory=dict)
+
+
+FREE_ALIASES = ("stem", "head")
+FREE_KINDS = KERNEL_KINDS + FREE_ALIASES
+
+
+def free_reason(p: ParamSpec, settings: Dict[str, Any]) -> Optional[str]:
+    """plan.ts freeReason: why a parameter is free, or None when the ring generates it."""
+    free = settings.get("free") or []
+    if not is_kernel_kind(p.kind) and settings.get("generate") != "all":
+        return "bias" if p.kind == "bias" else "norm" if p.kind.startswith("bn-") or p.kind.startswith("ln-") else p.kind
+    if (settings.get("freeFirst") or "stem" in free) and p.position == "first":
+        return "stem"
+    if (settings.get("freeLast") or "head" in free) and p.position == "last":
+        return "head"
+    for entry in free:
+        if entry == p.kind:
+            return f'rpg.free "{entry}"'
+        if entry == p.name or entry == p.layer or p.layer.startswith(f"{entry}."):
+            return f'rpg.free "{entry}"'
+    return None
 
 
 def is_generated(p: ParamSpec, settings: Dict[str, Any]) -> bool:
-    if p.kind not in ("conv", "dense"):
-        return False
-    if settings.get("freeFirst") and p.position == "first":
-        return False
-    if settings.get("freeLast") and p.position == "last":
-        return False
-    return True
+    return free_reason(p, settings) is None
+
+
+def unknown_free_entries(spec: ModelSpec, free: Optional[List[str]]) -> List[Tuple[int, str]]:
+    out = []
+    for i, entry in enumerate(free or []):
+        if entry in FREE_KINDS:
+            continue
+        if any(entry == p.name or entry == p.layer or p.layer.startswith(f"{entry}.") for p in spec.params):
+            continue
+        out.append((i, entry))
+    return out
 
 
 def he_std(p: ParamSpec) -> float:
-    return math.sqrt(2 / (p.fanOut if p.kind == "conv" else p.fanIn))
+    """plan.ts heStd: convolutions (depthwise too) He fan-out, attention projections 1/√fan-in,
+    embedding rows 1/√dim, dense (and anything else) He fan-in."""
+    if p.kind in ("conv", "depthwise"):
+        return math.sqrt(2 / p.fanOut)
+    if p.kind == "attention":
+        return math.sqrt(1 / p.fanIn)
+    if p.kind == "embedding":
+        return math.sqrt(1 / p.fanOut)
+    return math.sqrt(2 / p.fanIn)
 
 
 def layer_scale(p: ParamSpec, ring_init_std: float) -> float:
     return he_std(p) / ring_init_std
+
+
+def plan_scales(spec: ModelSpec, ring_init_std: float) -> Dict[str, float]:
+    """plan.ts planScales: a kernel its He scale; a vector (bias, norm, token under generate "all")
+    the scale of the kernel before it in parameter order (1 before any kernel)."""
+    scales: Dict[str, float] = {}
+    kernel_scale = 1.0
+    for p in spec.params:
+        if is_kernel_kind(p.kind):
+            kernel_scale = layer_scale(p, ring_init_std)
+        scales[p.name] = kernel_scale
+    return scales
 
 
 def _js_round(x: float) -> int:
@@ -99,8 +149,12 @@ def build_plan(spec: ModelSpec, settings: Dict[str, Any], seed: int) -> RpgPlan:
     generated = [p for p in spec.params if is_generated(p, settings)]
     free = [p for p in spec.params if not is_generated(p, settings)]
     n = sum(p.size for p in generated)
+    unknown = unknown_free_entries(spec, settings.get("free"))
+    if unknown:
+        i, entry = unknown[0]
+        raise PlanError(f"rpg.free.{i}", f'rpg.free: "{entry}" is neither a kind ({", ".join(FREE_KINDS)}) nor a layer of {spec.arch}')
     if n == 0:
-        raise PlanError("rpg", "no parameter is generated: the model has no conv/dense kernel left after freeFirst/freeLast")
+        raise PlanError("rpg", "no parameter is generated: the model has no kernel left after freeFirst/freeLast/free")
     m = resolve_ring_size(settings["dof"], n)
     if not isinstance(m, int) or isinstance(m, bool) or m < 1:
         raise PlanError("rpg.dof", f"rpg.dof: the ring size must be a positive integer, got {m}")
@@ -111,18 +165,22 @@ def build_plan(spec: ModelSpec, settings: Dict[str, Any], seed: int) -> RpgPlan:
             f"{_grouped(m - n)} ring entries would never be used (use at most {_grouped(n)}, which is the plain model up to "
             "permutation and signs)",
         )
+    scales = plan_scales(spec, settings["ringInitStd"])
     layers = []
     offset = 0
     for p in generated:
-        scale = layer_scale(p, settings["ringInitStd"])
-        layers.append(GeneratedLayer(p, offset, p.size, scale, scale * settings["ringInitStd"]))
+        scale = scales[p.name]
+        layers.append(GeneratedLayer(p, offset, p.size, scale, scale * settings["ringInitStd"], 1.0 if p.kind == "bn-gamma" else 0.0))
         offset += p.size
+    method = settings.get("method") or "ring"
     descriptor = "|".join([f"v{PLAN_ALGORITHM_VERSION}", settings["sampling"], str(seed), str(m)]
-                          + [f"{p.name}:{'x'.join(str(s) for s in p.shape)}" for p in generated])
+                          + [f"{p.name}:{'x'.join(str(s) for s in p.shape)}" for p in generated]
+                          + ([f"method:{method}"] if method != "ring" else []))
     units = _utf16_units(descriptor)
     reversed_text = b"".join(struct.pack("<H", u) for u in reversed(units)).decode("utf-16-le", "surrogatepass")
     h = f"{hash_string(descriptor):08x}{hash_string(reversed_text):08x}"
-    return RpgPlan(settings["sampling"], seed, m, n, settings["ringInitStd"], layers, free, h)
+    reasons = {p.name: free_reason(p, settings) or "" for p in free}
+    return RpgPlan(settings["sampling"], seed, m, n, settings["ringInitStd"], layers, free, h, reasons)
 
 
 # ---- materialization -------------------------------------------------------------------------
@@ -257,16 +315,38 @@ def initial_ring(plan: RpgPlan) -> torch.Tensor:
 
 
 def generate_weights(mp: MaterializedPlan, ring: torch.Tensor) -> torch.Tensor:
-    """The flat generated weights c_l · s ⊙ ring[idx] (float32), all layers in plan order."""
+    """The flat generated weights c_l · s ⊙ ring[idx] (float32), all layers in plan order, without
+    the layers' bases (materialize.ts generateWeights; add_layer_bases adds them)."""
     return mp.sign_scale * ring[mp.index]
 
 
+def layer_bases(plan: RpgPlan) -> Optional[torch.Tensor]:
+    """Every generated value's θ₀ in plan order (float32), or None when every base is 0."""
+    if not any(layer.base for layer in plan.layers):
+        return None
+    return torch.repeat_interleave(torch.tensor([layer.base for layer in plan.layers], dtype=torch.float32),
+                                   torch.tensor([layer.size for layer in plan.layers], dtype=torch.int64))
+
+
+def add_layer_bases(plan: RpgPlan, flat: torch.Tensor) -> torch.Tensor:
+    """materialize.ts addLayerBases: flat + θ₀ of its layer, a float32 add as in every engine."""
+    bases = layer_bases(plan)
+    return flat if bases is None else flat + bases.to(flat.device)
+
+
+# network.ts TOKEN_INIT_STD: free class tokens and position embeddings start at std 0.02.
+TOKEN_INIT_STD = 0.02
+
+
 def initial_free_value(p: ParamSpec, seed: int) -> torch.Tensor:
-    """network.ts initialFreeValue: He-normal kernels, zero biases, BN γ = 1, β = 0 (TS layout)."""
-    if p.kind in ("conv", "dense"):
+    """network.ts initialFreeValue: kernels normal with their layer's He std (heStd, by kind),
+    tokens and position embeddings normal with std 0.02 (both from the stream
+    "free-init:<name>"), zero biases and β, norm γ = 1 (TS layout)."""
+    std = he_std(p) if is_kernel_kind(p.kind) else TOKEN_INIT_STD if p.kind in ("token", "position") else 0.0
+    if std > 0:
         z, _ = streams.normals(Rng(seed, f"free-init:{p.name}").state(), p.size)
-        v = (z * he_std(p)).to(torch.float32)
-    elif p.kind == "bn-gamma":
+        v = (z * std).to(torch.float32)
+    elif p.kind in ("bn-gamma", "ln-gamma"):
         v = torch.ones(p.size, dtype=torch.float32)
     else:
         v = torch.zeros(p.size, dtype=torch.float32)

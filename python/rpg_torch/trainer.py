@@ -419,7 +419,7 @@ def _train(job: Job, config: Dict[str, Any], resume_ckpt, resume_file: Optional[
             order = epoch_order(config["seed"], epoch, ds.train.count)
             for b in batches(ds, "train", bs, config["seed"], epoch, True, augment, start_batch, order=order):
                 lr = learning_rate(tc, step, total_steps)
-                loss, hits = _step(model, net, optimizer, b, lr, choice, dist, job.bf16)
+                loss, hits = _step(model, net, optimizer, b, lr, choice, dist, job.bf16, step)
                 step += 1
                 batch_index += 1
                 if not math.isfinite(loss):
@@ -513,11 +513,14 @@ def _iso() -> str:
 
 
 def _step(model: torch.nn.Module, net: RpgNetwork, optimizer: Optimizer, b, lr: float, choice: DeviceChoice, dist: Dist,
-          bf16: bool) -> Tuple[float, float]:
+          bf16: bool, step: int) -> Tuple[float, float]:
     """One optimization step on batch b (the global batch; under torchrun this rank's share),
-    returning the global mean loss and hit count (step.ts trainStep)."""
+    returning the global mean loss and hit count (step.ts trainStep). ``step`` (the steps done
+    before this one) seeds the dropout masks, drawn for the global batch: every world size drops
+    the same values."""
     g = b.size
     lo, hi = dist.shard(g)
+    net.step, net.global_batch = step, g
     weight = 1.0
     if hi > lo:
         x_nhwc, y = b.x[lo:hi], b.y[lo:hi]
@@ -528,8 +531,9 @@ def _step(model: torch.nn.Module, net: RpgNetwork, optimizer: Optimizer, b, lr: 
     x = to_nchw(x_nhwc).to(choice.device, non_blocking=True)
     y = y.to(choice.device, non_blocking=True)
     optimizer.zero_grad()
+    rows = torch.arange(lo, hi) if hi > lo else torch.zeros(1, dtype=torch.int64)
     with _autocast(choice.device, bf16):
-        logits = model(x)
+        logits = model(x, rows.to(choice.device))
     logits = logits.float()
     loss = F.cross_entropy(logits, y)
     (loss * weight if weight != 1.0 else loss).backward()

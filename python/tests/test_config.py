@@ -24,16 +24,44 @@ class Defaults(unittest.TestCase):
                                       "batchSize": 64, "epochs": 10, "engine": "tfjs", "backend": "auto", "precision": "fp32"})
         self.assertEqual(list(c["train"])[-3:], ["engine", "backend", "precision"])
 
-    def test_generate_all_and_baselines_are_the_tfjs_engines(self):
+    def test_baselines_are_the_tfjs_engines_and_generate_all_is_both(self):
         from rpg_torch.experiment import TrainError, resolve
-        for field, value in (("generate", "all"), ("method", "hashed")):
-            c = validate_config({"model": {"arch": "lenet5"}, "rpg": {field: value}})
-            self.assertEqual(c["rpg"][field], value)
-            with self.assertRaises(TrainError) as e:
-                resolve(c, 28, 28, 1, 10)
-            self.assertEqual(e.exception.field, f"rpg.{field}")
-            self.assertIn('set train.engine to "tfjs"', str(e.exception))
+        c = validate_config({"model": {"arch": "lenet5"}, "rpg": {"method": "hashed"}})
+        self.assertEqual(c["rpg"]["method"], "hashed")
+        with self.assertRaises(TrainError) as e:
+            resolve(c, 28, 28, 1, 10)
+        self.assertEqual(e.exception.field, "rpg.method")
+        self.assertIn('set train.engine to "tfjs"', str(e.exception))
         self.assertIsNotNone(resolve(validate_config({"model": {"arch": "lenet5"}}), 28, 28, 1, 10).plan)
+        plan = resolve(validate_config({"model": {"arch": "lenet5"}, "rpg": {"generate": "all"}}), 28, 28, 1, 10).plan
+        self.assertEqual(plan.generatedCount, 44_426)  # every parameter, biases included
+        self.assertEqual(plan.free, [])
+
+    def test_model_sources_vit_and_rpg_free(self):
+        c = validate_config({"model": {"arch": "vit", "vit": {"dim": 32}}, "rpg": {"free": ["attention", "stem"]}})
+        self.assertEqual(c["model"]["vit"], {"patch": 4, "dim": 32, "depth": 4, "heads": 4, "mlpDim": 128, "dropout": 0})
+        self.assertEqual(c["rpg"]["free"], ["attention", "stem"])
+        self.assertNotIn("vit", validate_config({"model": {"arch": "mlp"}})["model"])
+        graph = {"nodes": [{"id": "head", "op": "dense", "units": "numClasses"}]}
+        self.assertEqual(validate_config({"model": {"graph": graph}})["model"]["graph"], graph)
+        self.assertEqual(validate_config({"model": {"import": "m/model.json"}})["model"]["import"], "m/model.json")
+        with self.assertRaises(ConfigError) as e:
+            validate_config({"model": {}}, "x.rpg.json")
+        self.assertEqual(str(e.exception), "x.rpg.json: model: give one of arch (a built-in architecture), graph (nodes) or import (a Keras model.json)")
+        with self.assertRaises(ConfigError) as e:
+            validate_config({"model": {"arch": "mlp", "graph": graph}}, "x.rpg.json")
+        self.assertEqual(str(e.exception), "x.rpg.json: model.graph: give only one of arch, graph and import (this model has arch and graph)")
+        with self.assertRaises(ConfigError) as e:
+            validate_config({"model": {"arch": "vit", "vit": {"dim": 2}}}, "x.rpg.json")
+        self.assertEqual(str(e.exception), "x.rpg.json: model.vit.dim: must be ≥ 4, got 2")
+
+    def test_a_graph_without_its_resolved_spec_says_where_it_is_compiled(self):
+        from rpg_torch.experiment import TrainError, resolve
+        c = validate_config({"model": {"graph": {"nodes": [{"id": "head", "op": "dense", "units": "numClasses"}]}}})
+        with self.assertRaises(TrainError) as e:
+            resolve(c, 28, 28, 1, 10)
+        self.assertEqual(e.exception.field, "model.graph")
+        self.assertIn("rpg train CONFIG --engine torch", str(e.exception))
 
     def test_name_from_the_file(self):
         with tempfile.TemporaryDirectory() as d:
@@ -59,7 +87,7 @@ class Errors(unittest.TestCase):
     def test_unknown_fields_and_bad_values_name_the_dotted_field(self):
         e = self.issues({"model": {"arch": "lenet5", "depth": 3}, "train": {"lr": 0, "batchSize": 1.5}, "rpg": {"dof": "ten"}})
         text = str(e).split("\n")
-        self.assertIn('x.rpg.json: model.depth: unknown field "depth"; expected one of arch, hidden, width, smallInput, numClasses, batchNorm', text)
+        self.assertIn('x.rpg.json: model.depth: unknown field "depth"; expected one of arch, graph, import, vit, hidden, width, smallInput, numClasses, batchNorm', text)
         self.assertIn("x.rpg.json: rpg.dof: expected a percentage like \"10%\" or an integer ring size", text)
         self.assertIn("x.rpg.json: train.lr: must be > 0, got 0", text)
         self.assertIn("x.rpg.json: train.batchSize: expected an integer, got 1.5", text)
@@ -68,7 +96,7 @@ class Errors(unittest.TestCase):
     def test_types(self):
         e = self.issues({"model": {"arch": "vgg"}, "seed": True, "data": "mnist"})
         text = str(e)
-        self.assertIn('model.arch: expected one of "mlp", "lenet5", "resnet20", "resnet32", "resnet56", "resnet18", "resnet34", got the string "vgg"', text)
+        self.assertIn('model.arch: expected one of "mlp", "lenet5", "resnet20", "resnet32", "resnet56", "resnet18", "resnet34", "vgg11", "vgg16", "mobilenetv2", "vit", got the string "vgg"', text)
         self.assertIn("seed: expected an integer, got boolean true", text)
         self.assertIn("data: expected an object, got the string \"mnist\"", text)
 

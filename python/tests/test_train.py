@@ -61,15 +61,29 @@ class Protocol(unittest.TestCase):
         self.assertEqual(list(ck.tensors), ["ring", "fc1.bias", "fc2.bias", "ring/m", "ring/v", "fc1.bias/m", "fc1.bias/v", "fc2.bias/m", "fc2.bias/v"])
 
     def test_stop_then_resume_is_bit_exact(self):
-        cfg = config(maxSteps=900, epochs=200, evalEvery=300, checkpointEvery=300)
-        whole = run_job(self.job(cfg, "whole"), os.path.join(self.d, "whole.json"))
+        self.stop_then_resume(config(maxSteps=900, epochs=200, evalEvery=300, checkpointEvery=300))
+
+    def test_dropout_masks_follow_the_step_across_a_resume(self):
+        # A ViT with dropout, given as the resolved spec the TypeScript side sends: the resumed
+        # steps draw the masks of their own step numbers, so the losses are the uninterrupted run's.
+        from rpg_torch.config import validate_config
+        from rpg_torch.models import build_model_spec
+        cfg = config(maxSteps=900, epochs=200, evalEvery=300, checkpointEvery=300, batchSize=8)
+        cfg["model"] = {"arch": "vit", "vit": {"patch": 7, "dim": 8, "depth": 1, "heads": 2, "mlpDim": 8, "dropout": 0.3}}
+        cfg["rpg"] = {"dof": 100}
+        spec = build_model_spec(validate_config(cfg)["model"], 28, 28, 1, 10).to_json()
+        self.assertIn("dropout", [op["op"] for op in spec["ops"]])
+        self.stop_then_resume(cfg, spec=spec)
+
+    def stop_then_resume(self, cfg, **extra):
+        whole = run_job(self.job(cfg, "whole", **extra), os.path.join(self.d, "whole.json"))
         self.assertEqual(whole.returncode, 0, whole.stderr)
         whole_rows = {e["step"]: e["loss"] for e in events(whole.stdout) if e["event"] == "row"}
         self.assertEqual(len(whole_rows), 900)
 
         job_file = os.path.join(self.d, "a.json")
         with open(job_file, "w") as f:
-            json.dump(self.job(cfg, "a"), f)
+            json.dump(self.job(cfg, "a", **extra), f)
         seen = []
         child = subprocess.Popen([sys.executable, "-m", "rpg_torch", "train", "--job", job_file], cwd=_helpers.PYTHON_DIR, env=_helpers.env(),
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -90,7 +104,7 @@ class Protocol(unittest.TestCase):
         self.assertTrue(5 <= stopped_at < 900)
         self.assertEqual([e for e in seen if e["event"] == "checkpoint"][-1]["step"], stopped_at)
 
-        r = run_job(self.job(cfg, "a", resume=os.path.join(self.d, "a", "checkpoint.bin")), os.path.join(self.d, "b.json"))
+        r = run_job(self.job(cfg, "a", resume=os.path.join(self.d, "a", "checkpoint.bin"), **extra), os.path.join(self.d, "b.json"))
         self.assertEqual(r.returncode, 0, r.stderr)
         ev = events(r.stdout)
         self.assertEqual((ev[0]["startStep"], ev[0]["resumed"]), (stopped_at, True))
