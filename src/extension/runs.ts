@@ -64,6 +64,8 @@ export interface RunInfo {
 
 /** Scans triggered by file events and trainer notifications are at least this far apart. */
 const MIN_SCAN_INTERVAL_MS = 1000;
+/** Statuses a run folder keeps once its run ended. */
+const TERMINAL: ReadonlySet<RunInfo['status']> = new Set(['finished', 'stopped', 'failed']);
 
 interface LiveRun {
   runDir?: string;
@@ -80,6 +82,8 @@ const CHANGE_INTERVAL_MS = 500;
 export class RunsModel implements vscode.Disposable {
   private configList: ConfigEntry[] = [];
   private runList: RunInfo[] = [];
+  /** The last scan as read from disk: live progress is laid over it, never written into it. */
+  private scannedList: RunInfo[] = [];
   /** Evaluations from RPG: Evaluate Run, by run folder. */
   private readonly evaluations = new Map<string, NonNullable<RunInfo['evaluation']>>();
   /** Each run's config (run-ownership.ts), recomputed with the run list. */
@@ -235,6 +239,9 @@ export class RunsModel implements vscode.Disposable {
         this.scheduleRefresh(50);
         break;
       case 'progress': {
+        // A row the trainer sent before the run ended but heard after it (or for a run it no
+        // longer trains) must not bring the run back as "training".
+        if (!this.trainer.activeRunIds.includes(e.runId)) return;
         const progress: LiveProgress = {
           epoch: e.epoch,
           totalEpochs: e.totalEpochs,
@@ -289,7 +296,7 @@ export class RunsModel implements vscode.Disposable {
 
   /** Applies live progress to the scanned runs without touching the disk. */
   private rebuildLive(): void {
-    const scanned = this.runList.filter((r) => r.status !== 'queued').map((r) => this.withLive(r));
+    const scanned = this.scannedList.map((r) => this.withLive(r));
     const present = new Set(scanned.map((r) => r.runId));
     const queued: RunInfo[] = [...this.live.entries()]
       .filter(([runId, l]) => !present.has(runId) && (l.queued || !l.runDir))
@@ -302,7 +309,13 @@ export class RunsModel implements vscode.Disposable {
   private withLive(scanned: RunInfo): RunInfo {
     const evaluation = this.evaluations.get(path.resolve(scanned.dir));
     const run = evaluation ? { ...scanned, evaluation } : scanned;
-    const live = this.live.get(run.runId);
+    let live = this.live.get(run.runId);
+    if (live && !live.queued && TERMINAL.has(scanned.status) && !this.trainer.activeRunIds.includes(run.runId)) {
+      // The record on disk says the run ended and the trainer does not train it: whatever live
+      // state is left (an end the extension did not hear) is stale.
+      this.live.delete(run.runId);
+      live = undefined;
+    }
     if (!live || live.queued) {
       const { live: _drop, ...rest } = run;
       return rest;
@@ -323,7 +336,7 @@ export class RunsModel implements vscode.Disposable {
     }));
     this.scannedRunsDirs = runsDirs;
     this.configList = configs.sort((a, b) => a.name.localeCompare(b.name));
-    this.runList = runs.sort((a, b) => b.runId.localeCompare(a.runId));
+    this.scannedList = runs.sort((a, b) => b.runId.localeCompare(a.runId));
     this.watchRunsDirs(runsDirs);
     this.rebuildLive();
   }

@@ -109,8 +109,10 @@ suite('training', function () {
     const checkpoint = nextRunEvent(api, () => runId, ['checkpoint']);
     runId = (await train(fixtureUri('long.rpg.json'))).runId;
     const { runDir } = await started;
-    const status = await waitFor('live status bar text', () => LIVE_STATUS.test(api.statusBarText) && api.statusBarText);
+    // The item follows this run (no earlier run of the suite is left showing as training).
+    const status = await waitFor('live status bar text of the long run', () => LIVE_STATUS.test(api.statusBarText) && /^RPG training long: /.test(api.statusBarAccessibilityLabel) && api.statusBarText);
     console.log(`      status bar: ${status}`);
+    assert.deepEqual(api.runs.filter((r) => r.status === 'running').map((r) => r.name), ['long'], 'only the long run is training');
     // While it trains the status bar says on what (backend, and the device when there is one).
     const backend = readRecord(runDir).backend;
     assert.match(status, new RegExp(` · ${backend}( · .+)?$`));
