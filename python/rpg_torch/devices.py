@@ -57,7 +57,9 @@ def describe() -> Dict[str, Any]:
         "gloo": bool(torch.distributed.is_available() and torch.distributed.is_gloo_available()),
         "nccl": bool(torch.distributed.is_available() and torch.distributed.is_nccl_available()),
         "devices": devices,
-        "threads": torch.get_num_threads(),
+        # What a CPU run uses (choose() sets every core unless told otherwise), not this probe
+        # process's own default, which Debian's build leaves at 1.
+        "threads": os.cpu_count() or 1,
     }
 
 
