@@ -23,7 +23,9 @@ export async function infoCommand(args: ParsedArgs): Promise<number> {
     out(`engine ${name} (${Object.entries(d.versions).map(([k, v]) => `${k} ${v}`).join(', ')})`);
     for (const b of d.backends) out(`  ${b.available ? '✓' : '✗'} ${b.name.padEnd(10)} ${b.detail}`);
     for (const line of d.deviceDetails ?? []) out(`  ${line}`);
-    out(`  selected: ${d.backend} (${d.reason}); threads ${d.threads}; devices ${d.devices.join(', ')}`);
+    // Each skipped backend's reason is on its own line above: the selection line stays one line.
+    const reason = d.reason.replace(/^fastest available \(skipped .*\)$/s, 'fastest available; the others are unavailable or slower, as listed above');
+    out(`  selected: ${d.backend} (${reason}); threads ${d.threads}; devices ${d.devices.join(', ')}`);
     if (d.warning) out(`  note: ${d.warning}`);
   }
   return 0;

@@ -85,6 +85,10 @@ let discovery: Promise<WebGpuDiscovery> | undefined;
 /** Every adapter Dawn offers here (once per process), or why there is none. */
 export function discoverWebGpu(): Promise<WebGpuDiscovery> {
   discovery ??= (async () => {
+    // On Linux Dawn reaches GPUs only through Vulkan: without a loader or a driver there is
+    // nothing to ask, and asking makes Dawn print Vulkan warnings on stderr (in `rpg info`, in
+    // every trainer start) that say less than the reason below.
+    if (process.platform === 'linux' && (!vulkanLoaderLoads() || !vulkanDrivers().length)) return { adapters: [], primary: undefined, problem: noAdapterReason() };
     const loaded = await loadDawn();
     if ('error' in loaded) return { adapters: [], primary: undefined, problem: loaded.error };
     const adapters: GpuAdapterInfo[] = [];
