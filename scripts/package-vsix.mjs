@@ -100,6 +100,8 @@ for (const f of readdirSync(join(repo, 'media'))) if (f.endsWith('.svg') || read
 for (const f of readdirSync(join(repo, 'python/rpg_torch'))) if (f.endsWith('.py')) copy(`python/rpg_torch/${f}`);
 
 const notices = [];
+/** The system's own copies of the libraries a platform .vsix ships (--verify hides them). */
+const systemCopies = [];
 const license = (name, file) => notices.push(`${'='.repeat(100)}\n${name}\n${'='.repeat(100)}\n${readFileSync(file, 'utf8').trim()}\n`);
 
 if (target === 'linux-x64') {
@@ -117,6 +119,7 @@ if (target === 'linux-x64') {
     const [, soname, file] = m;
     if (BASE_SYSTEM.test(soname)) continue;
     cpSync(realpathSync(file), join(nativeDir, soname));
+    systemCopies.push(realpathSync(file));
     const pkg = spawnSync('dpkg', ['-S', realpathSync(file)], { encoding: 'utf8' }).stdout?.split(':')[0];
     const copyright = pkg && `/usr/share/doc/${pkg}/copyright`;
     if (!copyright || !existsSync(copyright)) fail(`no license found for ${soname} (${file}): which package installed it?`);
@@ -223,6 +226,16 @@ function verify() {
         const missing = /not found/.test(out);
         check(!missing && outside.length === 0, `ldd ${binary}: every non-base library resolves inside the package${outside.length ? ` (outside: ${outside.map((m) => m[2]).join(', ')})` : ''}${missing ? ` (not found:\n${out})` : ''}`);
       }
+    }
+    if (target !== 'universal') {
+      // As on a machine without libdnnl: the system's copies hidden (bind-mounted over by an empty
+      // file in a private mount namespace, where `unshare -m` is permitted), the addon still loads.
+      const hide = systemCopies.map((f) => `mount --bind /dev/null '${f}'`).join(' && ');
+      const probe = spawnSync('unshare', ['-m', 'sh', '-c', `${hide} && '${process.execPath}' '${join(ext, 'dist/cli.js')}' info`], { cwd: tmp, env, encoding: 'utf8', timeout: 5 * 60_000 });
+      if (probe.status === 0 || !/unshare|mount/.test(probe.stderr)) {
+        const line = probe.stdout.split('\n').find((l) => /^\s+✓ wasm/.test(l)) ?? '';
+        check(/\(native addon\)/.test(line), `with the system's ${systemCopies.map((f) => basename(f)).join(', ')} hidden, the addon loads from the package (${line.trim() || probe.stderr.trim().split('\n')[0]})`);
+      } else say(`skipped hiding the system's libraries: ${probe.stderr.trim().split('\n')[0]}`);
     }
     // A short training run on the embedded digits, from the package alone.
     const config = join(tmp, 'tiny.rpg.json');
