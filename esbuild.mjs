@@ -39,8 +39,11 @@ const dawnLocation = {
 };
 
 const entries = [
-  // The banner times the bundle's own loading (src/extension/main.ts reports it with activate()'s).
-  { entryPoints: { extension: 'src/extension/main.ts' }, ...node, banner: { js: '"use strict";\nvar __rpgBundleStart = require("node:perf_hooks").performance.now();' } },
+  // Banner and footer time the evaluation of the bundle's modules (src/extension/main.ts reports it
+  // with activate()'s own time).
+  { entryPoints: { extension: 'src/extension/main.ts' }, ...node,
+    banner: { js: '"use strict";\nvar __rpgBundleStart = require("node:perf_hooks").performance.now(), __rpgBundleEnd;' },
+    footer: { js: '__rpgBundleEnd = require("node:perf_hooks").performance.now();' } },
   { entryPoints: { trainer: 'src/trainer/main.ts' }, ...node },
   { entryPoints: { server: 'src/server/main.ts' }, ...node },
   // The extension's worker thread for the ring mapping's layer weights (no vscode, no tfjs).
