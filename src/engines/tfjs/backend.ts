@@ -85,7 +85,7 @@ async function loadWasm(): Promise<BackendAvailability> {
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const conv = nativeConvStatus();
   // From a .vsix, say which package lacks the addon rather than how a checkout builds it.
-  const convDetail = conv.active ? `${conv.detail} (native addon)` : (packagedNativeProblem() ?? conv.detail);
+  const convDetail = conv.active ? `${conv.detail} (native addon)` : (packagedNativeProblem(conv.detail) ?? conv.detail);
   return { name: 'wasm', available: true, detail: `${simd ? 'WebAssembly with SIMD, 1 thread' : 'WebAssembly without SIMD'}; ${convDetail}` };
 }
 

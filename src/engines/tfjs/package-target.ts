@@ -39,12 +39,13 @@ function otherPackage(p: PackageTarget, what: string): string {
   return p.platformTargets.includes(host) ? `install the ${host} .vsix for ${what}` : `no .vsix carries ${what} for ${host} yet`;
 }
 
-/** Why a packaged build has no oneDNN addon here (undefined from a checkout). */
-export function packagedNativeProblem(): string | undefined {
+/** Why a packaged build has no oneDNN addon here (undefined from a checkout); `detail`: the loader's own words. */
+export function packagedNativeProblem(detail: string): string | undefined {
   const p = packageTarget();
   if (!p) return undefined;
+  // E.g. a system older than the libraries the package carries (glibc < 2.34), or RPG_ONEDNN=0.
   return p.target === hostTarget()
-    ? `convolutions: tfjs-wasm — the ${p.target} .vsix's native addon did not load here`
+    ? `convolutions: tfjs-wasm — the ${p.target} .vsix's native addon is not in use here (${detail})`
     : `convolutions: tfjs-wasm — this package (${p.target} .vsix) has no native addon for ${hostTarget()}; ${otherPackage(p, 'oneDNN convolutions')}`;
 }
 
