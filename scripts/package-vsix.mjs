@@ -206,8 +206,9 @@ function verify() {
   try {
     run('unzip', ['-q', outFile, '-d', tmp]);
     const ext = join(tmp, 'extension');
-    const env = { ...process.env, LD_LIBRARY_PATH: '', NODE_PATH: '', RPG_ONEDNN: '' };
-    delete env.RPG_ONEDNN;
+    // No library path or module path from this shell, and the addon not switched off.
+    const { RPG_ONEDNN: _off, ...inherited } = process.env;
+    const env = { ...inherited, LD_LIBRARY_PATH: '', NODE_PATH: '' };
     const cli = (args) => spawnSync(process.execPath, [join(ext, 'dist/cli.js'), ...args], { cwd: tmp, env, encoding: 'utf8', timeout: 10 * 60_000 });
     const info = cli(['info']);
     console.log(info.stdout.replace(/^/gm, '    '));
