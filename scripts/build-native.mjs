@@ -27,6 +27,11 @@ function main() {
   const partial = `${target}.partial`;
   const flags = ['-O2', '-std=c++17', '-shared', '-fPIC', '-Wall', `-I${nodeInclude}`, source, '-ldnnl', '-o', partial];
   if (process.platform === 'darwin') flags.push('-undefined', 'dynamic_lookup');
+  // A platform .vsix puts libdnnl (and the libraries it needs that a bare system lacks) next to
+  // the addon: $ORIGIN finds them there first. An old-style RPATH (not RUNPATH) because it also
+  // serves libdnnl's own dependencies (libgomp, libOpenCL), which have no search path of their own.
+  // A checkout has no libraries beside it and falls through to the system's.
+  if (process.platform === 'linux') flags.push('-Wl,-rpath,$ORIGIN', '-Wl,--disable-new-dtags');
   const r = spawnSync(cxx, flags, { encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(partial, { force: true });

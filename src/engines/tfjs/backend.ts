@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../core/config/schema';
 import type { BackendAvailability } from '../../core/engine';
 import { nativeConvStatus } from './native-conv';
+import { packagedNativeProblem } from './package-target';
 import { adapterName, discoverWebGpu, GpuAdapterInfo } from './webgpu-adapter';
 import { watchGpuErrors } from './webgpu-errors';
 
@@ -28,10 +29,19 @@ export interface BackendChoice {
 
 let chosen: BackendChoice | undefined;
 
-function tryRequire(id: string): { ok: true } | { ok: false; detail: string } {
+// Static require()s, so that esbuild bundles these packages into dist/ (a .vsix has no
+// node_modules); native TensorFlow stays external (esbuild.mjs) and is found at run time.
+const LOADERS: Record<string, () => unknown> = {
+  '@tensorflow/tfjs-node-gpu': () => require('@tensorflow/tfjs-node-gpu'),
+  '@tensorflow/tfjs-node': () => require('@tensorflow/tfjs-node'),
+  '@tensorflow/tfjs-backend-cpu': () => require('@tensorflow/tfjs-backend-cpu'),
+  '@tensorflow/tfjs-backend-wasm': () => require('@tensorflow/tfjs-backend-wasm'),
+  '@tensorflow/tfjs-backend-webgpu': () => require('@tensorflow/tfjs-backend-webgpu'),
+};
+
+function tryRequire(id: keyof typeof LOADERS): { ok: true } | { ok: false; detail: string } {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require(id);
+    LOADERS[id]!();
     return { ok: true };
   } catch (err) {
     const msg = String((err as Error).message ?? err).split('\n')[0]!;
@@ -73,7 +83,10 @@ async function loadWasm(): Promise<BackendAvailability> {
   if (!r.ok) return { name: 'wasm', available: false, detail: r.detail };
   // tfjs disables wasm threads under Node; SIMD is what makes wasm fast.
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return { name: 'wasm', available: true, detail: `${simd ? 'WebAssembly with SIMD, 1 thread' : 'WebAssembly without SIMD'}; ${nativeConvStatus().detail}` };
+  const conv = nativeConvStatus();
+  // From a .vsix, say which package lacks the addon rather than how a checkout builds it.
+  const convDetail = conv.active ? `${conv.detail} (native addon)` : (packagedNativeProblem(conv.detail) ?? conv.detail);
+  return { name: 'wasm', available: true, detail: `${simd ? 'WebAssembly with SIMD, 1 thread' : 'WebAssembly without SIMD'}; ${convDetail}` };
 }
 
 /** Selects (once per process) the requested backend, or the fastest available for 'auto'. */

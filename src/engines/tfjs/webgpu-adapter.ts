@@ -5,6 +5,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { packagedWebGpuProblem } from './package-target';
 
 /** The request that returned an adapter (one adapter can answer several). */
 export type AdapterRequest = 'high-performance' | 'low-power' | 'fallback';
@@ -58,10 +60,12 @@ export function loadDawn(): Promise<{ gpu: DawnGpu } | { error: string }> {
   dawn ??= (async () => {
     let mod: DawnModule;
     try {
-      mod = (await import('webgpu')) as unknown as DawnModule;
+      const bundled = bundledDawn();
+      mod = (bundled ? await import(bundled) : await import('webgpu')) as unknown as DawnModule;
     } catch (err) {
       const msg = String((err as Error).message ?? err).split('\n')[0]!;
-      return { error: /Cannot find (module|package)/.test(msg) ? 'the npm package webgpu is not installed (npm ci installs it)' : `the npm package webgpu failed to load: ${msg}` };
+      if (!/Cannot find (module|package)/.test(msg)) return { error: `the npm package webgpu failed to load: ${msg}` };
+      return { error: packagedWebGpuProblem() ?? 'the npm package webgpu is not installed (npm ci installs it)' };
     }
     const gpu = mod.create([]);
     Object.assign(globalThis, mod.globals);
@@ -72,6 +76,17 @@ export function loadDawn(): Promise<{ gpu: DawnGpu } | { error: string }> {
     return { gpu };
   })();
   return dawn;
+}
+
+/**
+ * A platform .vsix's Dawn: dist/webgpu.mjs (esbuild.mjs bundles the webgpu package's loader)
+ * with dist/dawn/<platform>-<arch>/dawn.node beside it. A checkout has no binary there and
+ * imports the webgpu package from node_modules.
+ */
+function bundledDawn(): string | undefined {
+  const loader = path.join(__dirname, 'webgpu.mjs');
+  const arch = process.platform === 'darwin' ? 'universal' : process.arch;
+  return existsSync(path.join(__dirname, 'dawn', `${process.platform}-${arch}`, 'dawn.node')) && existsSync(loader) ? pathToFileURL(loader).href : undefined;
 }
 
 const REQUESTS: { request: AdapterRequest; options: { powerPreference?: 'high-performance' | 'low-power'; forceFallbackAdapter?: boolean } }[] = [
