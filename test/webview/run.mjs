@@ -422,7 +422,12 @@ for (const theme of ['dark', 'light']) {
     // Widened: the options show again (on a wide panel their "Options" summary is hidden).
     await page.setViewportSize({ width: 900, height: 700 });
     await page.waitForFunction(() => document.getElementById('options')?.open === true && document.getElementById('runs')?.open === true, undefined, { timeout: 5000 });
+    // Narrowed again (a window made narrow with the panel open): the options and the run list
+    // fold once more, so the charts come back near the top.
     await page.setViewportSize({ width: 300, height: 700 });
+    await page.waitForFunction(() => document.getElementById('options')?.open === false && document.getElementById('runs')?.open === false, undefined, { timeout: 5000 });
+    const again = await page.evaluate(() => document.querySelector('#chart-loss').getBoundingClientRect().top);
+    assert(again < 700 * 0.5, `narrowed again, the first chart starts in the upper half (top ${again} px of 700)`);
     await page.click('#tab-dof');
     await page.waitForSelector('.dof-table');
     const dof = await page.evaluate(() => { const t = document.querySelector('.table-scroll'); return { overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth, chart: document.querySelector('#chart-dof .uplot').getBoundingClientRect().right, table: t.scrollWidth - t.clientWidth }; });

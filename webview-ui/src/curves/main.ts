@@ -679,13 +679,18 @@ function handle(m: CurvesToWebview): void {
 }
 
 let resizeTimer: number | undefined;
+/** The width class the panel had at the last resize: options fold when it becomes narrow. */
+let wasNarrow = isNarrow();
 new ResizeObserver(() => {
   window.clearTimeout(resizeTimer);
   resizeTimer = window.setTimeout(() => {
     // Crossing the narrow width: the options show on a wide panel (their summary is hidden
     // there), and the run list follows the width unless the user opened or closed it.
+    // Only a crossing changes them: a user who opens the options on a narrow panel keeps them.
+    const narrow = isNarrow();
     const options = document.getElementById('options') as HTMLDetailsElement | null;
-    if (options && !isNarrow()) options.open = true;
+    if (options && narrow !== wasNarrow) options.open = !narrow;
+    wasNarrow = narrow;
     const runs = document.getElementById('runs') as HTMLDetailsElement | null;
     if (runs && runsOpen === undefined && runs.open !== !isNarrow()) {
       runs.dataset['auto'] = '1'; // the toggle event this fires is the width's, not the user's
