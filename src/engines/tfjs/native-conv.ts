@@ -122,6 +122,11 @@ const NATIVE: NativeConvolutions = {
   filterGrad: (x, dy, g) => run(2, x, dy, g),
 };
 
+/** Threads the training step computes on: the addon's oneDNN convolutions run on one thread. */
+export function computeThreads(): number {
+  return 1;
+}
+
 /** The loaded addon itself (tests call it with bad arguments), or undefined. */
 export function nativeAddon(): Addon | undefined {
   return loadAddon() ?? undefined;
