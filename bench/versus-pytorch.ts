@@ -69,7 +69,7 @@ async function child(): Promise<void> {
 }
 
 function ours(arch: string, threads: number, batch: number): Side {
-  const env = { ...process.env, RPG_THREADS: String(threads) };
+  const env: NodeJS.ProcessEnv = { ...process.env, RPG_THREADS: String(threads) };
   delete env['OMP_NUM_THREADS']; // the engine's own setting decides
   const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', arch, String(threads), String(batch), String(STEPS[arch]), '3'], { cwd: REPO, env, encoding: 'utf8', timeout: 900_000 });
   if (r.status !== 0) throw new Error(`our ${arch} child (threads ${threads}) failed:\n${r.stderr}`);
