@@ -12,6 +12,12 @@
 //   kind 1  input gradient     a = dy [n,oh,ow,cout] b = w                   out = dx [n,h,w,cin]
 //   kind 2  filter gradient    a = x                 b = dy                  out = dw [kh,kw,cin,cout]
 // geometry = n, h, w, cin, kh, kw, cout, strideH, strideW, padTop, padLeft, padBottom, padRight.
+//
+// threads(n) sets how many threads every later primitive runs on (Debian's libdnnl is built on
+// OpenMP/libgomp: the count is the calling thread's OpenMP setting, set before each call, so no
+// other library's OpenMP count leaks in). oneDNN splits work by the thread count it sees when a
+// primitive is created, so primitives are kept per count; for a fixed count the results repeat
+// bit for bit, a different count may sum in a different order (last-bit differences).
 #include <node_api.h>
 #include <dnnl.hpp>
 
@@ -19,7 +25,15 @@
 #error "rpg_onednn.cc is written against the oneDNN 2.x API (Debian/Ubuntu libdnnl-dev 2.x)"
 #endif
 
+#if defined(_OPENMP) && DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP
+#include <omp.h>
+#define RPG_SETS_THREADS 1
+#else
+#define RPG_SETS_THREADS 0
+#endif
+
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <memory>
@@ -121,14 +135,19 @@ Prepared prepare(int kind, const Geometry& g) {
   return p;
 }
 
-// Primitives are JIT-compiled on creation (milliseconds): one per (kind, shape), kept.
+int gThreads = 1;
+
+// Primitives are JIT-compiled on creation (milliseconds): one per (kind, shape, threads), kept.
 std::map<std::vector<int64_t>, Prepared>& cache() {
   static std::map<std::vector<int64_t>, Prepared> c;
   return c;
 }
 
 void run(int kind, const Geometry& g, char* base, int64_t a, int64_t b, int64_t out) {
-  std::vector<int64_t> key{kind, g.n, g.h, g.w, g.cin, g.kh, g.kw, g.cout, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr};
+#if RPG_SETS_THREADS
+  omp_set_num_threads(gThreads);
+#endif
+  std::vector<int64_t> key{gThreads, kind, g.n, g.h, g.w, g.cin, g.kh, g.kw, g.cout, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr};
   auto it = cache().find(key);
   if (it == cache().end()) it = cache().emplace(key, prepare(kind, g)).first;
   Prepared& p = it->second;
@@ -141,6 +160,98 @@ void run(int kind, const Geometry& g, char* base, int64_t a, int64_t b, int64_t 
 
 napi_value Throw(napi_env env, const std::string& message) {
   napi_throw_error(env, nullptr, message.c_str());
+  return nullptr;
+}
+
+// Training-mode batch normalization over n, h, w of an nhwc tensor, every buffer plain f32 on
+// the heap (nhwc is a layout oneDNN's batch-norm kernels run on directly: no reorders).
+//   kind 0  forward   in: x, gamma, beta                  out: y, mean, variance (biased)
+//   kind 1  backward  in: x, mean, variance, dy, gamma, beta  out: dx, dgamma, dbeta
+// (oneDNN 2.6's backward with use_shift refuses to run without the shift argument, unused.)
+struct BatchNorm {
+  std::unique_ptr<dnnl::primitive> prim;
+  std::vector<int> args;  // the DNNL_ARG of each buffer, inputs then outputs
+  std::vector<bool> perChannel;  // sized c (else n·h·w·c)
+};
+
+BatchNorm prepareBatchNorm(int kind, int64_t n, int64_t h, int64_t w, int64_t c, float eps) {
+  const auto data = plain({n, c, h, w}, tag::nhwc);
+  const auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  dnnl::batch_normalization_forward::desc fd(dnnl::prop_kind::forward_training, data, eps, flags);
+  dnnl::batch_normalization_forward::primitive_desc fpd(fd, cpuEngine());
+  BatchNorm b;
+  if (kind == 0) {
+    b.prim = std::make_unique<dnnl::batch_normalization_forward>(fpd);
+    b.args = {DNNL_ARG_SRC, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_DST, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE};
+    b.perChannel = {false, true, true, false, true, true};
+  } else {
+    dnnl::batch_normalization_backward::desc bd(dnnl::prop_kind::backward, data, data, eps, flags);
+    dnnl::batch_normalization_backward::primitive_desc bpd(bd, cpuEngine(), fpd);
+    b.prim = std::make_unique<dnnl::batch_normalization_backward>(bpd);
+    b.args = {DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_DIFF_SRC, DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT};
+    b.perChannel = {false, true, true, false, true, true, false, true, true};
+  }
+  return b;
+}
+
+std::map<std::vector<int64_t>, BatchNorm>& batchNormCache() {
+  static std::map<std::vector<int64_t>, BatchNorm> c;
+  return c;
+}
+
+// batchNorm(heap, kind, shape: Int32Array [n,h,w,c], eps, offsets: Float64Array (6 or 9 byte offsets))
+napi_value BatchNormCall(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 5) return Throw(env, "batchNorm(heap, kind, shape, eps, offsets)");
+  void* heap = nullptr;
+  size_t heapBytes = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heapBytes) != napi_ok) return Throw(env, "batchNorm: heap must be an ArrayBuffer");
+  int32_t kind = -1;
+  napi_get_value_int32(env, argv[1], &kind);
+  if (kind != 0 && kind != 1) return Throw(env, "batchNorm: kind must be 0 (forward) or 1 (backward)");
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, argv[2], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_int32_array || length != 4) return Throw(env, "batchNorm: shape must be an Int32Array of 4");
+  const int32_t* q = static_cast<const int32_t*>(data);
+  for (int i = 0; i < 4; i++)
+    if (q[i] < 1 || q[i] >= (1 << 20)) return Throw(env, "batchNorm: bad shape");
+  double eps = 0;
+  if (napi_get_value_double(env, argv[3], &eps) != napi_ok || !(eps > 0 && eps < 1)) return Throw(env, "batchNorm: eps must be a number in (0, 1)");
+  const size_t count = kind == 0 ? 6 : 9;
+  if (napi_get_typedarray_info(env, argv[4], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float64_array || length != count)
+    return Throw(env, "batchNorm: offsets must be a Float64Array of " + std::to_string(count));
+  const double* off = static_cast<const double*>(data);
+  const int64_t n = q[0], h = q[1], w = q[2], c = q[3];
+  const float epsf = static_cast<float>(eps);
+  try {
+#if RPG_SETS_THREADS
+    omp_set_num_threads(gThreads);
+#endif
+    int32_t epsBits;
+    std::memcpy(&epsBits, &epsf, 4);
+    std::vector<int64_t> key{gThreads, kind, n, h, w, c, epsBits};
+    auto it = batchNormCache().find(key);
+    if (it == batchNormCache().end()) it = batchNormCache().emplace(key, prepareBatchNorm(kind, n, h, w, c, epsf)).first;
+    BatchNorm& b = it->second;
+    const int64_t heapSize = static_cast<int64_t>(heapBytes);
+    std::unordered_map<int, memory> args;
+    for (size_t i = 0; i < count; i++) {
+      const int64_t bytes = 4 * (b.perChannel[i] ? c : n * h * w * c);
+      const double o = off[i];
+      // Every buffer must lie inside the heap: a wrong offset is an error, not a corrupted heap.
+      if (!(o >= 0) || o != static_cast<double>(static_cast<int64_t>(o)) || static_cast<int64_t>(o) > heapSize - bytes) return Throw(env, "batchNorm: a buffer lies outside the heap");
+      const auto desc = b.perChannel[i] ? plain({c}, tag::a) : plain({n, c, h, w}, tag::nhwc);
+      args.emplace(b.args[i], memory(desc, cpuEngine(), static_cast<char*>(heap) + static_cast<int64_t>(o)));
+    }
+    b.prim->execute(cpuStream(), args);
+    cpuStream().wait();
+  } catch (const dnnl::error& e) {
+    return Throw(env, std::string("oneDNN: ") + e.what());
+  } catch (const std::exception& e) {
+    return Throw(env, std::string("batchNorm: ") + e.what());
+  }
   return nullptr;
 }
 
@@ -194,6 +305,86 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ReLU over a flat f32 buffer of `count` values: kind 0 forward (x -> y), kind 1 backward
+// (x, dy -> dx = dy·[x > 0], tfjs's ReluGrad convention at 0).
+std::map<std::vector<int64_t>, std::unique_ptr<dnnl::primitive>>& reluCache() {
+  static std::map<std::vector<int64_t>, std::unique_ptr<dnnl::primitive>> c;
+  return c;
+}
+
+// relu(heap, kind, count, offsets: Float64Array (2 or 3 byte offsets))
+napi_value ReluCall(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 4) return Throw(env, "relu(heap, kind, count, offsets)");
+  void* heap = nullptr;
+  size_t heapBytes = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heapBytes) != napi_ok) return Throw(env, "relu: heap must be an ArrayBuffer");
+  int32_t kind = -1;
+  napi_get_value_int32(env, argv[1], &kind);
+  if (kind != 0 && kind != 1) return Throw(env, "relu: kind must be 0 (forward) or 1 (backward)");
+  int64_t count = 0;
+  if (napi_get_value_int64(env, argv[2], &count) != napi_ok || count < 1 || count >= (int64_t(1) << 40)) return Throw(env, "relu: count must be a positive number");
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  const size_t n = kind == 0 ? 2 : 3;
+  if (napi_get_typedarray_info(env, argv[3], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float64_array || length != n)
+    return Throw(env, "relu: offsets must be a Float64Array of " + std::to_string(n));
+  const double* off = static_cast<const double*>(data);
+  const int64_t heapSize = static_cast<int64_t>(heapBytes);
+  char* ptr[3] = {nullptr, nullptr, nullptr};
+  for (size_t i = 0; i < n; i++) {
+    const double o = off[i];
+    if (!(o >= 0) || o != static_cast<double>(static_cast<int64_t>(o)) || static_cast<int64_t>(o) > heapSize - 4 * count) return Throw(env, "relu: a buffer lies outside the heap");
+    ptr[i] = static_cast<char*>(heap) + static_cast<int64_t>(o);
+  }
+  try {
+#if RPG_SETS_THREADS
+    omp_set_num_threads(gThreads);
+#endif
+    const auto d = plain({count}, tag::a);
+    std::vector<int64_t> key{gThreads, kind, count};
+    auto it = reluCache().find(key);
+    if (it == reluCache().end()) {
+      dnnl::eltwise_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::eltwise_relu, d, 0.f);
+      dnnl::eltwise_forward::primitive_desc fpd(fd, cpuEngine());
+      std::unique_ptr<dnnl::primitive> p;
+      if (kind == 0) p = std::make_unique<dnnl::eltwise_forward>(fpd);
+      else {
+        dnnl::eltwise_backward::desc bd(dnnl::algorithm::eltwise_relu, d, d, 0.f);
+        p = std::make_unique<dnnl::eltwise_backward>(dnnl::eltwise_backward::primitive_desc(bd, cpuEngine(), fpd));
+      }
+      it = reluCache().emplace(key, std::move(p)).first;
+    }
+    auto m = [&](int i) { return memory(d, cpuEngine(), ptr[i]); };
+    if (kind == 0) it->second->execute(cpuStream(), {{DNNL_ARG_SRC, m(0)}, {DNNL_ARG_DST, m(1)}});
+    else it->second->execute(cpuStream(), {{DNNL_ARG_SRC, m(0)}, {DNNL_ARG_DIFF_DST, m(1)}, {DNNL_ARG_DIFF_SRC, m(2)}});
+    cpuStream().wait();
+  } catch (const dnnl::error& e) {
+    return Throw(env, std::string("oneDNN: ") + e.what());
+  } catch (const std::exception& e) {
+    return Throw(env, std::string("relu: ") + e.what());
+  }
+  return nullptr;
+}
+
+napi_value Threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n = 0;
+  napi_valuetype t;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_number ||
+      napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 || n > 4096)
+    return Throw(env, "threads(n): n must be a whole number from 1 to 4096");
+  // Where the count cannot be set (a non-OpenMP oneDNN, or built without -fopenmp) the answer is
+  // 0: oneDNN runs its own default.
+  gThreads = RPG_SETS_THREADS ? n : 0;
+  napi_value out;
+  napi_create_int32(env, gThreads, &out);
+  return out;
+}
+
 napi_value Version(napi_env env, napi_callback_info) {
   const dnnl_version_t* v = dnnl_version();
   std::string s = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " (" + (v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "threads") + ")";
@@ -208,6 +399,12 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "conv2d", NAPI_AUTO_LENGTH, Conv2d, nullptr, &fn);
   napi_set_named_property(env, exports, "conv2d", fn);
+  napi_create_function(env, "batchNorm", NAPI_AUTO_LENGTH, BatchNormCall, nullptr, &fn);
+  napi_set_named_property(env, exports, "batchNorm", fn);
+  napi_create_function(env, "relu", NAPI_AUTO_LENGTH, ReluCall, nullptr, &fn);
+  napi_set_named_property(env, exports, "relu", fn);
+  napi_create_function(env, "threads", NAPI_AUTO_LENGTH, Threads, nullptr, &fn);
+  napi_set_named_property(env, exports, "threads", fn);
   napi_create_function(env, "version", NAPI_AUTO_LENGTH, Version, nullptr, &fn);
   napi_set_named_property(env, exports, "version", fn);
   return exports;

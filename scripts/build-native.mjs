@@ -27,6 +27,8 @@ function main() {
   const partial = `${target}.partial`;
   const flags = ['-O2', '-std=c++17', '-shared', '-fPIC', '-Wall', `-I${nodeInclude}`, source, '-ldnnl', '-o', partial];
   if (process.platform === 'darwin') flags.push('-undefined', 'dynamic_lookup');
+  // The addon sets its thread count through libgomp, the OpenMP runtime Linux builds of libdnnl use.
+  else flags.push('-fopenmp');
   const r = spawnSync(cxx, flags, { encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(partial, { force: true });
