@@ -64,7 +64,7 @@ async function child(): Promise<void> {
     }
     b.dispose();
   }
-  const out: Side = { stepMs: { plain: median(times.plain), rpg: median(times.rpg) }, maxRssMB: peakRssMB(), threads: computeThreads(), detail: `tfjs wasm, ${nativeConvStatus().detail}` };
+  const out: Side = { stepMs: { plain: median(times.plain), rpg: median(times.rpg) }, maxRssMB: peakRssMB(), threads: computeThreads(), detail: `tfjs wasm, ${nativeConvStatus().detail.replace(/, (\d+ threads?|oneDNN's default threads) \(RPG_THREADS\)$/, '')}` };
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
