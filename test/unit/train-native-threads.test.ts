@@ -62,7 +62,7 @@ if (CHILD) {
     } finally {
       addon.threads(before);
     }
-    assert.match(status.detail, new RegExp(`oneDNN \\d+\\.\\d+\\.\\d+ \\(OpenMP\\), ${before} threads? \\(RPG_THREADS\\)`));
+    assert.match(status.detail, new RegExp(`oneDNN \\d+\\.\\d+\\.\\d+ \\(OpenMP\\), batch norm in the addon, ${before} threads? \\(RPG_THREADS\\)`));
   });
 
   /** Gradients of sum(f(inputs)·probe) with respect to every input, plus the value. */

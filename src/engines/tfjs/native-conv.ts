@@ -226,5 +226,5 @@ export function nativeAddon(): Addon | undefined {
 export function nativeConvStatus(): { active: boolean; detail: string } {
   const native = loadAddon();
   const threads = activeThreads === 0 ? "oneDNN's default threads" : `${activeThreads} thread${activeThreads === 1 ? '' : 's'} (RPG_THREADS)`;
-  return native ? { active: true, detail: `convolutions, batch norm and ReLU on oneDNN ${native.version()}, ${threads}` } : { active: false, detail: `oneDNN convolutions ${problem}` };
+  return native ? { active: true, detail: `convolutions and ReLU on oneDNN ${native.version()}, batch norm in the addon, ${threads}` } : { active: false, detail: `oneDNN convolutions ${problem}` };
 }

@@ -358,8 +358,8 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor
   return { y, mean: stats.mean!, variance: stats.variance!, rows };
 }
 
-/** batchNormTrain on oneDNN's batch-norm primitives (wasm with the addon): one multi-threaded
- * pass each way where the hand-written form runs about ten single-threaded XNNPACK kernels. */
+/** batchNormTrain in the native addon (wasm): one multi-threaded call each way, float64 sums,
+ * where the hand-written form runs about ten single-threaded XNNPACK kernels. */
 function nativeBatchNormTrain(native: NativeConvolutions, x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, rows: number): BatchNormResult {
   const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
   const f = withCustomGrad(([xIn, g, b], save) => {
