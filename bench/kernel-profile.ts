@@ -11,7 +11,7 @@ import { selectBackend } from '../src/engines/tfjs/backend';
 import { Network } from '../src/engines/tfjs/network';
 import { Optimizer } from '../src/engines/tfjs/optimizer';
 import { trainStep } from '../src/engines/tfjs/step';
-import { NATIVE_CONV_KERNELS } from '../src/engines/tfjs/native-conv';
+import { NATIVE_BATCH_NORM_KERNELS, NATIVE_CONV_KERNELS, NATIVE_RELU_KERNELS } from '../src/engines/tfjs/native-conv';
 
 const [arch = 'resnet20', kind = 'plain', batchS = '64', stepsS = '3', topS = '30'] = process.argv.slice(2);
 const batch = Number(batchS);
@@ -30,6 +30,8 @@ function category(name: string, shapes: number[][], attrs: string): string {
   if (name === '(customGrad)') return 'customGrad bodies outside their kernels (JS)';
   const native = (NATIVE_CONV_KERNELS as readonly string[]).indexOf(name);
   if (native >= 0) return ['conv forward', 'conv input gradient (dx)', 'conv filter gradient (dW)'][native]!;
+  if ((NATIVE_BATCH_NORM_KERNELS as readonly string[]).includes(name)) return 'BatchNorm';
+  if ((NATIVE_RELU_KERNELS as readonly string[]).includes(name)) return 'ReLU';
   if (name === 'RpgRingGenerate' || name === 'RpgRingGenerateGrad') return 'ring generation';
   if (name === 'Conv2D') {
     const f = shapes[1] ?? [];

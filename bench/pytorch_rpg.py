@@ -3,7 +3,8 @@
 28x28x1, CIFAR ResNet-20 32x32x3 with option-A shortcuts, ResNet-18 with the 32x32 stem), the same
 batch size, optimizer (Adam) and ring size, on synthetic data. Prints one JSON object per line:
 {"arch", "kind", "threads", "device", "samplesPerSec", "cpuSamplesPerSec" (per CPU-second of the
-process: less load-dependent; at 1 thread only comparable)}.
+process: less load-dependent; at 1 thread only comparable), "medianStepMs" (CPU only: the median of
+the timed steps, robust to preemptions on a shared machine), "maxRssMB" (the process's peak so far)}.
 
 usage: /usr/bin/python3 bench/pytorch_rpg.py --threads 1 --batch 64 --steps 20 --archs lenet5,resnet20
        python3 bench/pytorch_rpg.py --device cuda --batch 128 --archs resnet20,resnet18
@@ -12,6 +13,8 @@ usage: /usr/bin/python3 bench/pytorch_rpg.py --threads 1 --batch 64 --steps 20 -
 import argparse
 import json
 import math
+import resource
+import statistics
 import time
 
 import numpy as np
@@ -179,11 +182,15 @@ def bench(arch, rpg, batch, steps, warmup, device="cpu"):
     if cuda:
         torch.cuda.synchronize()  # CUDA runs asynchronously: time whole steps, not their launches
     t0, c0 = time.perf_counter(), time.process_time()
+    per_step = []
     for _ in range(steps):
+        s0 = time.perf_counter()
         step()
+        per_step.append(time.perf_counter() - s0)
     if cuda:
         torch.cuda.synchronize()
-    return batch * steps / (time.perf_counter() - t0), batch * steps / (time.process_time() - c0)
+    median_ms = None if cuda else 1000 * statistics.median(per_step)
+    return batch * steps / (time.perf_counter() - t0), batch * steps / (time.process_time() - c0), median_ms
 
 
 def main():
@@ -200,8 +207,9 @@ def main():
     name = torch.cuda.get_device_name(torch.device(a.device)) if a.device.startswith("cuda") else "cpu"
     for arch in a.archs.split(","):
         for kind, frac in (("plain", 0.0), ("rpg", a.rpg)):
-            sps, cpu_sps = bench(arch, frac, a.batch, a.steps, a.warmup, a.device)
-            print(json.dumps({"arch": arch, "kind": kind, "threads": a.threads, "device": name, "samplesPerSec": sps, "cpuSamplesPerSec": cpu_sps, "torch": torch.__version__}), flush=True)
+            sps, cpu_sps, median_ms = bench(arch, frac, a.batch, a.steps, a.warmup, a.device)
+            max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+            print(json.dumps({"arch": arch, "kind": kind, "threads": a.threads, "device": name, "samplesPerSec": sps, "cpuSamplesPerSec": cpu_sps, "medianStepMs": median_ms, "maxRssMB": max_rss_mb, "torch": torch.__version__}), flush=True)
 
 
 if __name__ == "__main__":

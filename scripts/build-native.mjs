@@ -25,8 +25,10 @@ function main() {
   if (probe.status !== 0) return say('skipped: oneDNN headers not found (Debian/Ubuntu: apt-get install libdnnl-dev); convolutions run on tfjs-wasm');
   mkdirSync(dirname(target), { recursive: true });
   const partial = `${target}.partial`;
-  const flags = ['-O2', '-std=c++17', '-shared', '-fPIC', '-Wall', `-I${nodeInclude}`, source, '-ldnnl', '-o', partial];
+  const flags = ['-O3', '-std=c++17', '-shared', '-fPIC', '-Wall', `-I${nodeInclude}`, source, '-ldnnl', '-o', partial];
   if (process.platform === 'darwin') flags.push('-undefined', 'dynamic_lookup');
+  // The addon sets its thread count through libgomp, the OpenMP runtime Linux builds of libdnnl use.
+  else flags.push('-fopenmp');
   // A platform .vsix puts libdnnl (and the libraries it needs that a bare system lacks) next to
   // the addon: $ORIGIN finds them there first. An old-style RPATH (not RUNPATH) because it also
   // serves libdnnl's own dependencies (libgomp, libOpenCL), which have no search path of their own.

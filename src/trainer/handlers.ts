@@ -38,9 +38,11 @@ export function registerHandlers(connection: MessageConnection, queue: RunQueue,
       // The torch engine's interpreter (src/engines/torch/python.ts reads it at each run).
       if (settings.python !== undefined) process.env.RPG_PYTHON = settings.python;
       // Native TensorFlow reads its thread pools' sizes from the environment when it loads,
-      // which the engine's describe() does next. wasm runs single-threaded under Node; cpu is plain JS.
+      // which the engine's describe() does next; so does the wasm backend's oneDNN addon
+      // (RPG_THREADS: its kernels' threads). tfjs-wasm's own kernels run on one thread; cpu is plain JS.
       if (settings.threads !== undefined && settings.threads > 0) {
         process.env.TF_NUM_INTRAOP_THREADS = String(settings.threads);
+        process.env.RPG_THREADS = String(settings.threads);
         process.env.TF_NUM_INTEROP_THREADS = String(Math.min(settings.threads, 2));
       }
       let description: EngineDescription;

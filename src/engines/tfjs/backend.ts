@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../core/config/schema';
 import type { BackendAvailability } from '../../core/engine';
-import { nativeConvStatus } from './native-conv';
+import { computeThreads, nativeConvStatus } from './native-conv';
 import { packagedNativeProblem } from './package-target';
 import { adapterName, discoverWebGpu, GpuAdapterInfo } from './webgpu-adapter';
 import { watchGpuErrors } from './webgpu-errors';
@@ -81,7 +81,8 @@ async function probeWebGpu(): Promise<WebGpuProbe> {
 async function loadWasm(): Promise<BackendAvailability> {
   const r = tryRequire('@tensorflow/tfjs-backend-wasm');
   if (!r.ok) return { name: 'wasm', available: false, detail: r.detail };
-  // tfjs disables wasm threads under Node; SIMD is what makes wasm fast.
+  // tfjs disables wasm threads under Node; SIMD is what makes wasm fast. The oneDNN kernels
+  // (native-conv.ts) run on RPG_THREADS threads.
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const conv = nativeConvStatus();
   // From a .vsix, say which package lacks the addon rather than how a checkout builds it.
@@ -126,7 +127,7 @@ export async function selectBackend(preference: BackendName = 'auto'): Promise<B
     const reason = preference === 'auto' ? `fastest available${skipped.length ? ` (skipped ${skipped.join('; ')})` : ''}` : 'requested';
     const devices = name === 'tensorflow' ? native.devices : name === 'webgpu' ? [`webgpu · ${adapterName(webgpu.primary!)}`] : ['CPU'];
     const warning = name === 'webgpu' && software ? `warning: training on a software WebGPU adapter (${adapterName(webgpu.primary!)}): it is for testing the GPU code path, far slower than wasm` : undefined;
-    chosen = { name, reason, backends, threads: name === 'tensorflow' ? nativeThreads() : 1, devices, adapters: webgpu.adapters, ...(warning ? { warning } : {}) };
+    chosen = { name, reason, backends, threads: name === 'tensorflow' ? nativeThreads() : name === 'wasm' ? computeThreads() : 1, devices, adapters: webgpu.adapters, ...(warning ? { warning } : {}) };
     return chosen;
   }
   throw new Error('no tensor backend could be initialized');

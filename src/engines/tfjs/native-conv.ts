@@ -4,7 +4,13 @@
 // libdnnl-dev is installed; absent (or RPG_ONEDNN=0), ops.ts keeps tfjs-wasm's XNNPACK path.
 // Results differ from that path by float rounding only. (A run records the backend, 'wasm', not
 // which convolutions ran: `rpg info` and the trainer's backend detail say that.)
+//
+// Threads: RPG_THREADS (a whole number ≥ 1; default: every core, os.availableParallelism()) sets
+// how many threads the oneDNN primitives run on. For a fixed count a run repeats bit for bit;
+// another count can split the filter-gradient sums differently (last-bit float differences,
+// like PyTorch's with torch.set_num_threads). tfjs-wasm's own kernels stay on one thread.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,6 +18,12 @@ import { wasmHeapOf } from './wasm-heap';
 
 export interface Addon {
   conv2d(heap: ArrayBuffer, kind: number, geometry: Int32Array, a: number, b: number, out: number): void;
+  /** Training batch norm over n,h,w of nhwc: kind 0 forward (x, γ, β → y, mean, variance), 1 backward (x, mean, variance, dy, γ, β → dx, dγ, dβ). */
+  batchNorm(heap: ArrayBuffer, kind: number, shape: Int32Array, eps: number, offsets: Float64Array): void;
+  /** ReLU over count floats: kind 0 forward (x → y), 1 backward (x, dy → dy·[x > 0]). */
+  relu(heap: ArrayBuffer, kind: number, count: number, offsets: Float64Array): void;
+  /** Sets the thread count of later calls; returns it (0: this oneDNN build's own default). */
+  threads(n: number): number;
   version(): string;
 }
 
@@ -20,11 +32,27 @@ export type ConvGeometry = readonly [number, number, number, number, number, num
 
 /** Forward, input gradient, filter gradient (bench/kernel-profile.ts names them too). */
 export const NATIVE_CONV_KERNELS = ['RpgOneDnnConv2D', 'RpgOneDnnConv2DInputGrad', 'RpgOneDnnConv2DFilterGrad'] as const;
+/** Training batch norm forward and backward. */
+export const NATIVE_BATCH_NORM_KERNELS = ['RpgOneDnnBatchNorm', 'RpgOneDnnBatchNormGrad'] as const;
+/** ReLU forward and backward. */
+export const NATIVE_RELU_KERNELS = ['RpgOneDnnRelu', 'RpgOneDnnReluGrad'] as const;
+/** Inputs of the batch-norm kernels, in the addon's order (its outputs follow them). */
+const BATCH_NORM_INPUTS = [['x', 'gamma', 'beta'], ['x', 'mean', 'variance', 'dy', 'gamma', 'beta']] as const;
 const KERNELS = NATIVE_CONV_KERNELS;
 const ADDON_RELATIVE_PATH = path.join('build', 'native', 'rpg_onednn.node');
 
 let addon: Addon | null | undefined;
 let problem = '';
+let activeThreads = 1;
+
+/** RPG_THREADS, or every core. A bad value is an error that names the variable. */
+export function threadSetting(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env['RPG_THREADS'];
+  if (raw === undefined || raw.trim() === '') return os.availableParallelism();
+  const n = Number(raw.trim());
+  if (!Number.isInteger(n) || n < 1 || n > 4096) throw new Error(`RPG_THREADS must be a whole number from 1 to 4096 (the threads the oneDNN kernels run on), not "${raw}"`);
+  return n;
+}
 
 /** The built addon: searched from this file up (source tree, dist/ bundle). */
 function addonFile(): string | undefined {
@@ -49,11 +77,13 @@ function loadAddon(): Addon | null {
     problem = 'not built (libdnnl-dev was not installed when npm ran scripts/build-native.mjs)';
     return null;
   }
-  // One thread, like the wasm backend (and the bench's PyTorch reference); oneDNN's OpenMP
-  // runtime reads this when the library loads. A value the user set is kept.
-  process.env['OMP_NUM_THREADS'] ??= '1';
+  const threads = threadSetting();
+  // OpenMP sizes its thread pool from this when libdnnl loads; the addon sets the count per call too.
+  process.env['OMP_NUM_THREADS'] = String(threads);
   try {
-    addon = createRequire(__filename)(file) as Addon;
+    const loaded = createRequire(__filename)(file) as Addon;
+    activeThreads = loaded.threads(threads);
+    addon = loaded;
   } catch (err) {
     problem = `${file} failed to load: ${String((err as Error).message).split('\n')[0]}`;
   }
@@ -84,6 +114,48 @@ function kernelFunc(native: Addon, kind: number): tf.KernelFunc {
   };
 }
 
+/** Batch norm kind 0 or 1: three outputs, [n,h,w,c] then two [c] (y, mean, variance or dx, dγ, dβ). */
+function batchNormKernelFunc(native: Addon, kind: number): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const heap = wasmHeapOf(backend as tf.KernelBackend);
+    if (!heap) throw new Error(`${NATIVE_BATCH_NORM_KERNELS[kind]}: the wasm backend's heap is not reachable`);
+    const ins = BATCH_NORM_INPUTS[kind]!.map((name) => inputs[name] as tf.TensorInfo);
+    const x = ins[0]!;
+    const c = x.shape[3]!;
+    for (const t of ins) heap.view(t); // moves inputs here first (see kernelFunc)
+    const outs = [heap.alloc(x.shape), heap.alloc([c]), heap.alloc([c])];
+    const offsets = Float64Array.from([...ins, ...outs], (t) => heap.view(t).byteOffset);
+    native.batchNorm(heap.memory.buffer, kind, Int32Array.from(x.shape), attrs!['eps'] as number, offsets);
+    return outs;
+  };
+}
+
+/** ReLU kind 0 (x → y) or 1 (x, dy → dx), any shape. */
+function reluKernelFunc(native: Addon, kind: number): tf.KernelFunc {
+  return ({ inputs, backend }) => {
+    const heap = wasmHeapOf(backend as tf.KernelBackend);
+    if (!heap) throw new Error(`${NATIVE_RELU_KERNELS[kind]}: the wasm backend's heap is not reachable`);
+    const ins = (kind === 0 ? ['x'] : ['x', 'dy']).map((name) => inputs[name] as tf.TensorInfo);
+    for (const t of ins) heap.view(t); // moves inputs here first (see kernelFunc)
+    const out = heap.alloc(ins[0]!.shape);
+    const offsets = Float64Array.from([...ins, out], (t) => heap.view(t).byteOffset);
+    native.relu(heap.memory.buffer, kind, tf.util.sizeFromShape(ins[0]!.shape), offsets);
+    return out;
+  };
+}
+
+/**
+ * Identity sharing its input's storage (a reference count, as tfjs-cpu's Identity and tfjs-wasm's
+ * own Reshape do) where tfjs-wasm copies: tfjs clones every tensor a gradient saves, so the copy
+ * cost ~9% of a ResNet-20 step. Tensors are immutable and every kernel here writes only its fresh
+ * outputs, so a shared buffer is never written through the other name.
+ */
+function sharedIdentity({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const x = inputs['x'] as tf.TensorInfo;
+  (backend as unknown as { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 let registered = false;
 let switchedOff = false;
 
@@ -100,6 +172,12 @@ export function nativeConvolutions(): NativeConvolutions | undefined {
   if (!registered) {
     if (!wasmHeapOf(tf.backend())) return undefined; // e.g. a threaded build's shared memory
     KERNELS.forEach((kernelName, kind) => tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc(native, kind) }));
+    if (typeof (tf.backend() as unknown as { incRef?: unknown }).incRef === 'function') {
+      tf.unregisterKernel('Identity', 'wasm');
+      tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharedIdentity as tf.KernelFunc });
+    }
+    NATIVE_RELU_KERNELS.forEach((kernelName, kind) => tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: reluKernelFunc(native, kind) }));
+    NATIVE_BATCH_NORM_KERNELS.forEach((kernelName, kind) => tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: batchNormKernelFunc(native, kind) }));
     registered = true;
   }
   return NATIVE;
@@ -112,6 +190,14 @@ export interface NativeConvolutions {
   inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D;
   /** dw from x and dy. */
   filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D;
+  /** max(x, 0). */
+  relu(x: tf.Tensor): tf.Tensor;
+  /** dy·[x > 0]. */
+  reluGrad(x: tf.Tensor, dy: tf.Tensor): tf.Tensor;
+  /** Training batch norm: y, and the batch mean and (biased) variance per channel. */
+  batchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+  /** Its gradients dx, dγ, dβ from the forward's x, mean, variance, γ and β (unused, oneDNN asks for it). */
+  batchNormGrad(x: tf.Tensor4D, mean: tf.Tensor1D, variance: tf.Tensor1D, dy: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
 }
 
 const run = (kind: number, a: tf.Tensor, b: tf.Tensor, g: ConvGeometry) => tf.engine().runKernel(KERNELS[kind]!, { a, b }, { geometry: [...g] }) as tf.Tensor4D;
@@ -120,7 +206,16 @@ const NATIVE: NativeConvolutions = {
   forward: (x, w, g) => run(0, x, w, g),
   inputGrad: (dy, w, g) => run(1, dy, w, g),
   filterGrad: (x, dy, g) => run(2, x, dy, g),
+  relu: (x) => tf.engine().runKernel(NATIVE_RELU_KERNELS[0], { x }, {}) as tf.Tensor,
+  reluGrad: (x, dy) => tf.engine().runKernel(NATIVE_RELU_KERNELS[1], { x, dy }, {}) as tf.Tensor,
+  batchNorm: (x, gamma, beta, eps) => tf.engine().runKernel(NATIVE_BATCH_NORM_KERNELS[0], { x, gamma, beta }, { eps }) as unknown as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D],
+  batchNormGrad: (x, mean, variance, dy, gamma, beta, eps) => tf.engine().runKernel(NATIVE_BATCH_NORM_KERNELS[1], { x, mean, variance, dy, gamma, beta }, { eps }) as unknown as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D],
 };
+
+/** Threads the addon's oneDNN kernels run on (1 without the addon: tfjs-wasm is single-threaded; 0: oneDNN's own default). */
+export function computeThreads(): number {
+  return loadAddon() ? activeThreads : 1;
+}
 
 /** The loaded addon itself (tests call it with bad arguments), or undefined. */
 export function nativeAddon(): Addon | undefined {
@@ -130,5 +225,6 @@ export function nativeAddon(): Addon | undefined {
 /** What the wasm backend's convolutions run on, for backend details and the bench. */
 export function nativeConvStatus(): { active: boolean; detail: string } {
   const native = loadAddon();
-  return native ? { active: true, detail: `convolutions on oneDNN ${native.version()}` } : { active: false, detail: `oneDNN convolutions ${problem}` };
+  const threads = activeThreads === 0 ? "oneDNN's default threads" : `${activeThreads} thread${activeThreads === 1 ? '' : 's'} (RPG_THREADS)`;
+  return native ? { active: true, detail: `convolutions and ReLU on oneDNN ${native.version()}, batch norm in the addon, ${threads}` } : { active: false, detail: `oneDNN convolutions ${problem}` };
 }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // CommonJS build; tfjs-core's own registration module is ESM-only and unusable from a bundle.
 import '@tensorflow/tfjs';
 import type { Padding } from '../../core/models/spec';
-import { nativeConvolutions } from './native-conv';
+import { nativeConvolutions, type NativeConvolutions } from './native-conv';
 
 type GradFn = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
@@ -234,8 +234,17 @@ export function matMul(x: tf.Tensor2D, w: tf.Tensor2D, options: ConvOptions = {}
   return f(x, w) as tf.Tensor2D;
 }
 
-/** ReLU with the gradient dy·step(x) in two elementwise kernels. */
+/** ReLU with the gradient dy·step(x) in two elementwise kernels, or on wasm with the addon
+ * oneDNN's ReLU forward and backward (one multi-threaded pass each). */
 export function relu(x: tf.Tensor): tf.Tensor {
+  const native = x.dtype === 'float32' ? nativeConvolutions() : undefined;
+  if (native) {
+    const nf = withCustomGrad(([a], save) => {
+      save([a!]);
+      return { value: native.relu(a!), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => native.reluGrad(saved[0]!, dy) };
+    });
+    return nf(x);
+  }
   const f = withCustomGrad(([a], save) => {
     save([a!]);
     return {
@@ -318,6 +327,8 @@ function channelAffine(t: tf.Tensor4D, scale: tf.Tensor1D, bias?: tf.Tensor1D): 
 export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): BatchNormResult {
   const c = x.shape[x.shape.length - 1]!;
   const rows = x.size / c;
+  const native = nativeConvolutions();
+  if (native && x.rank === 4) return nativeBatchNormTrain(native, x as tf.Tensor4D, gamma, beta, eps, rows);
   const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
   const f = withCustomGrad(([xIn, g, b], save) => {
     const x4 = xIn as tf.Tensor4D;
@@ -345,6 +356,26 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor
   // Other ranks (no architecture here has one) as [rows, 1, 1, c]: one implementation.
   const y = x.rank === 4 ? f(x, gamma, beta) : tf.reshape(f(tf.reshape(x, [rows, 1, 1, c]), gamma, beta), x.shape);
   return { y, mean: stats.mean!, variance: stats.variance!, rows };
+}
+
+/** batchNormTrain in the native addon (wasm): one multi-threaded call each way, float64 sums,
+ * where the hand-written form runs about ten single-threaded XNNPACK kernels. */
+function nativeBatchNormTrain(native: NativeConvolutions, x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, rows: number): BatchNormResult {
+  const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
+  const f = withCustomGrad(([xIn, g, b], save) => {
+    const [y, mean, variance] = native.batchNorm(xIn as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, eps);
+    stats.mean = tf.keep(mean);
+    stats.variance = tf.keep(variance);
+    save([xIn!, mean, variance, g!, b!]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, m, v, gm, bt] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+        return native.batchNormGrad(xs, m, v, dy as tf.Tensor4D, gm, bt, eps);
+      },
+    };
+  });
+  return { y: f(x, gamma, beta), mean: stats.mean!, variance: stats.variance!, rows };
 }
 
 export function batchNormInfer(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D, eps = 1e-5): tf.Tensor {
