@@ -280,6 +280,9 @@ function mergeResults(file: string, mine: string): string {
 }
 
 async function main(): Promise<void> {
+  // This bench compares one thread with one thread (PyTorch's first column): the oneDNN kernels
+  // would otherwise take every core. `npm run bench:versus` measures all cores.
+  process.env['RPG_THREADS'] ??= '1';
   if (argv.includes('--child')) return childMemory();
   const lines: string[] = [];
   const log = (s: string) => process.stdout.write(s + '\n');
@@ -334,7 +337,7 @@ async function main(): Promise<void> {
   // ---- markdown
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   lines.push('## Training engine: setup', '');
-  lines.push(`Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${QUICK ? 'node --import tsx bench/run.ts --quick' : 'npm run bench'}\` on ${cpu}, ${os.cpus().length} cores visible, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}, tfjs ${tf.version_core} (backends: wasm = WebAssembly SIMD, 1 thread, ${nativeConvStatus().detail}${nativeConvStatus().active ? `, ${process.env['OMP_NUM_THREADS'] ?? '?'} thread` : ''}; cpu = pure JS${gpu.primary ? `; webgpu = Dawn on ${adapterName(gpu.primary)}${gpu.primary.isFallbackAdapter ? ', a software adapter' : ''}` : ''}).`);
+  lines.push(`Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${QUICK ? 'node --import tsx bench/run.ts --quick' : 'npm run bench'}\` on ${cpu}, ${os.cpus().length} cores visible, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}, tfjs ${tf.version_core} (backends: wasm = WebAssembly SIMD, 1 thread, ${nativeConvStatus().detail}; cpu = pure JS${gpu.primary ? `; webgpu = Dawn on ${adapterName(gpu.primary)}${gpu.primary.isFallbackAdapter ? ', a software adapter' : ''}` : ''}).`);
   lines.push(`1-min load average ${loadStart[0]!.toFixed(2)} at the start and ${loadEnd[0]!.toFixed(2)} at the end (other engineers share these 2 cores: absolute numbers are noisy, the RPG/plain ratios are measured in interleaved rounds so load changes hit both). Throughput = batch / median step time (per-step times, so preemptions by other processes do not skew it). Synthetic data, batch ${batch}, Adam, RPG ring = 10% of the generated weights ("ring" sampling), training step = forward + backward + update + BN running stats, as the engine's training loop (src/engines/tfjs/loop.ts) takes it.`, '');
   lines.push('## Step throughput', '');
   lines.push('| model | backend | params | ring M | plain samples/s | RPG samples/s | RPG step time / plain | steps timed (each) |', '|---|---|---:|---:|---:|---:|---:|---:|');

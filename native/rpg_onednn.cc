@@ -177,7 +177,8 @@ napi_value Throw(napi_env env, const std::string& message) {
 constexpr int64_t kChunks = 64;
 
 // The loops below vectorize across channels (each channel's sum keeps its order, no FMA), so
-// the AVX2 copy GCC makes for x86-64 Linux computes the same bits as the baseline one.
+// the AVX2 copies GCC makes on x86-64 Linux compute the same bits as the baseline ones. (GCC
+// clones the output loops; the channelSums reductions, inlined into callers, stay baseline.)
 #if defined(__linux__) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define RPG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else

@@ -92,7 +92,7 @@ test('webgpu: every architecture (plain and RPG, ring and shuffled, Adam and SGD
     });
     const gpu = await run(config, { backend: 'webgpu' });
     const cpu = await run(config, { backend: 'cpu' });
-    // The yardstick is tfjs-wasm's own float32 kernels (what a .vsix install trains on): the
+    // The yardstick is tfjs-wasm's own float32 kernels (what the universal .vsix trains on): the
     // oneDNN addon's batch norm sums in float64 and lands much nearer cpu, which says nothing
     // about how far another float32 path (webgpu) may drift.
     setNativeConvolutions(false);

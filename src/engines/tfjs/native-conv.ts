@@ -196,7 +196,7 @@ export interface NativeConvolutions {
   reluGrad(x: tf.Tensor, dy: tf.Tensor): tf.Tensor;
   /** Training batch norm: y, and the batch mean and (biased) variance per channel. */
   batchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
-  /** Its gradients dx, dγ, dβ from the forward's x, mean, variance, γ and β (unused, oneDNN asks for it). */
+  /** Its gradients dx, dγ, dβ from the forward's x, mean, variance, γ and β (unused: both directions take the same parameters). */
   batchNormGrad(x: tf.Tensor4D, mean: tf.Tensor1D, variance: tf.Tensor1D, dy: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
 }
 

@@ -100,6 +100,9 @@ let discovery: Promise<WebGpuDiscovery> | undefined;
 /** Every adapter Dawn offers here (once per process), or why there is none. */
 export function discoverWebGpu(): Promise<WebGpuDiscovery> {
   discovery ??= (async () => {
+    // A package without Dawn for this machine: that is the reason, whatever the drivers.
+    const packaged = packagedWebGpuProblem();
+    if (packaged && !bundledDawn()) return { adapters: [], primary: undefined, problem: packaged };
     // On Linux Dawn reaches GPUs only through Vulkan: without a loader or a driver there is
     // nothing to ask, and asking makes Dawn print Vulkan warnings on stderr (in `rpg info`, in
     // every trainer start) that say less than the reason below.
