@@ -5,14 +5,11 @@
 // short jobs (export, eval) are only cancelled before they start.
 import * as path from 'node:path';
 import type { BackendName } from '../core/config/schema';
-import { validateConfig } from '../core/config/load';
-import { checkpointPathOf, readCheckpoint } from '../core/checkpoint/file';
 import { describeFailure, TrainError } from '../core/errors';
 import { loadConfigRef } from '../core/experiment/planning';
 import { checkRunsFolder } from '../core/runs/check-folder';
-import { readRunRecord } from '../core/runs/record';
 import { compressRun, openRpgz, RPGZ_EXT } from '../compress';
-import { engineFor } from '../engines';
+import { evaluateCheckpoint } from '../engines/evaluate-checkpoint';
 import { evaluate } from '../engines/tfjs/session';
 import { exportTfjs } from '../export';
 import { jobFailedNotification, jobFinishedNotification, jobProgressNotification, JobResult, JobSpec, JobStartParams } from '../protocol';
@@ -164,17 +161,8 @@ async function evalJob(job: Job, spec: Extract<JobSpec, { kind: 'eval' }>, progr
       session.net.dispose();
     }
   }
-  const file = checkpointPathOf(target);
-  const checkpoint = readCheckpoint(file);
-  let config;
-  try {
-    config = validateConfig(checkpoint.meta.config);
-  } catch (err) {
-    throw new TrainError('checkpoint', `checkpoint ${file} holds a config this version cannot use (${(err as Error).message})`, undefined, file);
-  }
-  const configPath = readRunRecord(path.dirname(file))?.configPath;
-  const r = await engineFor(config.train.engine).evaluate({ config, ...(configPath ? { configPath } : {}), ...(job.backend ? { backend: job.backend } : {}), checkpoint, file });
-  return { kind: 'eval', target, acc: r.acc, loss: r.loss, examples: r.examples, dataset: r.dataset, backend: r.backend, step: checkpoint.meta.step };
+  const r = await evaluateCheckpoint(target, job.backend);
+  return { kind: 'eval', target, acc: r.acc, loss: r.loss, examples: r.examples, dataset: r.dataset, backend: r.backend, step: r.step };
 }
 
 /** A job request, checked field by field: a wrong value is an error naming it. */
