@@ -143,33 +143,25 @@ class SpecBuilder:
              dilation: int = 1, groups: int = 1) -> str:
         weight = self.add_param(f"{name}.kernel", [k, k, cin // groups, cout], "conv", (k * k * cin) // groups, (k * k * cout) // groups, name)
         b = self.add_param(f"{name}.bias", [cout], "bias", (k * k * cin) // groups, cout, name) if bias else None
-        out = self.fresh(name)
-        op: Dict[str, Any] = {"op": "conv", "name": name, "input": inp, "output": out, "weight": weight}
-        if b:
-            op["bias"] = b
-        op["stride"] = stride
-        op["padding"] = padding
-        if dilation != 1:
-            op["dilation"] = dilation
-        if groups != 1:
-            op["groups"] = groups
-        self.ops.append(op)
-        self.weight_layers.append(name)
-        return out
+        return self._windowed("conv", inp, name, weight, b, stride, padding, dilation=dilation, groups=groups)
 
     def depthwise(self, inp: str, name: str, channels: int, k: int, stride: int, bias: bool = False, padding: str = "same",
                   dilation: int = 1, multiplier: int = 1) -> str:
         m = multiplier
         weight = self.add_param(f"{name}.kernel", [k, k, channels, m], "depthwise", k * k, k * k * m, name)
         b = self.add_param(f"{name}.bias", [channels * m], "bias", k * k, channels * m, name) if bias else None
+        return self._windowed("depthwise", inp, name, weight, b, stride, padding, dilation=dilation)
+
+    def _windowed(self, kind: str, inp: str, name: str, weight: str, b: Optional[str], stride: int, padding: str,
+                  **optional: int) -> str:
+        """The op of a convolution-like layer; attributes at their default of 1 are left out."""
         out = self.fresh(name)
-        op: Dict[str, Any] = {"op": "depthwise", "name": name, "input": inp, "output": out, "weight": weight}
+        op: Dict[str, Any] = {"op": kind, "name": name, "input": inp, "output": out, "weight": weight}
         if b:
             op["bias"] = b
         op["stride"] = stride
         op["padding"] = padding
-        if dilation != 1:
-            op["dilation"] = dilation
+        op.update({k: v for k, v in optional.items() if v != 1})
         self.ops.append(op)
         self.weight_layers.append(name)
         return out
